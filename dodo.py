@@ -1,0 +1,100 @@
+"""The paper's build, read top to bottom: raw data -> analyses -> numbers -> checks -> paper.
+
+    doit                         full build (verify raw data, analyses, numbers, drift check, lint, render)
+    doit raw=DIR build=DIR2      the same on another raw tree, into another build folder
+    doit accept                  lock the current numbers into paper/ledger.yaml (after review)
+    doit list / doit info TASK   what exists / why a task would run
+
+Steps come from analysis/registry.py; the work behind each task is in paperbuild/.
+Nothing heavy is imported here, so a no-op build stays instant.
+"""
+from pathlib import Path
+
+from doit import get_var
+from doit.tools import config_changed
+
+from analysis.registry import STEPS
+from paperbuild import actions
+from paperbuild.manifest import MANIFEST_NAME, list_tree, read_manifest_names
+from paperbuild.render import DOCUMENTS, paper_sources
+from paperbuild.step import library_versions
+
+ROOT = Path(__file__).resolve().parent
+RAW = Path(get_var("raw", str(ROOT / "data" / "raw"))).resolve()
+BUILD = Path(get_var("build", str(ROOT / "build"))).resolve()
+PAPER = ROOT / "paper"
+LEDGER = PAPER / "ledger.yaml"
+NUMBERS = BUILD / "numbers.json"
+BUILD.mkdir(parents=True, exist_ok=True)
+
+DOIT_CONFIG = {
+    "default_tasks": ["verify_raw", "analysis", "numbers", "drift", "lint", "render"],
+    "dep_file": str(BUILD / ".doit.db"),
+    "backend": "sqlite3",
+    "verbosity": 2,
+    "action_string_formatting": "new",
+}
+
+
+def task_verify_raw():
+    """Check the raw tree against its MANIFEST.sha256 (missing, extra or changed files)."""
+    listed = read_manifest_names(RAW)
+    return {
+        "actions": [(actions.verify_raw, [RAW, BUILD / "raw_verified.json"])],
+        "file_dep": [RAW / MANIFEST_NAME] * (RAW / MANIFEST_NAME).is_file()
+        + [RAW / rel for rel in listed if (RAW / rel).is_file()],
+        "targets": [BUILD / "raw_verified.json"],
+        "uptodate": [lambda: set(list_tree(RAW)) == set(listed)],
+        "title": lambda task: f"verify_raw: {RAW}",
+    }
+
+
+def task_analysis():
+    """Run each analysis and figure step of analysis/registry.py."""
+    for step in STEPS:
+        source = RAW if step.source_root == "raw" else BUILD
+        yield {
+            "name": step.name,
+            "doc": step.module,
+            "actions": [(actions.run_step, [step, RAW, BUILD])],
+            "file_dep": [source / rel for rel in step.reads] + step.code_files(),
+            "targets": [BUILD / rel for rel in step.targets],
+            "task_dep": ["verify_raw"],
+            "uptodate": [config_changed({"params": dict(step.params), "libraries": library_versions(step.libraries)})],
+        }
+
+
+def task_numbers():
+    """Merge every step's numbers into build/numbers.json."""
+    parts = [BUILD / step.numbers_file for step in STEPS if step.numbers_file]
+    return {"actions": [(actions.merge_numbers, [parts, NUMBERS])], "file_dep": parts, "targets": [NUMBERS]}
+
+
+def task_drift():
+    """Fail with one table when any number moved outside its tolerance in the ledger."""
+    return {"actions": [(actions.check_drift, [NUMBERS, LEDGER])], "file_dep": [NUMBERS, LEDGER]}
+
+
+def task_lint():
+    """Fail when the article names an unknown number or types a registered one by hand."""
+    sources = paper_sources(PAPER)
+    return {"actions": [(actions.lint, [sources, NUMBERS])], "file_dep": sources + [NUMBERS]}
+
+
+def task_render():
+    """Render the article and supplement to HTML and PDF in build/paper/."""
+    figures = [BUILD / rel for step in STEPS for rel in step.writes if rel.startswith(("figures/", "tables/"))]
+    for document in DOCUMENTS:
+        targets = [BUILD / "paper" / f"{document}.{ext}" for ext in ("html", "pdf")]
+        yield {
+            "name": document,
+            "actions": [(actions.render, [document, PAPER, BUILD, targets])],
+            "file_dep": paper_sources(PAPER, document) + [NUMBERS] + figures,
+            "targets": targets,
+            "task_dep": ["drift", "lint"],
+        }
+
+
+def task_accept():
+    """Lock the current numbers into paper/ledger.yaml (run after reviewing a change)."""
+    return {"actions": [(actions.accept, [NUMBERS, LEDGER])], "task_dep": ["numbers"], "uptodate": [False]}

@@ -1,0 +1,207 @@
+--[[
+The Quarto features this paper uses, for plain pandoc (the fallback renderer).
+
+  {{< include _file.md >}}   a paragraph of its own: replaced by the file's blocks
+  {{< num KEY >}}            a build number (implemented in _extensions/num/num.lua)
+  ::: {#fig-x} ... :::       a float: content, then the caption as the last paragraph;
+                             kinds fig, tbl and the `crossref.custom` kinds of the
+                             document's metadata (e.g. suppfig -> "Figure S1")
+  @fig-x                     a cross-reference to such a float
+  author: [{name:, ...}]     Quarto's structured authors, flattened to names
+
+Anything else in {{< >}} stops the render: the fallback must not silently print what
+Quarto would have replaced.  Pass this filter before --citeproc.
+]]
+
+local here = pandoc.path.directory(PANDOC_SCRIPT_FILE)
+local shortcodes = dofile(pandoc.path.join({here, "..", "_extensions", "num", "num.lua"}))
+
+local meta = nil
+
+-- ------------------------------------------------------------------ shortcodes
+local OPEN, CLOSE = "{{<", ">}}"
+
+local function call_shortcode(words)
+  local name = table.remove(words, 1)
+  if name ~= "num" then
+    error("shortcode '" .. tostring(name) .. "' is not supported by the fallback renderer (only num, include)")
+  end
+  return shortcodes.num(words, {}, meta)
+end
+
+local function expand_inlines(inlines)
+  local out = pandoc.Inlines({})
+  local i = 1
+  while i <= #inlines do
+    local el = inlines[i]
+    local start = el.t == "Str" and string.find(el.text, OPEN, 1, true)
+    if not start then
+      out:insert(el)
+      i = i + 1
+    else
+      local prefix = string.sub(el.text, 1, start - 1)
+      local words, suffix = {}, nil
+      local first = string.sub(el.text, start + #OPEN)
+      local j = i
+      local token = first
+      while true do
+        if token ~= nil and token ~= "" then
+          local close = string.find(token, CLOSE, 1, true)
+          if close then
+            local before = string.sub(token, 1, close - 1)
+            if before ~= "" then table.insert(words, before) end
+            suffix = string.sub(token, close + #CLOSE)
+            break
+          end
+          table.insert(words, token)
+        end
+        j = j + 1
+        if j > #inlines then
+          error("unclosed shortcode starting with '" .. el.text .. "'")
+        end
+        local next_el = inlines[j]
+        token = next_el.t == "Str" and next_el.text or nil
+      end
+      if prefix ~= "" then out:insert(pandoc.Str(prefix)) end
+      out:insert(call_shortcode(words))
+      if suffix ~= "" then out:insert(pandoc.Str(suffix)) end
+      i = j + 1
+    end
+  end
+  return out
+end
+
+-- ------------------------------------------------------------------ includes
+local function include_target(block)
+  if block.t ~= "Para" and block.t ~= "Plain" then return nil end
+  local text = pandoc.utils.stringify(block)
+  return string.match(text, "^{{<%s*include%s+(%S+)%s*>}}$")
+end
+
+local function expand_includes(blocks, depth)
+  if depth > 8 then error("includes nested more than 8 deep") end
+  local out = pandoc.Blocks({})
+  for _, block in ipairs(blocks) do
+    local target = include_target(block)
+    if target then
+      local handle = io.open(target, "r")
+      if handle == nil then error("included file '" .. target .. "' not found") end
+      local included = pandoc.read(handle:read("a"), "markdown").blocks
+      handle:close()
+      out:extend(expand_includes(included, depth + 1))
+    else
+      out:insert(block)
+    end
+  end
+  return out
+end
+
+-- ------------------------------------------------------------------ cross-references
+local kinds = {fig = {prefix = "Figure", space = true}, tbl = {prefix = "Table", space = true}}
+local counters, labels = {}, {}
+
+local function read_custom_kinds()
+  local crossref = meta.crossref
+  if crossref == nil or crossref.custom == nil then return end
+  for _, custom in ipairs(crossref.custom) do
+    local key = pandoc.utils.stringify(custom.key)
+    local prefix = pandoc.utils.stringify(custom["reference-prefix"] or custom["caption-prefix"] or key)
+    local space = custom["space-before-numbering"]
+    kinds[key] = {prefix = prefix, space = space == nil or space == true}
+  end
+end
+
+local function kind_of(id)
+  local key = string.match(id or "", "^(%a+)%-")
+  if key and kinds[key] then return key end
+  return nil
+end
+
+local function label_text(key, number)
+  local kind = kinds[key]
+  return kind.prefix .. (kind.space and "\u{00A0}" or "") .. tostring(number)
+end
+
+local function number_floats(blocks)
+  return blocks:walk({
+    Div = function(div)
+      local key = kind_of(div.identifier)
+      if key == nil then return nil end
+      counters[key] = (counters[key] or 0) + 1
+      local label = label_text(key, counters[key])
+      labels[div.identifier] = label
+      local content = pandoc.Blocks(div.content)
+      local caption = content:remove(#content)
+      if caption == nil or (caption.t ~= "Para" and caption.t ~= "Plain") then
+        error("float '" .. div.identifier .. "' needs its caption as the last paragraph")
+      end
+      local inlines = pandoc.Inlines({pandoc.Strong({pandoc.Str(label .. ":")}), pandoc.Space()})
+      inlines:extend(caption.content)
+      return pandoc.Figure(content, {pandoc.Plain(inlines)}, pandoc.Attr(div.identifier, div.classes, div.attributes))
+    end,
+  })
+end
+
+local function resolve_refs(blocks)
+  return blocks:walk({
+    Cite = function(cite)
+      local parts = pandoc.Inlines({})
+      for index, citation in ipairs(cite.citations) do
+        local label = labels[citation.id]
+        if label == nil then
+          if kind_of(citation.id) then
+            error("cross-reference to unknown float '@" .. citation.id .. "'")
+          end
+          return nil -- a bibliography citation: leave it to citeproc
+        end
+        if index > 1 then parts:insert(pandoc.Str(", ")) end
+        parts:insert(pandoc.Link({pandoc.Str(label)}, "#" .. citation.id))
+      end
+      return parts
+    end,
+  })
+end
+
+-- ------------------------------------------------------------------ authors
+local function flatten_authors()
+  if meta.author == nil then return end
+  local names = {}
+  for _, author in ipairs(meta.author) do
+    if type(author) == "table" and author.name ~= nil then
+      table.insert(names, pandoc.MetaInlines(pandoc.Inlines(author.name)))
+    else
+      table.insert(names, author)
+    end
+  end
+  meta.author = pandoc.MetaList(names)
+end
+
+function Pandoc(doc)
+  meta = doc.meta
+  read_custom_kinds()
+  flatten_authors()
+  local blocks = expand_includes(doc.blocks, 0)
+  blocks = blocks:walk({Inlines = expand_inlines})
+  for _, field in ipairs({"abstract", "subtitle", "title"}) do
+    local value = meta[field]
+    if value ~= nil then
+      if pandoc.utils.type(value) == "Blocks" then
+        meta[field] = pandoc.Blocks(value):walk({Inlines = expand_inlines})
+      elseif pandoc.utils.type(value) == "Inlines" then
+        meta[field] = expand_inlines(pandoc.Inlines(value))
+      end
+    end
+  end
+  blocks = number_floats(blocks)
+  blocks = resolve_refs(blocks)
+  if FORMAT == "typst" then
+    -- captions already carry "Figure 1:"; stop Typst from numbering them again
+    local includes = meta["header-includes"] or pandoc.MetaList({})
+    if pandoc.utils.type(includes) ~= "List" then includes = pandoc.MetaList({includes}) end
+    includes:insert(pandoc.MetaBlocks({pandoc.RawBlock("typst", "#set figure(numbering: none)")}))
+    meta["header-includes"] = includes
+  end
+  doc.meta = meta
+  doc.blocks = blocks
+  return doc
+end

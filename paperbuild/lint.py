@@ -1,0 +1,123 @@
+"""Keep results out of the prose: every quoted number must come through the shortcode.
+
+Two checks on the paper's Markdown sources:
+
+* every ``{{< num KEY >}}`` names a key the build computes, and no other shortcode
+  than ``num`` and ``include`` appears (the fallback renderer supports only those);
+* no number the build computes is typed by hand.  With shortcodes, code, links,
+  cross-references, citations and the YAML front matter's non-prose fields removed, a
+  number token counts as a hand-typed copy of a registered number when it matches the
+  printed text of that number (``"99.70 %"``, ``"C/10"``), or its numeric part written
+  with a decimal point at any rounding (``99.7`` for 99.70), or its numeric part
+  exactly when that is an integer of two or more digits (``535``).  Single-digit
+  integers are left alone: "two cycles", "Figure 1" and the like would drown the
+  signal.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from paperbuild.errors import BuildError, NumberKeyError
+
+SHORTCODE = re.compile(r"\{\{<\s*(\S+)\s*([^>]*?)\s*>\}\}")
+SUPPORTED_SHORTCODES = ("num", "include")
+_FENCE = re.compile(r"^(```|~~~).*?^\1", re.S | re.M)
+_INLINE_CODE = re.compile(r"`[^`]*`")
+_LINK_TARGET = re.compile(r"\]\([^)]*\)")
+_ATTRIBUTES = re.compile(r"\{[#.][^}]*\}|\{width=[^}]*\}")
+_REFS = re.compile(r"@[A-Za-z][\w:.-]*")
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.]|\.\d)")
+_PROSE_META_FIELDS = ("title", "subtitle", "abstract")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class LintError(BuildError):
+    """The paper's text quotes a number the wrong way."""
+
+
+def _prose(text: str) -> str:
+    """Blank out everything that is not prose, keeping line numbers."""
+    keep_lines = lambda m: "\n" * m.group(0).count("\n")
+    if text.startswith("---\n"):
+        end = text.find("\n---", 4)
+        if end > 0:
+            kept, field = [], None
+            for line in text[: end + 4].split("\n"):
+                top = re.match(r"^([\w-]+):", line)
+                field = top.group(1) if top else field
+                kept.append(line if field in _PROSE_META_FIELDS else "")
+            text = "\n".join(kept) + text[end + 4:]
+    text = _FENCE.sub(keep_lines, text)
+    text = re.sub(r"<!--.*?-->", keep_lines, text, flags=re.S)
+    for pattern in (SHORTCODE, _INLINE_CODE, _LINK_TARGET, _ATTRIBUTES, _REFS):
+        text = pattern.sub(" ", text)
+    return text
+
+
+def _numeric_head(text: str) -> str | None:
+    match = re.match(r"-?\d+(?:\.\d+)?", text)
+    return match.group(0) if match else None
+
+
+def typed_numbers(text: str, numbers: Mapping[str, Mapping[str, Any]]) -> list[tuple[int, str, str]]:
+    """(line, token, key) for each hand-typed copy of a registered number."""
+    prose = _prose(text)
+    found = []
+    for key, rec in numbers.items():
+        printed = str(rec.get("text", ""))
+        value = rec.get("value")
+        head = _numeric_head(printed)
+        forms = {printed, printed.replace(" ", "\u00a0")} if re.search(r"\d", printed) else set()
+        for form in forms:
+            if len(form) >= 3 or not form.isdigit():
+                for m in re.finditer(rf"(?<![\w.]){re.escape(form)}(?![\w]|\.\d)", prose):
+                    found.append((prose.count("\n", 0, m.start()) + 1, form, key))
+        for m in _NUMBER.finditer(prose):
+            token = m.group(0)
+            line = prose.count("\n", 0, m.start()) + 1
+            if "." in token and isinstance(value, (int, float)) and not isinstance(value, bool):
+                decimals = len(token.split(".")[1])
+                if abs(float(token) - round(float(value), decimals)) < 0.5 * 10 ** -(decimals + 3):
+                    found.append((line, token, key))
+            elif head is not None and "." not in head and len(head.lstrip("-")) >= 2 and token == head:
+                found.append((line, token, key))
+    return sorted(set(found))
+
+
+def problems(path: Path, text: str, numbers: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+    out = []
+    for m in SHORTCODE.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        name, args = m.group(1), m.group(2).split()
+        if name not in SUPPORTED_SHORTCODES:
+            out.append(Problem(path, line, f"shortcode '{name}' is outside the supported subset {SUPPORTED_SHORTCODES}"))
+        elif name == "num" and (len(args) != 1 or args[0] not in numbers):
+            key = " ".join(args) or "(none)"
+            out.append(Problem(path, line, f"unknown number key '{key}': no step computes it"))
+    for line, token, key in typed_numbers(text, numbers):
+        out.append(Problem(path, line, f"'{token}' is typed by hand; quote {key} with {{{{< num {key} >}}}}"))
+    return out
+
+
+def check(paths: list[Path], numbers: Mapping[str, Mapping[str, Any]]) -> None:
+    """Raise LintError (or NumberKeyError for unknown keys) listing every problem."""
+    found: list[Problem] = []
+    for path in paths:
+        found += problems(Path(path), Path(path).read_text(encoding="utf-8"), numbers)
+    if found:
+        unknown_only = all("unknown number key" in p.message for p in found)
+        kind = NumberKeyError if unknown_only else LintError
+        raise kind(f"{len(found)} problem(s) in the paper's text:\n  " + "\n  ".join(map(str, found)))

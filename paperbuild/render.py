@@ -1,0 +1,112 @@
+"""Render the article and supplement: Quarto when it is installed, else pandoc + Typst.
+
+Rendering happens in a staging folder (``build/.render/<document>``) holding a copy
+of ``paper/``, the build's ``numbers.json`` and its figures and tables, so the same
+sources render any build folder (``doit build=DIR``) and ``paper/`` never receives
+generated files.  The fallback supports exactly the Quarto features the paper uses
+(see ``paper/filters/quarto-subset.lua``); ``tests/test_paper_subset.py`` keeps the
+sources inside that subset.  Set ``PAPERBUILD_RENDERER=pandoc`` to force the fallback.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from paperbuild import atomic
+from paperbuild.errors import BuildError
+
+DOCUMENTS = ("article", "supplement")
+SHARED_SOURCES = ("_quarto.yml", "references.bib", "paper.css", "filters/quarto-subset.lua",
+                  "_extensions/num/num.lua", "_extensions/num/_extension.yml")
+FILTER = "filters/quarto-subset.lua"
+
+
+class RenderError(BuildError):
+    """pandoc, Typst or Quarto refused a document."""
+
+
+def paper_sources(paper: Path, document: str | None = None) -> list[Path]:
+    """Source files a document's rendering reads (all documents when ``document`` is None).
+
+    Includes (``_*.md`` / ``_*.qmd``) are shared by both documents.
+    """
+    paper = Path(paper)
+    documents = DOCUMENTS if document is None else (document,)
+    files = [paper / f"{d}.qmd" for d in documents]
+    files += sorted(p for p in paper.glob("_*.*md"))
+    if document is not None:
+        files += [paper / rel for rel in SHARED_SOURCES]
+    return files
+
+
+def backend() -> str:
+    """'quarto' when the quarto command is on PATH (unless forced off), else 'pandoc'."""
+    forced = os.environ.get("PAPERBUILD_RENDERER", "").strip().lower()
+    if forced in ("pandoc", "quarto"):
+        return forced
+    return "quarto" if shutil.which("quarto") else "pandoc"
+
+
+def _stage(document: str, paper: Path, build: Path) -> Path:
+    stage = build / ".render" / document
+    shutil.rmtree(stage, ignore_errors=True)
+    for source in paper_sources(paper, document):
+        if source.exists():
+            target = stage / source.relative_to(paper)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    for folder in ("figures", "tables"):
+        if (build / folder).is_dir():
+            shutil.copytree(build / folder, stage / folder)
+    shutil.copy2(build / "numbers.json", stage / "numbers.json")
+    return stage
+
+
+def _run(command: list[str], cwd: Path, document: str) -> None:
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip()
+        raise RenderError(f"paper/{document}.qmd: {Path(command[0]).name} failed:\n{detail}")
+    for line in result.stderr.splitlines():
+        if line.strip():
+            print(f"    {Path(command[0]).name}: {line}")
+
+
+def _pandoc(stage: Path, document: str) -> str:
+    """HTML and PDF with pandoc (pypandoc_binary) and the typst wheel."""
+    import pypandoc
+    import typst
+
+    pandoc = pypandoc.get_pandoc_path()
+    common = [pandoc, f"{document}.qmd", "--from", "markdown", "--standalone", "--lua-filter", FILTER,
+              "--citeproc", "--metadata", "numbers-file=numbers.json", "--metadata", "link-citations=true"]
+    _run(common + ["--to", "html5", "--embed-resources", "--css", "paper.css",
+                   "--output", f"{document}.html"], stage, document)
+    _run(common + ["--to", "typst", "--output", f"{document}.typ"], stage, document)
+    try:
+        typst.compile(str(stage / f"{document}.typ"), output=str(stage / f"{document}.pdf"), root=str(stage))
+    except Exception as err:  # typst raises its own error types
+        raise RenderError(f"paper/{document}.qmd: Typst failed on the pandoc output: {err}") from None
+    return f"pandoc {pypandoc.get_pandoc_version()} + Typst {typst.__version__} (fallback: no quarto on PATH)"
+
+
+def _quarto(stage: Path, document: str) -> str:
+    _run(["quarto", "render", f"{document}.qmd", "--to", "html,typst", "-M", "numbers-file:numbers.json"], stage, document)
+    version = subprocess.run(["quarto", "--version"], capture_output=True, text=True).stdout.strip()
+    return f"Quarto {version}"
+
+
+def render(document: str, paper: Path, build: Path, targets: list[Path]) -> str:
+    """Render one document into its targets; earlier outputs survive any failure."""
+    build = Path(build)
+    stage = _stage(document, Path(paper), build)
+    used = _quarto(stage, document) if backend() == "quarto" else _pandoc(stage, document)
+    for target in targets:
+        produced = stage / target.name
+        if not produced.is_file():
+            raise RenderError(f"paper/{document}.qmd: the renderer wrote no {target.name}")
+        atomic.write_bytes(target, produced.read_bytes())
+    print(f"  {document}: rendered with {used} -> {', '.join(str(t) for t in targets)}")
+    return used

@@ -1,0 +1,44 @@
+"""Run one pipeline step: check its inputs, stage its outputs, record provenance."""
+from __future__ import annotations
+
+import importlib
+import time
+from pathlib import Path
+
+from paperbuild import numbers as numbers_mod
+from paperbuild.atomic import staged_tree
+from paperbuild.errors import InputError, NumberKeyError
+from paperbuild.manifest import sha256_file
+from paperbuild.step import Step, code_hash
+
+
+def run_step(step: Step, raw: Path, build: Path) -> None:
+    """Run ``step`` reading from ``raw`` or ``build``, writing into ``build``.
+
+    Outputs appear in ``build`` only if the whole step succeeds (see
+    :func:`paperbuild.atomic.staged_tree`); the step's numbers file records the hash
+    of every input and of the code, so each number can say where it came from.
+    """
+    started = time.perf_counter()
+    source = Path(raw if step.source_root == "raw" else build)
+    missing = [rel for rel in step.reads if not (source / rel).is_file()]
+    if missing:
+        raise InputError(source / missing[0], f"step {step.name} needs this file and it is missing")
+    inputs = {rel: sha256_file(source / rel) for rel in step.reads}
+    code = code_hash(step.code_files())
+    module = importlib.import_module(step.module)
+    with staged_tree(Path(build), expected=list(step.targets)) as stage:
+        returned = module.run(source, stage, **dict(step.params)) or []
+        keys = [n.key for n in returned]
+        if sorted(keys) != sorted(step.numbers):
+            extra = sorted(set(keys) - set(step.numbers))
+            lost = sorted(set(step.numbers) - set(keys))
+            raise NumberKeyError(
+                f"step {step.name} promised numbers {sorted(step.numbers)} in the registry "
+                f"but returned {sorted(keys)} (unregistered: {extra}, not returned: {lost})"
+            )
+        if step.numbers_file:
+            numbers_mod.write_step_numbers(stage / step.numbers_file, step.name, returned, inputs, code)
+    elapsed = time.perf_counter() - started
+    print(f"  {step.name}: {len(step.reads)} inputs -> {len(step.targets)} outputs, "
+          f"{len(step.numbers)} numbers in {elapsed:.1f} s")
