@@ -67,13 +67,16 @@ def read_mpt(path: Path) -> tuple[np.ndarray, float]:
 
     path = Path(path)
     try:
-        with warnings.catch_warnings():
+        # galvani leaves a path it opened unclosed; hand it a file we close ourselves
+        with open(path, "rb") as handle, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # numpy warns on empty data; reported below
-            data, comments = BioLogic.MPTfile(str(path), encoding="windows-1252")
+            data, comments = BioLogic.MPTfile(handle, encoding="windows-1252")
     except FileNotFoundError:
         raise InputError(path, "file is missing") from None
     except (ValueError, StopIteration, AttributeError, UnicodeDecodeError) as err:
         raise InputError(path, f"not a readable EC-Lab text export ({err or 'file ends early'})") from None
+    if not _ends_with_newline(path):
+        raise InputError(path, "ends in the middle of a row: the export is truncated")
     names = data.dtype.names or ()
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
@@ -84,6 +87,16 @@ def read_mpt(path: Path) -> tuple[np.ndarray, float]:
         if not np.all(np.isfinite(data[column])):
             raise InputError(path, f"column {column} holds non-finite values")
     return data, nominal_capacity_mAh(comments, path)
+
+
+def _ends_with_newline(path: Path) -> bool:
+    """EC-Lab ends every row with CRLF; a file that does not was cut short."""
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        if handle.tell() == 0:
+            return False
+        handle.seek(-1, 2)
+        return handle.read(1) == b"\n"
 
 
 def nominal_capacity_mAh(header: list[bytes], path: Path) -> float:

@@ -30,6 +30,7 @@ def voltage_profiles(profiles: np.ndarray, plt):
     ax.set_xlabel("Capacity (µAh)")
     ax.set_ylabel("Voltage vs Li/Li$^+$ (V)")
     ax.legend(loc="lower center")
+    style.panel_label(ax, "A")
     return fig
 
 
@@ -46,6 +47,7 @@ def coulombic_efficiency(cycles: np.ndarray, plt):
     twin.plot(cycles["cycle"], cycles["q_discharge_uAh"], ".", ms=1.5, color="C1")
     twin.set_ylabel("Discharge capacity (µAh)", color="C1")
     twin.set_ylim(0, 1.15 * np.max(cycles["q_discharge_uAh"]))
+    style.panel_label(ax, "B")
     return fig
 
 

@@ -30,3 +30,8 @@ def save(fig, path: Path) -> None:
         metadata = {"Software": None}
     fig.savefig(path, metadata=metadata)
     fig.canvas.figure.clf()
+
+
+def panel_label(ax, letter: str) -> None:
+    """The bold panel letter the captions refer to, at the axes' top-left corner."""
+    ax.text(-0.18, 1.04, letter, transform=ax.transAxes, fontweight="bold", fontsize=10, va="bottom", ha="left")

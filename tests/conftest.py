@@ -1,0 +1,36 @@
+"""Shared fixtures: raw trees written by the synthetic instrument into temporary folders."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from data.synth.tree import write_tree
+from data.synth.truth import load_truth, merge
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_tree(out: Path, overrides: dict | None = None) -> Path:
+    """A complete raw tree from the default truth with ``overrides`` applied."""
+    truth = merge(load_truth(), overrides or {})
+    write_tree(truth, out, log=lambda _: None)
+    return out
+
+
+@pytest.fixture(scope="session")
+def raw_tree(tmp_path_factory) -> Path:
+    """The default raw tree (the one data/raw holds), written afresh."""
+    return make_tree(tmp_path_factory.mktemp("raw"))
+
+
+@pytest.fixture(scope="session")
+def ledger() -> dict:
+    return yaml.safe_load((ROOT / "paper" / "ledger.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def small_tree(tmp_path_factory) -> Path:
+    """A few cycles per cell: enough for the reader and the per-cycle reduction."""
+    return make_tree(tmp_path_factory.mktemp("small"), {"echem": {"cycles": 6}, "liquid": {"cycles": 6}})

@@ -1,0 +1,144 @@
+"""End to end through doit: the full build, up-to-date behaviour, variables, bad input.
+
+Each test builds a copy of the project in a temporary folder, so it may edit sources
+and raw files freely.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from paperbuild.manifest import write_manifest
+from tests.conftest import ROOT, make_tree
+
+pytestmark = pytest.mark.slow
+IGNORE = shutil.ignore_patterns("build", ".git", "__pycache__", ".pytest_cache", "*.egg-info", ".doit.db*")
+
+
+def doit(project: Path, *args: str) -> tuple[int, str, set[str]]:
+    """Run doit in ``project``; return the exit code, the output and the tasks that ran."""
+    env = dict(os.environ, PAPERBUILD_RENDERER="pandoc")
+    result = subprocess.run([sys.executable, "-m", "doit", *args], cwd=project, capture_output=True, text=True, env=env)
+    output = result.stdout + result.stderr
+    ran = {m.group(1).rstrip(":") for m in re.finditer(r"^\.  (\S+)", output, re.M)}
+    return result.returncode, output, ran
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    copy = tmp_path / "project"
+    shutil.copytree(ROOT, copy, ignore=IGNORE)
+    return copy
+
+
+@pytest.fixture
+def built(project) -> Path:
+    code, output, _ = doit(project)
+    assert code == 0, output
+    return project
+
+
+def test_full_build_renders_paper_with_quoted_numbers(built):
+    """`doit` writes numbers.json with provenance and both documents with real numbers."""
+    from pypdf import PdfReader
+
+    numbers = json.loads((built / "build" / "numbers.json").read_text())
+    record = numbers["echem.ce_floor_after_100"]
+    assert record["step"] == "electrochemistry" and "echem/thin_film_cell.mpt" in record["inputs"]
+    paper = built / "build" / "paper"
+    for document in ("article", "supplement"):
+        html = (paper / f"{document}.html").read_text()
+        assert record["text"].replace(" ", "\u00a0") in html
+        text = " ".join(p.extract_text() for p in PdfReader(paper / f"{document}.pdf").pages).replace("\u00a0", " ")
+        assert record["text"] in text
+    assert numbers["echem.cycles"]["text"] in (paper / "article.html").read_text()
+
+
+def test_noop_then_single_edits_rerun_only_dependents(built):
+    """No-op does nothing; an article edit reruns its render; a module edit reruns its chain."""
+    code, output, ran = doit(built)
+    assert code == 0 and ran == set(), output
+
+    article = built / "paper" / "article.qmd"
+    article.write_text(article.read_text().replace("# Introduction", "# Introduction\n\nAn added sentence."))
+    code, output, ran = doit(built)
+    assert code == 0 and ran == {"render:article", "lint"}, output
+
+    module = built / "analysis" / "electrochemistry.py"
+    module.write_text(module.read_text() + "\n# an edit\n")
+    code, output, ran = doit(built)
+    assert code == 0, output
+    # the figures' tables come out byte-identical, so the figure step stays up to date;
+    # the numbers carry the new code hash, so everything that reads them reruns
+    assert ran == {"analysis:electrochemistry", "numbers", "drift", "lint", "render:article", "render:supplement"}
+
+
+def test_other_raw_tree_and_build_folder_with_other_truth(built, tmp_path):
+    """raw=/build= (with spaces and non-ASCII) runs the pipeline there; drift names the moved keys."""
+    raw = make_tree(tmp_path / "other raw ü", {"echem": {"ce_floor_after_100": 99.5, "cycles": 480}})
+    out = tmp_path / "other build é"
+    code, output, ran = doit(built, f"raw={raw}", f"build={out}")
+    assert code != 0
+    assert "echem.ce_floor_after_100" in output and "echem.cycles" in output and "doit accept" in output
+    numbers = json.loads((out / "numbers.json").read_text())
+    assert numbers["echem.cycles"]["value"] == 480
+    assert numbers["echem.ce_floor_after_100"]["value"] == pytest.approx(99.5, abs=1e-3)
+    default = json.loads((built / "build" / "numbers.json").read_text())
+    assert default["echem.cycles"]["value"] == 535  # the default build folder is untouched
+
+
+def test_changed_raw_file_stops_before_analysis(built):
+    """A raw file that no longer matches the manifest fails first, naming the file."""
+    before = (built / "build" / "numbers.json").read_bytes()
+    raw = built / "data" / "raw" / "echem" / "thin_film_cell.mpt"
+    raw.write_bytes(raw.read_bytes().replace(b"EC-Lab for windows", b"EC-Lab for Windows", 1))
+    code, output, ran = doit(built)
+    assert code != 0 and "changed (hash differs from the manifest): echem/thin_film_cell.mpt" in output
+    assert not any(task.startswith("analysis") for task in ran)
+    assert (built / "build" / "numbers.json").read_bytes() == before
+
+
+def test_malformed_raw_file_fails_naming_it_and_keeps_outputs(built):
+    """A malformed export (manifest updated) fails in the analysis with the file named."""
+    keep = {p: p.read_bytes() for p in (built / "build").rglob("*") if p.is_file() and "figures" in p.parts}
+    numbers = (built / "build" / "numbers.json").read_bytes()
+    raw = built / "data" / "raw" / "echem" / "liquid_cell.mpt"
+    raw.write_bytes(raw.read_bytes().replace(b"Ewe/V", b"Ewe/mV", 1))
+    write_manifest(built / "data" / "raw")
+    code, output, _ = doit(built)
+    assert code != 0
+    assert "liquid_cell.mpt: missing column(s) Ewe/V" in output
+    assert (built / "build" / "numbers.json").read_bytes() == numbers
+    assert all(p.read_bytes() == content for p, content in keep.items())
+
+
+def test_unknown_key_in_article_fails_build(built):
+    """An unknown number key fails the build by name; the rendered article survives."""
+    html = (built / "build" / "paper" / "article.html").read_bytes()
+    article = built / "paper" / "article.qmd"
+    article.write_text(article.read_text() + "\nA number: {{< num echem.not_a_number >}}.\n")
+    code, output, _ = doit(built)
+    assert code != 0 and "echem.not_a_number" in output
+    assert (built / "build" / "paper" / "article.html").read_bytes() == html
+
+
+def test_accept_locks_new_values_then_build_passes(built, tmp_path):
+    """After drift, `doit accept` rewrites the locks and the build goes through."""
+    raw = make_tree(tmp_path / "raw2", {"echem": {"ce_floor_after_400": 99.9}})
+    code, output, _ = doit(built, f"raw={raw}")
+    assert code != 0 and "echem.ce_floor_after_400" in output
+    code, output, _ = doit(built, "accept", f"raw={raw}")
+    assert code == 0, output
+    ledger = yaml.safe_load((built / "paper" / "ledger.yaml").read_text())
+    assert ledger["echem.ce_floor_after_400"]["locked"] == pytest.approx(99.9, abs=1e-3)
+    assert ledger["echem.ce_floor_after_400"]["published"] == 99.85
+    code, output, _ = doit(built, f"raw={raw}")
+    assert code == 0, output

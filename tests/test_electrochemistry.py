@@ -1,0 +1,159 @@
+"""Electrochemistry: reading EC-Lab exports, per-cycle reduction, and the quoted numbers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from analysis import electrochemistry as ec
+from paperbuild.errors import InputError
+from tests.conftest import make_tree
+
+
+def _numbers(raw, tmp_path):
+    return {n.key: n for n in ec.run(raw, tmp_path / "out")}
+
+
+def _points(cycles: int, q_charge: list[float], q_discharge: list[float], amps: list[float]) -> np.ndarray:
+    """A hand-made point table: three points per half cycle."""
+    dtype = [("mode", int), ("ox/red", bool), ("half cycle", int), ("cycle number", int),
+             ("Q charge/discharge/mA.h", float), ("I/mA", float), ("Ewe/V", float)]
+    rows, half = [], 0
+    for c in range(cycles):
+        for charging, q in ((True, q_charge[c]), (False, q_discharge[c])):
+            sign = 1 if charging else -1
+            for frac, v in ((0.0, 4.0), (0.5, 4.7), (1.0, 5.1 if charging else 3.5)):
+                rows.append((1, charging, half, c, sign * q * frac, sign * amps[c], v))
+            half += 1
+    return np.array(rows, dtype=dtype)
+
+
+def test_per_cycle_computes_ce_and_rates():
+    """CE = discharge / charge per cycle; C-rate = |I| / nominal capacity."""
+    points = _points(3, [1.0, 1.0, 2.0], [0.9, 0.99, 1.0], [0.1, 5.0, 5.0])
+    cycles = ec.per_cycle(points, capacity_mAh=1.0)
+    assert_allclose(cycles.ce_pct, [90.0, 99.0, 50.0])
+    assert_allclose(cycles.rate_C, [0.1, 5.0, 5.0])
+    assert cycles.steady.tolist() == [False, True, True]
+    assert_allclose(cycles.v_charge_end_V, 5.1)
+    assert_allclose(cycles.v_discharge_end_V, 3.5)
+
+
+def test_per_cycle_drops_incomplete_last_cycle():
+    """A file that stops after a charge does not count that cycle."""
+    points = _points(2, [1.0, 1.0], [0.9, 0.9], [1.0, 1.0])
+    cut = points[:-3]  # remove the last discharge
+    assert ec.per_cycle(cut, 1.0).cycle.tolist() == [1]
+
+
+def test_ce_floor_uses_only_steady_cycles_from_the_window():
+    """The floor ignores slow cycles and cycles before the window."""
+    cycles = ec.Cycles(cycle=np.arange(1, 6), q_charge_mAh=np.ones(5),
+                       q_discharge_mAh=np.array([0.5, 0.97, 0.98, 0.99, 0.6]),
+                       rate_C=np.array([5, 5, 5, 5, 0.1]), v_charge_end_V=np.ones(5), v_discharge_end_V=np.ones(5))
+    assert ec.ce_floor(cycles, 3) == pytest.approx(98.0)
+    with pytest.raises(ValueError, match="no steady cycle"):
+        ec.ce_floor(cycles, 9)
+
+
+@pytest.mark.parametrize("rate, text", [(5.0, "5C"), (0.1, "C/10"), (0.3333, "C/3"), (1.0, "1C")])
+def test_rate_text_prints_like_a_cycler(rate, text):
+    """C-rates print as cyclers print them."""
+    assert ec.rate_text(rate) == text
+
+
+def test_numbers_reproduce_published_values(raw_tree, tmp_path, ledger):
+    """Every published echem number is reproduced within the paper-spec tolerance."""
+    numbers = _numbers(raw_tree, tmp_path)
+    published = {k: e for k, e in ledger.items() if k in numbers and e.get("published") is not None}
+    assert len(published) == 7
+    for key, entry in published.items():
+        assert abs(numbers[key].value - entry["published"]) <= entry["tolerance"], key
+    assert numbers["liquid.ce_max"].value < 99.0  # the paper's claim for the liquid cell
+
+
+def test_numbers_follow_other_truth(tmp_path):
+    """Raw data from other ground truth moves the numbers with it."""
+    truth = {"echem": {"cycles": 450, "ce_floor_after_100": 99.55, "ce_floor_after_400": 99.78,
+                       "fast_rate_C": 2.0, "voltage_max_V": 5.0}}
+    raw = make_tree(tmp_path / "raw", truth)
+    numbers = _numbers(raw, tmp_path)
+    assert numbers["echem.cycles"].value == 450
+    assert numbers["echem.ce_floor_after_100"].value == pytest.approx(99.55, abs=1e-3)
+    assert numbers["echem.ce_floor_after_400"].value == pytest.approx(99.78, abs=1e-3)
+    assert numbers["echem.fast_rate_C"].value == pytest.approx(2.0, rel=1e-3)
+    assert numbers["echem.voltage_max_V"].value == pytest.approx(5.0, abs=1e-3)
+
+
+def test_run_writes_the_tables_the_figures_read(raw_tree, tmp_path):
+    """The step's tables hold one row per cycle and the slow cycles' profiles."""
+    ec.run(raw_tree, tmp_path)
+    table = np.genfromtxt(tmp_path / "data/echem_thin_film_cycles.csv", delimiter=",", names=True)
+    assert table.size == 535
+    profiles = np.genfromtxt(tmp_path / "data/echem_thin_film_profiles.csv", delimiter=",", names=True)
+    assert sorted(set(profiles["cycle"].astype(int))) == [1, 2, 535]
+
+
+# ------------------------------------------------------------------ bad input
+def _damaged(small_tree, tmp_path, edit) -> "Path":
+    source = (small_tree / ec.THIN_FILM).read_bytes()
+    target = tmp_path / "bad.mpt"
+    target.write_bytes(edit(source))
+    return target
+
+
+def _drop_column(data: bytes, name: bytes) -> bytes:
+    lines = data.split(b"\r\n")
+    header_at = next(i for i, line in enumerate(lines) if line.startswith(b"mode\t"))
+    index = lines[header_at].split(b"\t").index(name)
+    for i in range(header_at, len(lines)):
+        cells = lines[i].split(b"\t")
+        if len(cells) > index:
+            del cells[index]
+        lines[i] = b"\t".join(cells)
+    return b"\r\n".join(lines)
+
+
+def _text_in_number_column(data: bytes) -> bytes:
+    lines = data.split(b"\r\n")
+    header_at = next(i for i, line in enumerate(lines) if line.startswith(b"mode\t"))
+    cells = lines[header_at + 5].split(b"\t")
+    cells[9] = b"n/a"
+    lines[header_at + 5] = b"\t".join(cells)
+    return b"\r\n".join(lines)
+
+
+def _zero_rows(data: bytes) -> bytes:
+    head, _, _ = data.partition(b"\r\n1\t")
+    return head + b"\r\n"
+
+
+def _truncated(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: _drop_column(d, b"Ewe/V"), "missing column\\(s\\) Ewe/V"),
+        (_text_in_number_column, "not a readable EC-Lab text export"),
+        (_zero_rows, "no data rows"),
+        (_truncated, "truncated|not a readable EC-Lab text export"),
+        (lambda d: d.replace(b"Battery capacity", b"Batt. cap."), "no 'Battery capacity' line"),
+        (lambda d: b"CSV export\r\n" + d, "not a readable EC-Lab text export"),
+    ],
+    ids=["missing-column", "text-value", "zero-rows", "truncated", "no-capacity", "not-ec-lab"],
+)
+def test_read_mpt_names_file_and_problem(small_tree, tmp_path, edit, message):
+    """Every malformed export ends in an InputError naming the file and the problem."""
+    bad = _damaged(small_tree, tmp_path, edit)
+    with pytest.raises(InputError, match=message) as caught:
+        ec.read_mpt(bad)
+    assert caught.value.path == bad
+    assert str(bad) in str(caught.value)
+
+
+def test_read_mpt_missing_file_is_named(tmp_path):
+    """A missing export is named."""
+    with pytest.raises(InputError, match="missing"):
+        ec.read_mpt(tmp_path / "nowhere.mpt")

@@ -1,0 +1,75 @@
+"""The prose lint: unknown keys, unsupported shortcodes, hand-typed numbers."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from paperbuild.errors import NumberKeyError
+from paperbuild.lint import LintError, check, problems, typed_numbers
+from paperbuild.render import paper_sources
+from tests.conftest import ROOT
+
+NUMBERS = {
+    "echem.ce_floor_after_100": {"value": 99.700003, "text": "99.70 %"},
+    "echem.cycles": {"value": 535, "text": "535"},
+    "echem.slow_rate_C": {"value": 0.1, "text": "C/10"},
+    "echem.fast_rate_C": {"value": 5.0, "text": "5C"},
+}
+
+
+@pytest.mark.parametrize("prose, token", [
+    ("CE stays above 99.70 % after", "99.70 %"),
+    ("CE stays above 99.7% after", "99.7"),
+    ("over 535 cycles", "535"),
+    ("cycled at C/10 first", "C/10"),
+    ("then at 5C", "5C"),
+])
+def test_typed_copy_of_registered_number_is_found(prose, token):
+    """A registered number typed by hand, in any rounding, is flagged."""
+    assert token in [t for _, t, _ in typed_numbers(prose, NUMBERS)]
+
+
+@pytest.mark.parametrize("prose", [
+    "CE stays above {{< num echem.ce_floor_after_100 >}} after",
+    "as in @fig-echem and Figure 1, two cycles",
+    "```\n535\n```",
+    "![](figures/fig535.svg){width=48%}",
+    "from cycle 100 on, the 99 % line",
+])
+def test_prose_without_typed_numbers_passes(prose):
+    """Shortcodes, code, paths, cross-references and unrelated numbers are fine."""
+    assert typed_numbers(prose, NUMBERS) == []
+
+
+def test_typed_number_in_abstract_is_found():
+    """The front matter's prose fields are linted too; other fields are not."""
+    text = "---\ntitle: x\nabstract: |\n  It lasts 535 cycles.\nversion: 535\n---\nBody.\n"
+    assert [(line, token) for line, token, _ in typed_numbers(text, NUMBERS)] == [(4, "535")]
+
+
+def test_unknown_key_and_unsupported_shortcode_are_reported():
+    """An unknown number key and a shortcode outside the subset are both problems."""
+    found = problems(Path("a.qmd"), "x {{< num no.such_key >}} y {{< var echem.cycles >}}", NUMBERS)
+    messages = [p.message for p in found]
+    assert any("unknown number key 'no.such_key'" in m for m in messages)
+    assert any("shortcode 'var'" in m for m in messages)
+
+
+def test_check_raises_with_file_and_line(tmp_path):
+    """The error names the file and the line."""
+    doc = tmp_path / "article.qmd"
+    doc.write_text("ok\nover 535 cycles\n")
+    with pytest.raises(LintError, match=r"article.qmd:2: '535' is typed by hand"):
+        check([doc], NUMBERS)
+    doc.write_text("{{< num no.such_key >}}\n")
+    with pytest.raises(NumberKeyError, match="no.such_key"):
+        check([doc], NUMBERS)
+
+
+def test_paper_sources_are_clean(raw_tree, tmp_path):
+    """The real article and supplement pass the lint against the numbers they quote."""
+    from analysis import electrochemistry
+
+    numbers = {n.key: {"value": n.value, "text": n.text} for n in electrochemistry.run(raw_tree, tmp_path)}
+    check(paper_sources(ROOT / "paper"), numbers)
