@@ -39,10 +39,11 @@ DOIT_CONFIG = {
 def task_verify_raw():
     """Check the raw tree against its MANIFEST.sha256 (missing, extra or changed files)."""
     listed = read_manifest_names(RAW)
+    present = [RAW / rel for rel in [MANIFEST_NAME, *listed] if (RAW / rel).is_file()]
     return {
         "actions": [(actions.verify_raw, [RAW, BUILD / "raw_verified.json"])],
-        "file_dep": [RAW / MANIFEST_NAME] * (RAW / MANIFEST_NAME).is_file()
-        + [RAW / rel for rel in listed if (RAW / rel).is_file()],
+        # content changes of listed files rerun the check; a missing or extra file does too
+        "file_dep": present,
         "targets": [BUILD / "raw_verified.json"],
         "uptodate": [lambda: set(list_tree(RAW)) == set(listed)],
         "title": lambda task: f"verify_raw: {RAW}",

@@ -113,12 +113,14 @@ def code_hash(files: list[Path]) -> str:
     return digest.hexdigest()
 
 
+@lru_cache(maxsize=None)
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
 def library_versions(names: tuple[str, ...]) -> dict[str, str]:
     """Installed versions of the named distributions ('absent' when not installed)."""
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "absent"
-    return versions
+    return {name: _version(name) for name in names}
