@@ -9,6 +9,7 @@ from paperbuild.step import Step
 
 STYLE = "analysis/paper.mplstyle"
 NUMERIC_LIBRARIES = ("numpy", "scipy", "galvani")
+EM_LIBRARIES = ("numpy", "scipy", "hyperspy", "exspy", "rosettasciio", "tifffile", "h5py", "lmfit")
 PLOT_LIBRARIES = ("numpy", "matplotlib")
 
 STEPS: tuple[Step, ...] = (
@@ -32,6 +33,68 @@ STEPS: tuple[Step, ...] = (
                "data/echem_thin_film_profiles.csv"),
         writes=("figures/fig1a_voltage_profiles.svg", "figures/fig1b_coulombic_efficiency.svg",
                 "figures/figS1_ce_solid_vs_liquid.svg"),
+        libraries=PLOT_LIBRARIES,
+        extra_deps=(STYLE,),
+    ),
+    Step(
+        name="eds",
+        module="analysis.eds",
+        reads=("eds/line_scan.hspy", "eds/spectrum_image.hspy"),
+        writes=("data/eds_profiles.csv", "data/eds_interphase.csv", "data/eds_point_spectra.csv",
+                "data/eds_lines.csv", "data/eds_maps.npz"),
+        numbers=("eds.interphase_width_nm", "eds.n_lead_nm"),
+        libraries=EM_LIBRARIES,
+    ),
+    Step(
+        name="micrographs",
+        module="analysis.micrographs",
+        reads=("sem/fib_cross_section.tif", "stem/interface_df.tif", "stem/eels_region_df.tif",
+               "stem/lipon_frames.tif"),
+        writes=("data/sem_cross_section.npz", "data/stem_interface_df.npz", "data/stem_eels_region_df.npz",
+                "data/stem_frames.npz"),
+        numbers=("sem.li_thickness_um", "stem.beam_stability_min_ncc"),
+        libraries=EM_LIBRARIES,
+    ),
+    Step(
+        name="eels",
+        module="analysis.eels",
+        reads=("eels/point_*.msa", "eels/feff/Li2O/eels.dat", "eels/feff/Li3PO4/eels.dat",
+               "eels/feff/Li3P/eels.dat", "eels/feff/LiPON/eels.dat"),
+        writes=("data/eels_li_edges.csv", "data/eels_p_edges.csv", "data/eels_o_edges.csv", "data/eels_li_fits.csv",
+                "data/eels_points.csv", "data/eels_references.csv"),
+        numbers=("eels.points", "eels.step_nm", "eels.li_k_peak1_eV", "eels.li_k_peak2_eV", "eels.p_l_peaks_eV",
+                 "eels.li2o_fraction"),
+        libraries=EM_LIBRARIES,
+    ),
+    Step(
+        name="eds_figures",
+        module="analysis.eds_figures",
+        source_root="build",
+        reads=("data/eds_profiles.csv", "data/eds_interphase.csv", "data/eds_point_spectra.csv",
+               "data/eds_lines.csv", "data/eds_maps.npz", "data/stem_interface_df.npz"),
+        writes=("figures/fig1e_p_map.png", "figures/fig1f_n_map.png", "figures/fig1g_normalized_profiles.svg",
+                "figures/figS5a_stem_df.png", "figures/figS5b_eds_line_scan_cps.svg",
+                "figures/figS6_eds_point_spectra.svg"),
+        libraries=PLOT_LIBRARIES,
+        extra_deps=(STYLE,),
+    ),
+    Step(
+        name="micrograph_figures",
+        module="analysis.micrograph_figures",
+        source_root="build",
+        reads=("data/sem_cross_section.npz", "data/stem_interface_df.npz", "data/stem_frames.npz"),
+        writes=("figures/fig1c_fib_sem_cross_section.png", "figures/fig1d_stem_df_interface.png",
+                "figures/figS3a_lipon_frames.png", "figures/figS3b_frame_similarity.svg"),
+        libraries=PLOT_LIBRARIES,
+        extra_deps=(STYLE,),
+    ),
+    Step(
+        name="eels_figures",
+        module="analysis.eels_figures",
+        source_root="build",
+        reads=("data/eels_points.csv", "data/stem_eels_region_df.npz", "data/eels_li_edges.csv",
+               "data/eels_p_edges.csv", "data/eels_o_edges.csv", "data/eels_li_fits.csv", "data/eels_references.csv"),
+        writes=("figures/fig3a_eels_points.png", "figures/fig3b_eels_edges.svg", "figures/fig3c_feff_references.svg"),
         libraries=PLOT_LIBRARIES,
         extra_deps=(STYLE,),
     ),

@@ -35,3 +35,27 @@ def save(fig, path: Path) -> None:
 def panel_label(ax, letter: str) -> None:
     """The bold panel letter the captions refer to, at the axes' top-left corner."""
     ax.text(-0.18, 1.04, letter, transform=ax.transAxes, fontweight="bold", fontsize=10, va="bottom", ha="left")
+
+
+def nice_length_nm(width_nm: float) -> float:
+    """A 1-2-5 length close to a fifth of the field of view, for scale bars."""
+    import math
+
+    target = width_nm / 5
+    power = 10 ** math.floor(math.log10(target))
+    return max(m * power for m in (1, 2, 5) if m * power <= target)
+
+
+def show_micrograph(ax, image, pixel_nm: float, cmap: str = "gray", location: str = "lower right"):
+    """An image in pixel coordinates with a calibrated scale bar and no ticks."""
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    shown = ax.imshow(image, cmap=cmap, interpolation="nearest")
+    length = nice_length_nm(image.shape[1] * pixel_nm)
+    label = f"{length / 1000:g} µm" if length >= 1000 else f"{length:g} nm"
+    bar = AnchoredSizeBar(ax.transData, length / pixel_nm, label, location, pad=0.4, color="white", frameon=False,
+                          size_vertical=max(1.0, image.shape[0] / 120), fontproperties={"size": 7})
+    ax.add_artist(bar)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return shown

@@ -30,6 +30,7 @@ _INLINE_CODE = re.compile(r"`[^`]*`")
 _LINK_TARGET = re.compile(r"\]\([^)]*\)")
 _ATTRIBUTES = re.compile(r"\{[#.][^}]*\}|\{width=[^}]*\}")
 _REFS = re.compile(r"@[A-Za-z][\w:.-]*")
+_SUB_SUPERSCRIPT = re.compile(r"~[^~\s]+~|\^[^^\s]+\^")  # chemical formulae: LiNi~0.5~Mn~1.5~O~4~
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.]|\.\d)")
 _PROSE_META_FIELDS = ("title", "subtitle", "abstract")
 
@@ -62,7 +63,7 @@ def _prose(text: str) -> str:
             text = "\n".join(kept) + text[end + 4:]
     text = _FENCE.sub(keep_lines, text)
     text = re.sub(r"<!--.*?-->", keep_lines, text, flags=re.S)
-    for pattern in (SHORTCODE, _INLINE_CODE, _LINK_TARGET, _ATTRIBUTES, _REFS):
+    for pattern in (SHORTCODE, _INLINE_CODE, _LINK_TARGET, _ATTRIBUTES, _REFS, _SUB_SUPERSCRIPT):
         text = pattern.sub(" ", text)
     return text
 

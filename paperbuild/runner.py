@@ -21,10 +21,11 @@ def run_step(step: Step, raw: Path, build: Path) -> None:
     """
     started = time.perf_counter()
     source = Path(raw if step.source_root == "raw" else build)
-    missing = [rel for rel in step.reads if not (source / rel).is_file()]
+    files = step.input_files(source)
+    missing = [rel for rel in files if not (source / rel).is_file()]
     if missing:
         raise InputError(source / missing[0], f"step {step.name} needs this file and it is missing")
-    inputs = {rel: sha256_file(source / rel) for rel in step.reads}
+    inputs = {rel: sha256_file(source / rel) for rel in files}
     code = code_hash(step.code_files())
     module = importlib.import_module(step.module)
     with staged_tree(Path(build), expected=list(step.targets)) as stage:
@@ -40,5 +41,5 @@ def run_step(step: Step, raw: Path, build: Path) -> None:
         if step.numbers_file:
             numbers_mod.write_step_numbers(stage / step.numbers_file, step.name, returned, inputs, code)
     elapsed = time.perf_counter() - started
-    print(f"  {step.name}: {len(step.reads)} inputs -> {len(step.targets)} outputs, "
+    print(f"  {step.name}: {len(files)} inputs -> {len(step.targets)} outputs, "
           f"{len(step.numbers)} numbers in {elapsed:.1f} s")

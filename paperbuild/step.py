@@ -25,8 +25,9 @@ class Step:
 
     ``module`` names a module with ``run(source, out, **params)``: it reads the files
     ``reads`` (relative to ``source``: the raw tree when ``source_root == "raw"``,
-    the build folder when ``"build"``), writes ``writes`` (relative to ``out``) and
-    returns the :class:`~paperbuild.numbers.Number` objects whose keys are ``numbers``.
+    the build folder when ``"build"``; glob patterns such as ``eels/point_*.msa`` let
+    the data decide how many files there are), writes ``writes`` (relative to ``out``)
+    and returns the :class:`~paperbuild.numbers.Number` objects whose keys are ``numbers``.
     """
 
     name: str
@@ -42,6 +43,18 @@ class Step:
     def __post_init__(self) -> None:
         if self.source_root not in ("raw", "build"):
             raise ValueError(f"step {self.name}: source_root must be 'raw' or 'build'")
+
+    def input_files(self, source: Path) -> list[str]:
+        """``reads`` with glob patterns expanded against ``source`` (a pattern that
+        matches nothing stays as it is, so the missing file is reported by name)."""
+        files: list[str] = []
+        for rel in self.reads:
+            if any(c in rel for c in "*?["):
+                matches = sorted(p.relative_to(source).as_posix() for p in Path(source).glob(rel) if p.is_file())
+                files.extend(matches or [rel])
+            else:
+                files.append(rel)
+        return files
 
     @property
     def numbers_file(self) -> str | None:

@@ -36,6 +36,7 @@ def test_typed_copy_of_registered_number_is_found(prose, token):
     "```\n535\n```",
     "![](figures/fig535.svg){width=48%}",
     "from cycle 100 on, the 99 % line",
+    "LiNi~0.5~Mn~1.5~O~4~ and 10^535^",
 ])
 def test_prose_without_typed_numbers_passes(prose):
     """Shortcodes, code, paths, cross-references and unrelated numbers are fine."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from data.synth import eclab, potentiostat
+from data.synth import eclab, microscope, potentiostat
 from paperbuild.manifest import write_manifest
 
 
@@ -36,8 +36,141 @@ def write_echem(truth: dict[str, Any], out: Path) -> list[Path]:
     return written
 
 
+def _quiet_hyperspy():
+    """HyperSpy's API, without its start-up chatter (numba hints, deprecations)."""
+    import logging
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import exspy  # noqa: F401  (registers the EDS and EELS signal types)
+        import hyperspy.api as hs
+    logging.getLogger("hyperspy").setLevel(logging.ERROR)  # HyperSpy sets its level on import
+    return hs
+
+
+def _calibrate(signal, names_units_scales) -> None:
+    for axis, (name, units, scale, offset) in zip(signal.axes_manager._axes, names_units_scales):
+        axis.name, axis.units, axis.scale, axis.offset = name, units, scale, offset
+
+
+def write_eds(truth: dict[str, Any], out: Path) -> list[Path]:
+    """STEM-EDS line scan and spectrum image as HyperSpy .hspy files."""
+    hs = _quiet_hyperspy()
+    from exspy.signals import EDSTEMSpectrum
+
+    cfg = truth["eds"]
+    rng = np.random.default_rng([int(truth["seed"]), 10])
+    positions = np.arange(0.0, cfg["line_length_nm"] + 1e-9, cfg["line_step_nm"])
+    energy = np.arange(cfg["channels"]) * 0.01
+    line = EDSTEMSpectrum(microscope.eds_counts(positions, energy, cfg, cfg["interphase_start_nm"], 1.0, rng))
+    _calibrate(line, [("Position", "nm", cfg["line_step_nm"], 0.0), ("Energy", "keV", 0.01, 0.0)])
+    rows, cols = cfg["map_shape"]
+    x = (np.arange(cols) + 0.5) * cfg["map_pixel_nm"]
+    map_energy = np.arange(cfg["map_channels"]) * 0.01
+    start = cfg["interphase_start_nm"] * (cols * cfg["map_pixel_nm"]) / cfg["line_length_nm"]
+    cube = np.stack([microscope.eds_counts(x, map_energy, cfg, start + 6.0 * np.sin(r / 7.0), cfg["map_dose"], rng)
+                     for r in range(rows)])
+    image = EDSTEMSpectrum(cube)
+    _calibrate(image, [("x", "nm", cfg["map_pixel_nm"], 0.0), ("y", "nm", cfg["map_pixel_nm"], 0.0),
+                       ("Energy", "keV", 0.01, 0.0)])
+    written = []
+    for signal, name, title in ((line, "line_scan.hspy", "EDS line scan across Li/LiPON"),
+                                (image, "spectrum_image.hspy", "EDS spectrum image of Li/LiPON")):
+        signal.metadata.General.title = title
+        signal.set_microscope_parameters(live_time=cfg["live_time_s"] * (1 if signal is line else cfg["map_dose"]),
+                                         energy_resolution_MnKa=cfg["energy_resolution_MnKa_eV"], tilt_stage=0.0)
+        signal.metadata.Acquisition_instrument.TEM.set_item("beam_energy", 200.0)
+        signal.metadata.Acquisition_instrument.TEM.set_item("microscope", "JEOL JEM-2800F (cryo, Gatan 626)")
+        signal.add_elements(["N", "O", "P"])
+        signal.add_lines()
+        path = out / "eds" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        signal.save(path, overwrite=True, chunks=(8, 16, cfg["map_channels"]) if signal is image else None)
+        written.append(path)
+    return written
+
+
+def _save_tiff(hs, data: np.ndarray, pixel_nm: float, path: Path, title: str) -> Path:
+    image = hs.signals.Signal2D(data)
+    _calibrate(image, [("y", "nm", pixel_nm, 0.0), ("x", "nm", pixel_nm, 0.0)])
+    image.metadata.General.title = title
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, overwrite=True)
+    return path
+
+
+def write_images(truth: dict[str, Any], out: Path) -> list[Path]:
+    """Calibrated TIFFs: FIB-SEM cross-section, STEM dark-field images, the LiPON frame stack."""
+    import tifffile
+
+    hs = _quiet_hyperspy()
+    seed = int(truth["seed"])
+    sem, stem, eds, eels = truth["sem"], truth["stem"], truth["eds"], truth["eels"]
+    written = [_save_tiff(hs, microscope.sem_cross_section(sem, np.random.default_rng([seed, 20])), sem["pixel_nm"],
+                          out / "sem" / "fib_cross_section.tif", "cryo-FIB-SEM cross-section")]
+    start = eds["interphase_start_nm"] + 40.0
+    written.append(_save_tiff(hs, microscope.df_image(tuple(stem["df_shape"]), stem["df_pixel_nm"], eds, start,
+                                                      np.random.default_rng([seed, 21])),
+                              stem["df_pixel_nm"], out / "stem" / "interface_df.tif", "STEM-DF of the Li/LiPON interface"))
+    # the EELS field: point 1 sits in the interphase near its Li side, the last point in LiPON
+    eels_start = eels["first_point_nm"][0] - 25.0
+    written.append(_save_tiff(hs, microscope.df_image(tuple(stem["eels_df_shape"]), stem["eels_df_pixel_nm"], eds,
+                                                      eels_start, np.random.default_rng([seed, 22])),
+                              stem["eels_df_pixel_nm"], out / "stem" / "eels_region_df.tif", "STEM-DF of the EELS points"))
+    frames = microscope.frame_series(stem, np.random.default_rng([seed, 23]))
+    path = out / "stem" / "lipon_frames.tif"
+    per_um = 1000.0 / stem["frame_pixel_nm"]
+    tifffile.imwrite(path, frames, imagej=True, resolution=(per_um, per_um),
+                     metadata={"unit": "micron", "axes": "TYX", "Info": "repeated cryo-STEM frames of LiPON"})
+    written.append(path)
+    return written
+
+
+def write_eels(truth: dict[str, Any], out: Path) -> list[Path]:
+    """Five EMSA spectra along a line (beam positions in the DF image's frame, in nm)
+    and the FEFF-style simulated Li K references."""
+    _quiet_hyperspy()
+    from exspy.signals import EELSSpectrum
+
+    cfg = truth["eels"]
+    rng = np.random.default_rng([int(truth["seed"]), 30])
+    energy = cfg["energy_start_eV"] + np.arange(cfg["channels"]) * cfg["dispersion_eV"]
+    x0, y0 = cfg["first_point_nm"]
+    written = []
+    for index in range(cfg["points"]):
+        counts = microscope.eels_counts(energy, cfg["li2o_fraction"][index], cfg["p_fraction"][index], cfg, rng)
+        spectrum = EELSSpectrum(counts)
+        _calibrate(spectrum, [("Energy loss", "eV", cfg["dispersion_eV"], cfg["energy_start_eV"])])
+        spectrum.original_metadata.add_dictionary({
+            "FORMAT": "EMSA/MAS Spectral Data File", "VERSION": "1.0", "TITLE": f"Li/LiPON EELS point {index + 1}",
+            "DATE": "", "TIME": "", "OWNER": "cryo-EM", "SIGNALTYPE": "ELS", "BEAMKV": 300.0, "CONVANGLE": 10.0,
+            "COLLANGLE": 10.0, "INTEGTIME": 200.0,
+            "XPOSITION-nm": round(x0 + index * cfg["step_nm"], 3), "YPOSITION-nm": round(y0, 3),
+        })
+        path = out / "eels" / f"point_{index + 1}.msa"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        spectrum.save(path, overwrite=True)
+        written.append(path)
+    grid = np.round(np.arange(50.0, 80.0 + 1e-9, 0.02), 4)
+    for phase in ("Li2O", "Li3PO4", "Li3P", "LiPON"):
+        shape = microscope.li_k_reference(grid, phase, cfg)
+        path = out / "eels" / "feff" / phase / "eels.dat"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = [f"# {phase} Li K edge, FEFF9 EELS card", "# beam 200 keV, collection 10 mrad, convergence 10 mrad",
+                  "# xkmax 4.0, xkstep 0.02, estep 0.01; Hedin-Lundqvist exchange; RPA core hole",
+                  "#       E(eV)        total"]
+        rows = [f"{e:12.4f} {v:14.6e}" for e, v in zip(grid, shape)]
+        path.write_text("\n".join(header + rows) + "\n", encoding="ascii")
+        written.append(path)
+    return written
+
+
 WRITERS: dict[str, Callable[[dict[str, Any], Path], list[Path]]] = {
     "electrochemistry": write_echem,
+    "eds": write_eds,
+    "images": write_images,
+    "eels": write_eels,
 }
 
 

@@ -1,0 +1,196 @@
+"""Forward models of the electron microscopes: EDS, images, EELS.
+
+Pure array functions; :mod:`data.synth.tree` writes them in the instruments' formats.
+Each model states what it leaves out, so that nobody mistakes it for physics it is not.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+from scipy.special import erf
+
+_Z10 = 1.2815515655446004  # standard-normal quantile of 0.9: erf edge 10 % / 90 % points at x0 -/+ _Z10*sigma
+
+
+# ---------------------------------------------------------------- composition profiles
+def edge(x: np.ndarray, x10: float, width_10_90: float) -> np.ndarray:
+    """A rise from 0 to 1 (Gaussian-smoothed step) with its 10 % point at ``x10``."""
+    sigma = width_10_90 / (2 * _Z10)
+    centre = x10 + _Z10 * sigma
+    return 0.5 * (1 + erf((x - centre) / (np.sqrt(2) * sigma)))
+
+
+def n_and_p_profiles(x: np.ndarray, cfg: dict[str, Any], start: float) -> tuple[np.ndarray, np.ndarray]:
+    """N and P concentrations (LiPON = 1) along the line.
+
+    The interphase runs from the N 10 % point (``start``) to the P 90 % point
+    (``start + interphase_width_nm``); P starts rising ``n_lead_nm`` after N.
+    """
+    width, lead = cfg["interphase_width_nm"], cfg["n_lead_nm"]
+    n = edge(x, start, cfg["n_rise_10_90_nm"])
+    p = edge(x, start + lead, width - lead)
+    return n, p
+
+
+# ---------------------------------------------------------------- EDS
+def eds_counts(x: np.ndarray, energy_keV: np.ndarray, cfg: dict[str, Any], start: float, dose: float,
+               rng: np.random.Generator) -> np.ndarray:
+    """Poisson counts (positions x channels) of an EDS line scan or map row.
+
+    Peaks are Gaussians whose width follows the detector's Mn Ka resolution; the
+    background is Kramers' bremsstrahlung times a detector-window efficiency.  Left
+    out: absorption and fluorescence in the lamella, escape and sum peaks, beam spread.
+    """
+    from exspy.material import elements
+
+    def energy_of(element: str, name: str) -> float:
+        return elements[element]["Atomic_properties"]["Xray_lines"][name]["energy (keV)"]
+
+    def line(element: str, name: str) -> np.ndarray:
+        centre = energy_of(element, name)
+        # detector broadening after Fiori & Newbury: FWHM^2 = FWHM(Mn Ka)^2 + 2.5 eV (E - E(Mn Ka))
+        fwhm_eV = np.sqrt(cfg["energy_resolution_MnKa_eV"] ** 2 + 2.5 * (centre - energy_of("Mn", "Ka")) * 1000)
+        sigma = fwhm_eV / 1000 / 2.3548
+        scale = energy_keV[1] - energy_keV[0]
+        return scale * np.exp(-0.5 * ((energy_keV - centre) / sigma) ** 2) / (np.sqrt(2 * np.pi) * sigma)
+
+    n, p = n_and_p_profiles(x, cfg, start)
+    o = 1 + cfg["o_variation"] * np.sin(x / 37.0)
+    e = np.maximum(energy_keV, 1e-3)
+    efficiency = 1 - np.exp(-((e / 0.45) ** 3))
+    kramers = (200.0 - e) / e * efficiency
+    kramers = cfg["bremsstrahlung"] * kramers / np.interp(1.0, e, kramers)
+    expected = (
+        n[:, None] * cfg["counts_n_plateau"] * line("N", "Ka")
+        + p[:, None] * cfg["counts_p_plateau"] * line("P", "Ka")
+        + o[:, None] * cfg["counts_o"] * line("O", "Ka")
+        + cfg["counts_c"] * line("C", "Ka")
+        + cfg["counts_cu"] * line("Cu", "La")
+        + kramers[None, :]
+    )
+    return rng.poisson(dose * expected).astype(np.uint16)
+
+
+# ---------------------------------------------------------------- images
+def _texture(shape: tuple[int, ...], sigma_px: float, rng: np.random.Generator) -> np.ndarray:
+    """Amorphous speckle: smoothed white noise, zero mean, unit spread."""
+    field = ndimage.gaussian_filter(rng.normal(size=shape), sigma_px)
+    return (field - field.mean()) / field.std()
+
+
+def df_image(shape: tuple[int, int], pixel_nm: float, cfg_eds: dict[str, Any], start_nm: float,
+             rng: np.random.Generator) -> np.ndarray:
+    """STEM dark-field image: Li (dark, left) -> interphase -> LiPON (bright, right).
+
+    Dark-field intensity follows the heavier elements, so it rises with the P profile.
+    """
+    x = (np.arange(shape[1]) + 0.5) * pixel_nm
+    _, p = n_and_p_profiles(x, cfg_eds, start_nm)
+    level = 0.12 + 0.5 * p
+    image = level[None, :] * (1 + 0.12 * _texture(shape, 1.5, rng))
+    image = image + rng.normal(0, 0.03, size=shape)
+    return np.clip(image, 0, None).astype(np.float32)
+
+
+# layer, thickness key or fixed thickness (µm), SEM grey level
+_SEM_STACK = [("Li", "li_thickness_um", 0.22), ("LiPON", "lipon_thickness_um", 0.45), ("Pt", 0.10, 0.95),
+              ("Cr", 0.02, 0.75), ("SiO2", 0.50, 0.30), ("Si", 10.0, 0.52)]
+
+
+def sem_cross_section(cfg: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
+    """Tilt-corrected FIB cross-section: vacuum over Li / LiPON / Pt / Cr / SiO2 / Si.
+
+    Layers are drawn with partial-pixel boundaries, a slightly rough top surface and
+    vertical curtaining stripes from milling; then blurred and noised.
+    """
+    rows, cols = cfg["shape"]
+    pixel_um = cfg["pixel_nm"] / 1000
+    top_um = 0.35 + 0.012 * np.sin(np.arange(cols) / 23.0) + 0.006 * rng.normal(size=cols).cumsum() / np.sqrt(cols)
+    y_um = np.arange(rows + 1)[:, None] * pixel_um  # pixel edges
+    image = np.full((rows, cols), 0.05)
+    boundary = top_um[None, :].repeat(1, axis=0)
+    for _, thickness, grey in _SEM_STACK:
+        t = cfg[thickness] if isinstance(thickness, str) else thickness
+        lower = boundary + t
+        covered = np.clip(np.minimum(y_um[1:], lower) - np.maximum(y_um[:-1], boundary), 0, None) / pixel_um
+        image = image + covered * (grey - 0.05)
+        boundary = lower
+    curtains = 1 + 0.04 * ndimage.gaussian_filter1d(rng.normal(size=cols), 2.0)[None, :]
+    image = ndimage.gaussian_filter(image * curtains, 1.2)
+    return np.clip(image + rng.normal(0, cfg["noise"], size=image.shape), 0, 1).astype(np.float32)
+
+
+def frame_series(cfg: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
+    """Repeated high-magnification frames of LiPON: the same amorphous texture each
+    time, with scan drift and noise; ``frame_damage`` > 0 blurs it frame by frame as a
+    beam-sensitive material would."""
+    shape = tuple(cfg["frame_shape"])
+    base = 1 + 0.3 * _texture(shape, 1.5, rng)
+    frames = []
+    for index in range(cfg["frames"]):
+        drift = rng.normal(0, cfg["frame_drift_px"], size=2)
+        frame = ndimage.shift(base, drift, mode="wrap")
+        if cfg["frame_damage"] > 0:
+            frame = ndimage.gaussian_filter(frame, cfg["frame_damage"] * index)
+        frames.append(frame + rng.normal(0, cfg["frame_noise"], size=shape))
+    return np.asarray(frames, dtype=np.float32)
+
+
+# ---------------------------------------------------------------- EELS
+def _step(energy: np.ndarray, onset: float, width: float = 0.5) -> np.ndarray:
+    return 0.5 + np.arctan((energy - onset) / width) / np.pi
+
+
+def _peak(energy: np.ndarray, centre: float, sigma: float) -> np.ndarray:
+    return np.exp(-0.5 * ((energy - centre) / sigma) ** 2)
+
+
+def li_k_reference(energy: np.ndarray, phase: str, cfg: dict[str, Any]) -> np.ndarray:
+    """Li K edge shape of a phase (arbitrary units), as a FEFF9 run would give it.
+
+    Stand-ins for FEFF9 output: an edge step, the phase's main near-edge peak and a
+    broad multiple-scattering hump.  LiPON peaks at ``li_k_peak_lipon_eV``, Li2O at
+    ``li_k_peak_li2o_eV``.
+    """
+    lipon, li2o = cfg["li_k_peak_lipon_eV"], cfg["li_k_peak_li2o_eV"]
+    shapes = {
+        "Li2O": (56.5, [(li2o, 1.5, 1.6), (58.0, 0.6, 0.25)]),
+        "LiPON": (57.5, [(lipon, 1.0, 1.8), (66.0, 3.0, 0.6)]),
+        "Li3PO4": (57.6, [(lipon + 0.5, 1.1, 1.7), (66.5, 3.0, 0.7)]),
+        "Li3P": (55.0, [(56.8, 1.2, 1.4), (61.0, 2.5, 0.5)]),
+    }
+    onset, peaks = shapes[phase]
+    decay = np.where(energy > onset, (np.maximum(energy, onset) / onset) ** -1.5, 1.0)
+    return _step(energy, onset) * decay + sum(a * _peak(energy, c, s) for c, s, a in peaks)
+
+
+def p_l23(energy: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
+    """P L2,3 of P-O polyhedra: edge step with the two near-edge peaks and a delayed maximum."""
+    first, second = cfg["p_l_peaks_eV"]
+    decay = np.where(energy > 132.0, (np.maximum(energy, 132.0) / 132.0) ** -2.0, 1.0)
+    return (_step(energy, 132.5, 0.8) * decay + 0.9 * _peak(energy, first, 1.0) + 0.8 * _peak(energy, second, 1.2)
+            + 0.7 * _peak(energy, 152.0, 5.0))
+
+
+def o_k(energy: np.ndarray) -> np.ndarray:
+    """O K edge: onset near 532 eV, a near-edge peak and a broad hump."""
+    decay = np.where(energy > 532.0, (np.maximum(energy, 532.0) / 532.0) ** -3.0, 1.0)
+    return _step(energy, 532.0, 0.8) * decay + 0.8 * _peak(energy, 537.5, 1.6) + 0.6 * _peak(energy, 546.0, 5.0)
+
+
+def eels_counts(energy: np.ndarray, li2o_share: float, p_share: float, cfg: dict[str, Any],
+                rng: np.random.Generator) -> np.ndarray:
+    """One EELS spectrum: power-law background plus Li K, P L2,3 and O K edges, Poisson noise.
+
+    The Li K edge is ``li2o_share`` of the Li2O reference plus the rest of LiPON's,
+    blurred by the spectrometer resolution.  Left out: plural scattering, the plasmon
+    and its tail, gain variations.
+    """
+    dispersion = energy[1] - energy[0]
+    background = cfg["background_counts_at_50eV"] * (energy / 50.0) ** -cfg["background_exponent"]
+    li = li2o_share * li_k_reference(energy, "Li2O", cfg) + (1 - li2o_share) * li_k_reference(energy, "LiPON", cfg)
+    edges = cfg["li_k_counts"] * li + p_share * cfg["p_l_counts"] * p_l23(energy, cfg) + cfg["o_k_counts"] * o_k(energy)
+    edges = ndimage.gaussian_filter1d(edges, cfg["resolution_eV"] / dispersion)
+    return rng.poisson(background + edges).astype(np.float64)
