@@ -34,3 +34,18 @@ def ledger() -> dict:
 def small_tree(tmp_path_factory) -> Path:
     """A few cycles per cell: enough for the reader and the per-cycle reduction."""
     return make_tree(tmp_path_factory.mktemp("small"), {"echem": {"cycles": 6}, "liquid": {"cycles": 6}})
+
+
+@pytest.fixture(scope="session")
+def default_build(raw_tree, tmp_path_factory) -> Path:
+    """Every analysis step of the registry run on the default tree (no figures, no render)."""
+    from analysis.registry import STEPS
+    from paperbuild.numbers import merge, write_merged
+    from paperbuild.runner import run_step
+
+    build = tmp_path_factory.mktemp("build")
+    for step in STEPS:
+        if step.source_root == "raw":
+            run_step(step, raw_tree, build)
+    write_merged(build / "numbers.json", merge(sorted((build / "numbers").glob("*.json"))))
+    return build

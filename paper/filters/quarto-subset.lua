@@ -133,7 +133,8 @@ local function number_floats(blocks)
       local content = pandoc.Blocks(div.content)
       local caption = content:remove(#content)
       if caption == nil or (caption.t ~= "Para" and caption.t ~= "Plain") then
-        error("float '" .. div.identifier .. "' needs its caption as the last paragraph")
+        error("float '" .. div.identifier .. "' needs its caption as the last paragraph" ..
+          " (a caption opening with '(A)' is read as a list: begin it with a sentence)")
       end
       local inlines = pandoc.Inlines({pandoc.Strong({pandoc.Str(label .. ":")}), pandoc.Space()})
       inlines:extend(caption.content)

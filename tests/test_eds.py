@@ -1,0 +1,83 @@
+"""EDS: error-function edges, the interphase definition, bad line scans."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from analysis import eds, em_io
+from data.synth.microscope import edge
+from paperbuild.errors import InputError
+from tests.conftest import make_tree
+
+
+def test_fit_edge_recovers_onset_and_plateau():
+    """The 10 % and 90 % points of a noisy step are found to a fraction of the step."""
+    rng = np.random.default_rng(3)
+    x = np.arange(0, 300, 2.0)
+    y = 20 + 100 * edge(x, 120.0, 50.0) + rng.normal(0, 3, x.size)
+    fitted = eds.fit_edge(x, y)
+    assert_allclose([fitted.onset_nm, fitted.plateau_nm], [120.0, 170.0], atol=2.0)
+    assert_allclose([fitted.low, fitted.high], [20, 120], atol=3)
+
+
+def test_fit_edge_rejects_flat_profile():
+    """A profile without a rise cannot define an onset."""
+    with pytest.raises(ValueError):
+        eds.fit_edge(np.arange(20.0), np.full(20, 5.0))
+
+
+def test_interphase_runs_from_n_onset_to_p_plateau():
+    """Width = P plateau - N onset; lead = P onset - N onset."""
+    n = eds.Edge(100.0, 140.0, 120.0, 22.0, 0.0, 1.0)
+    p = eds.Edge(114.0, 176.0, 145.0, 34.0, 0.0, 1.0)
+    assert eds.interphase(n, p) == (100.0, 176.0, 14.0)
+    p_before_n = eds.Edge(60.0, 90.0, 75.0, 16.0, 0.0, 1.0)
+    with pytest.raises(ValueError, match="before the N onset"):
+        eds.interphase(n, p_before_n)
+
+
+def test_width_reproduces_published_value(raw_tree, tmp_path, ledger):
+    """The default tree gives the published width and a positive N lead."""
+    numbers = {n.key: n.value for n in eds.run(raw_tree, tmp_path)}
+    entry = ledger["eds.interphase_width_nm"]
+    assert abs(numbers["eds.interphase_width_nm"] - entry["published"]) <= entry["tolerance"]
+    assert numbers["eds.n_lead_nm"] > 0
+    maps = np.load(tmp_path / "data/eds_maps.npz", allow_pickle=False)
+    assert maps["P"].shape == (48, 64) and float(maps["pixel_nm"]) == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("width, lead", [(95.0, 20.0), (55.0, 8.0)])
+def test_width_follows_other_truth(tmp_path, width, lead):
+    """Raw data made with another interphase width moves the measured width (within 3 nm)."""
+    raw = make_tree(tmp_path / "raw", {"eds": {"interphase_width_nm": width, "n_lead_nm": lead}})
+    numbers = {n.key: n.value for n in eds.run(raw, tmp_path / "out")}
+    assert numbers["eds.interphase_width_nm"] == pytest.approx(width, abs=3.0)
+    assert numbers["eds.n_lead_nm"] == pytest.approx(lead, abs=3.0)
+
+
+def _resave(raw_tree, tmp_path, change):
+    """A copy of the raw tree whose line scan was altered by ``change(signal)``."""
+    import shutil
+
+    raw = tmp_path / "raw"
+    shutil.copytree(raw_tree, raw)
+    signal = em_io.load(raw / eds.LINE_SCAN)
+    change(signal)
+    signal.save(raw / eds.LINE_SCAN, overwrite=True)
+    return raw
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.metadata.Sample.set_item("xray_lines", ["O_Ka", "C_Ka"]), "lacks the X-ray line"),
+    (lambda s: (setattr(s.axes_manager[-1], "units", ""), setattr(s.axes_manager[-1], "scale", 1.0)),
+     "no usable calibration"),
+    (lambda s: setattr(s.axes_manager[-1], "scale", -0.01), "nonsensical scale"),
+    (lambda s: s.metadata.Acquisition_instrument.TEM.Detector.EDS.set_item("live_time", 0), "live time"),
+], ids=["no-lines", "no-energy-calibration", "negative-scale", "no-live-time"])
+def test_bad_line_scan_names_file_and_problem(raw_tree, tmp_path, change, message):
+    """A line scan without its lines or calibration stops with the file named."""
+    raw = _resave(raw_tree, tmp_path, change)
+    with pytest.raises(InputError, match=message) as caught:
+        eds.run(raw, tmp_path / "out")
+    assert caught.value.path.name == "line_scan.hspy"

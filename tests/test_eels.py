@@ -1,0 +1,92 @@
+"""EELS: Li2O share, peak reading, EMSA checks."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from analysis import eels
+from data.synth.microscope import li_k_reference
+from paperbuild.errors import InputError
+from tests.conftest import make_tree
+
+CFG = {"li_k_peak_lipon_eV": 59.5, "li_k_peak_li2o_eV": 63.0}
+
+
+@pytest.mark.parametrize("share", [0.0, 0.3, 0.8])
+def test_li2o_share_of_exact_mixture(share):
+    """A noiseless mixture of the references gives back its share."""
+    energy = np.arange(50, 80, 0.1)
+    li2o, lipon = li_k_reference(energy, "Li2O", CFG), li_k_reference(energy, "LiPON", CFG)
+    found, _ = eels.li2o_share(energy, 7 * (share * li2o + (1 - share) * lipon), li2o, lipon, (55, 72))
+    assert found == pytest.approx(share, abs=1e-6)
+
+
+def test_two_strongest_peaks_sorted():
+    """The two most prominent maxima come back in increasing energy, refined below a channel."""
+    energy = np.arange(130, 150, 0.1)
+    shape = lambda e: np.exp(-0.5 * ((e - 141.03) / 1.2) ** 2) + 0.9 * np.exp(-0.5 * ((e - 137.97) / 1.0) ** 2)
+    fine = np.arange(130, 150, 0.0005)  # the maxima of the sum, which overlap shifts off the centres
+    expected = [fine[(fine < 139.5)][np.argmax(shape(fine[fine < 139.5]))], fine[fine > 139.5][np.argmax(shape(fine[fine > 139.5]))]]
+    np.testing.assert_allclose(eels.two_strongest_peaks(energy, shape(energy), (134, 146)), expected, atol=0.01)
+
+
+def test_numbers_reproduce_published_values(raw_tree, tmp_path, ledger):
+    """Points, spacing and peak positions match the paper; the Li2O share falls toward LiPON."""
+    numbers = {n.key: n.value for n in eels.run(raw_tree, tmp_path)}
+    for key in ("eels.points", "eels.step_nm", "eels.li_k_peak1_eV", "eels.li_k_peak2_eV"):
+        assert abs(numbers[key] - ledger[key]["published"]) <= ledger[key]["tolerance"], key
+    np.testing.assert_allclose(numbers["eels.p_l_peaks_eV"], ledger["eels.p_l_peaks_eV"]["published"],
+                               atol=ledger["eels.p_l_peaks_eV"]["tolerance"])
+    assert np.all(np.diff(numbers["eels.li2o_fraction"]) < 0)
+
+
+def test_numbers_follow_other_truth(tmp_path):
+    """Other spacing and shares in the raw data move the numbers."""
+    shares = [0.6, 0.5, 0.4, 0.3]
+    raw = make_tree(tmp_path / "raw", {"eels": {"points": 4, "step_nm": 9.0, "li2o_fraction": shares,
+                                                "p_fraction": [0.4, 0.6, 0.8, 1.0]}})
+    numbers = {n.key: n.value for n in eels.run(raw, tmp_path / "out")}
+    assert numbers["eels.points"] == 4 and numbers["eels.step_nm"] == pytest.approx(9.0)
+    np.testing.assert_allclose(numbers["eels.li2o_fraction"], shares, atol=0.05)
+
+
+def _copy(raw_tree, tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(raw_tree, raw)
+    return raw
+
+
+def test_emsa_with_wrong_channel_count_is_refused(raw_tree, tmp_path):
+    """An EMSA file whose data disagree with its NPOINTS stops the build, naming it."""
+    raw = _copy(raw_tree, tmp_path)
+    path = raw / "eels/point_3.msa"
+    lines = path.read_text(encoding="latin-1").splitlines()
+    data_end = next(i for i, line in enumerate(lines) if line.startswith("#ENDOFDATA"))
+    del lines[data_end - 10:data_end]
+    path.write_text("\n".join(lines) + "\n", encoding="latin-1")
+    with pytest.raises(InputError, match="declares 5600 channels but the file holds 5590") as caught:
+        eels.run(raw, tmp_path / "out")
+    assert caught.value.path.name == "point_3.msa"
+
+
+def test_emsa_without_energy_calibration_is_refused(raw_tree, tmp_path):
+    """An EMSA file without energy units stops the build."""
+    raw = _copy(raw_tree, tmp_path)
+    path = raw / "eels/point_2.msa"
+    text = path.read_text(encoding="latin-1").replace("#XUNITS      : eV", "#XUNITS      : ")
+    path.write_text(text, encoding="latin-1")
+    with pytest.raises(InputError, match="no usable calibration") as caught:
+        eels.run(raw, tmp_path / "out")
+    assert caught.value.path.name == "point_2.msa"
+
+
+def test_emsa_without_beam_position_is_refused(raw_tree, tmp_path):
+    """Point spacing needs the beam positions; their absence is named."""
+    raw = _copy(raw_tree, tmp_path)
+    path = raw / "eels/point_1.msa"
+    text = "\n".join(l for l in path.read_text(encoding="latin-1").splitlines() if "POSITION" not in l)
+    path.write_text(text + "\n", encoding="latin-1")
+    with pytest.raises(InputError, match="no beam position"):
+        eels.run(raw, tmp_path / "out")
