@@ -18,7 +18,12 @@ ENERGY_UNITS_TO_EV = {"eV": 1.0, "keV": 1e3}
 
 
 def hyperspy():
-    """hyperspy.api with exspy's signal types registered, without start-up chatter."""
+    """hyperspy.api with exspy's signal types registered, without start-up chatter.
+
+    HyperSpy resets the level of its "hyperspy" logger on import, so the optional-Numba
+    notice is silenced on its own child logger, which keeps the level set here.
+    """
+    logging.getLogger("hyperspy.decorators").setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import exspy  # noqa: F401  (registers EDS and EELS signal types)

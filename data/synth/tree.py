@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.em_io import hyperspy
 from data.synth import eclab, microscope, potentiostat
 from paperbuild.manifest import write_manifest
 
@@ -36,19 +37,6 @@ def write_echem(truth: dict[str, Any], out: Path) -> list[Path]:
     return written
 
 
-def _quiet_hyperspy():
-    """HyperSpy's API, without its start-up chatter (numba hints, deprecations)."""
-    import logging
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import exspy  # noqa: F401  (registers the EDS and EELS signal types)
-        import hyperspy.api as hs
-    logging.getLogger("hyperspy").setLevel(logging.ERROR)  # HyperSpy sets its level on import
-    return hs
-
-
 def _calibrate(signal, names_units_scales) -> None:
     for axis, (name, units, scale, offset) in zip(signal.axes_manager._axes, names_units_scales):
         axis.name, axis.units, axis.scale, axis.offset = name, units, scale, offset
@@ -56,7 +44,7 @@ def _calibrate(signal, names_units_scales) -> None:
 
 def write_eds(truth: dict[str, Any], out: Path) -> list[Path]:
     """STEM-EDS line scan and spectrum image as HyperSpy .hspy files."""
-    hs = _quiet_hyperspy()
+    hs = hyperspy()
     from exspy.signals import EDSTEMSpectrum
 
     cfg = truth["eds"]
@@ -104,7 +92,7 @@ def write_images(truth: dict[str, Any], out: Path) -> list[Path]:
     """Calibrated TIFFs: FIB-SEM cross-section, STEM dark-field images, the LiPON frame stack."""
     import tifffile
 
-    hs = _quiet_hyperspy()
+    hs = hyperspy()
     seed = int(truth["seed"])
     sem, stem, eds, eels = truth["sem"], truth["stem"], truth["eds"], truth["eels"]
     written = [_save_tiff(hs, microscope.sem_cross_section(sem, np.random.default_rng([seed, 20])), sem["pixel_nm"],
@@ -130,7 +118,7 @@ def write_images(truth: dict[str, Any], out: Path) -> list[Path]:
 def write_eels(truth: dict[str, Any], out: Path) -> list[Path]:
     """Five EMSA spectra along a line (beam positions in the DF image's frame, in nm)
     and the FEFF-style simulated Li K references."""
-    _quiet_hyperspy()
+    hyperspy()
     from exspy.signals import EELSSpectrum
 
     cfg = truth["eels"]
