@@ -11,7 +11,8 @@ Two checks on the paper's Markdown sources:
   with a decimal point at any rounding (``99.7`` for 99.70), or its numeric part
   exactly when that is an integer of two or more digits (``535``).  Single-digit
   integers are left alone: "two cycles", "Figure 1" and the like would drown the
-  signal.
+  signal; so is a number followed by a physical unit other than the registered one
+  ("10 %" is not a copy of a count of 10).
 """
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ _REFS = re.compile(r"@[A-Za-z][\w:.-]*")
 _SUB_SUPERSCRIPT = re.compile(r"~[^~\s]+~|\^[^^\s]+\^")  # chemical formulae: LiNi~0.5~Mn~1.5~O~4~
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.]|\.\d)")
 _PROSE_META_FIELDS = ("title", "subtitle", "abstract")
+_UNITS = {"%", "nm", "µm", "um", "mm", "cm", "Å", "eV", "keV", "V", "mV", "kV", "C", "mAh", "µAh", "K", "°C", "s",
+          "h", "min", "mg", "g", "Torr", "mTorr", "W", "pA", "nA", "mrad", "mA", "MPa"}
+_FOLLOWING_UNIT = re.compile(r"[\s\u00a0]?(%|[A-Za-zµÅ°]+)")
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,9 @@ def typed_numbers(text: str, numbers: Mapping[str, Mapping[str, Any]]) -> list[t
         for m in _NUMBER.finditer(prose):
             token = m.group(0)
             line = prose.count("\n", 0, m.start()) + 1
+            unit = _FOLLOWING_UNIT.match(prose, m.end())
+            if unit and unit.group(1) in _UNITS and unit.group(1) != rec.get("unit", ""):
+                continue  # "10 %" is not a copy of a count of 10, nor "5 nm" of 5 C
             if "." in token and isinstance(value, (int, float)) and not isinstance(value, bool):
                 decimals = len(token.split(".")[1])
                 if abs(float(token) - round(float(value), decimals)) < 0.5 * 10 ** -(decimals + 3):

@@ -11,8 +11,9 @@ from paperbuild.render import paper_sources
 from tests.conftest import ROOT
 
 NUMBERS = {
-    "echem.ce_floor_after_100": {"value": 99.700003, "text": "99.70 %"},
-    "echem.cycles": {"value": 535, "text": "535"},
+    "echem.ce_floor_after_100": {"value": 99.700003, "text": "99.70 %", "unit": "%"},
+    "echem.cycles": {"value": 535, "text": "535", "unit": "cycles"},
+    "hrtem.regions": {"value": 10, "text": "10", "unit": ""},
     "echem.slow_rate_C": {"value": 0.1, "text": "C/10"},
     "echem.fast_rate_C": {"value": 5.0, "text": "5C"},
 }
@@ -22,6 +23,7 @@ NUMBERS = {
     ("CE stays above 99.70 % after", "99.70 %"),
     ("CE stays above 99.7% after", "99.7"),
     ("over 535 cycles", "535"),
+    ("imaged in 10 regions", "10"),
     ("cycled at C/10 first", "C/10"),
     ("then at 5C", "5C"),
 ])
@@ -36,7 +38,8 @@ def test_typed_copy_of_registered_number_is_found(prose, token):
     "```\n535\n```",
     "![](figures/fig535.svg){width=48%}",
     "from cycle 100 on, the 99 % line",
-    "LiNi~0.5~Mn~1.5~O~4~ and 10^535^",
+    "LiNi~0.5~Mn~1.5~O~4~ and cm^535^",
+    "where the step reaches 10 % of its height",
 ])
 def test_prose_without_typed_numbers_passes(prose):
     """Shortcodes, code, paths, cross-references and unrelated numbers are fine."""

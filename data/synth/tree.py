@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from analysis.em_io import hyperspy
-from data.synth import eclab, microscope, potentiostat
+from data.synth import eclab, hrtem, microscope, potentiostat
 from paperbuild.manifest import write_manifest
 
 
@@ -154,11 +154,35 @@ def write_eels(truth: dict[str, Any], out: Path) -> list[Path]:
     return written
 
 
+def write_hrtem(truth: dict[str, Any], out: Path) -> list[Path]:
+    """Ten calibrated HRTEM images (16-bit TIFF), one per region."""
+    from analysis.crystallography import reflections
+
+    hs = hyperspy()
+    cfg = truth["hrtem"]
+    refs: dict[str, list[float]] = {}
+    for reflection in reflections():
+        refs.setdefault(reflection.phase, []).append(reflection.d_A)
+    rng = np.random.default_rng([int(truth["seed"]), 40])
+    thicknesses = hrtem.region_thicknesses(cfg, rng)
+    shape = (cfg["rows"], hrtem.field_columns(thicknesses, cfg))
+    written = []
+    for index, layers in enumerate(thicknesses, start=1):
+        start = rng.uniform(*cfg["li_bulk_nm"])
+        boundaries = start + np.concatenate([[0.0], np.cumsum(layers)])
+        crystals = hrtem.pack_crystals(boundaries, cfg["layer_phases"], refs, cfg, rng)
+        counts = hrtem.to_counts(hrtem.render(crystals, shape, cfg, rng), cfg)
+        written.append(_save_tiff(hs, counts, cfg["pixel_A"] / 10, out / "hrtem" / f"region_{index:02d}.tif",
+                                  f"cryo-HRTEM, interphase region {index}"))
+    return written
+
+
 WRITERS: dict[str, Callable[[dict[str, Any], Path], list[Path]]] = {
     "electrochemistry": write_echem,
     "eds": write_eds,
     "images": write_images,
     "eels": write_eels,
+    "hrtem": write_hrtem,
 }
 
 
