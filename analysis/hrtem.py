@@ -399,8 +399,7 @@ def _write_reflection_table(path: Path, refs, pixel_A: float, window_px: int) ->
         hkl = "".join(str(i) for i in r.hkl)
         lines.append(f"| {r.phase} | ({hkl}) | {r.d_A:.3f} | {r.q_per_A:.3f} | {', '.join(partners[r.label]) or '-'} |")
     lines.append("")
-    lines.append(f": Reference reflections computed from the lattices (ASE); pairs closer than twice the "
-                 f"frequency step of a {window_px}-pixel window ({2 * resolution:.4f} 1/Å at {pixel_A:.2f} Å per "
-                 f"pixel) are ambiguous on their own. {{#tbl-reflections}}")
+    lines.append(f"Pairs are closer than twice the frequency step of a {window_px}-pixel window "
+                 f"({2 * resolution:.4f} 1/Å at {pixel_A:.2f} Å per pixel).")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

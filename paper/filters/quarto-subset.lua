@@ -89,6 +89,9 @@ local function expand_includes(blocks, depth)
       local included = pandoc.read(handle:read("a"), "markdown").blocks
       handle:close()
       out:extend(expand_includes(included, depth + 1))
+    elseif block.t == "Div" then
+      block.content = expand_includes(block.content, depth)
+      out:insert(block)
     else
       out:insert(block)
     end
