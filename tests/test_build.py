@@ -32,17 +32,27 @@ def doit(project: Path, *args: str) -> tuple[int, str, set[str]]:
     return result.returncode, output, ran
 
 
-@pytest.fixture
-def project(tmp_path) -> Path:
-    copy = tmp_path / "project"
-    shutil.copytree(ROOT, copy, ignore=IGNORE)
-    return copy
+@pytest.fixture(scope="module")
+def build_once(tmp_path_factory) -> tuple[Path, Path]:
+    """One full build of a copy of the project, kept aside as a pristine template.
 
-
-@pytest.fixture
-def built(project) -> Path:
+    doit's dependency file records absolute paths, so each test gets the template
+    restored at the very path it was built in.
+    """
+    base = tmp_path_factory.mktemp("e2e")
+    project, template = base / "project", base / "template"
+    shutil.copytree(ROOT, project, ignore=IGNORE)
     code, output, _ = doit(project)
     assert code == 0, output
+    shutil.copytree(project, template, symlinks=True)
+    return project, template
+
+
+@pytest.fixture
+def built(build_once) -> Path:
+    project, template = build_once
+    shutil.rmtree(project)
+    shutil.copytree(template, project, symlinks=True)
     return project
 
 
