@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from analysis.em_io import hyperspy
-from data.synth import eclab, hrtem, microscope, potentiostat
+from data.synth import dft, eclab, hrtem, microscope, potentiostat
 from paperbuild.manifest import write_manifest
 
 
@@ -177,12 +177,37 @@ def write_hrtem(truth: dict[str, Any], out: Path) -> list[Path]:
     return written
 
 
+def write_computations(truth: dict[str, Any], out: Path) -> list[Path]:
+    """VTST-style neb.dat tables for P, N and O, and the AIMD cell as a VASP POSCAR."""
+    from ase.io import write
+
+    cfg, cell = truth["dft"], truth["aimd"]
+    written = []
+    for species, saddle, offset in zip(("P", "N", "O"), cfg["saddle_position"], cfg["end_offset_eV"]):
+        coordinate, energy, force = dft.neb_profile(cfg["barriers_eV"][species], saddle, offset, cfg["images"],
+                                                    cfg["hop_length_A"])
+        path = out / "dft" / f"neb_{species}.dat"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = [f"{i:3d} {x:16.6f} {e:16.6f} {f:16.6f} {i:3d}" for i, (x, e, f) in
+                enumerate(zip(coordinate, energy, force))]
+        path.write_text("\n".join(rows) + "\n", encoding="ascii")
+        written.append(path)
+    atoms = dft.amorphous_cell(cell["counts"], cell["density_g_cm3"], cell["min_distance_A"],
+                               np.random.default_rng([int(truth["seed"]), 50]))
+    path = out / "aimd" / "POSCAR"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write(path, atoms, format="vasp", direct=True, sort=False)
+    written.append(path)
+    return written
+
+
 WRITERS: dict[str, Callable[[dict[str, Any], Path], list[Path]]] = {
     "electrochemistry": write_echem,
     "eds": write_eds,
     "images": write_images,
     "eels": write_eels,
     "hrtem": write_hrtem,
+    "computations": write_computations,
 }
 
 

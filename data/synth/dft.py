@@ -1,0 +1,52 @@
+"""Forward models of the computations: NEB energy profiles and an amorphous LiPON cell."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def neb_profile(barrier_eV: float, saddle: float, end_offset_eV: float, images: int,
+                hop_A: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reaction coordinate (Å), energy (eV) and force along the band (eV/Å) of each image.
+
+    The path is a smooth hop whose maximum, ``barrier_eV`` above the first image, sits
+    at the fraction ``saddle`` of the path, generally between two images.
+    """
+    s = np.linspace(0.0, 1.0, images)
+    fine = np.linspace(0.0, 1.0, 2001)
+    warp = lambda x: np.where(x <= saddle, 0.5 * x / saddle, 0.5 + 0.5 * (x - saddle) / (1 - saddle))
+    shape = lambda x: np.sin(np.pi * warp(x)) ** 2 + end_offset_eV / barrier_eV * x
+    scale = barrier_eV / shape(fine).max()
+    energy = scale * shape(s)
+    derivative = np.gradient(scale * shape(fine), fine * hop_A)
+    force = -np.interp(s, fine, derivative)
+    return s * hop_A, energy, force
+
+
+def amorphous_cell(counts: dict[str, int], density_g_cm3: float, min_distance_A: float,
+                   rng: np.random.Generator):
+    """A cubic cell of randomly placed atoms no closer than ``min_distance_A`` (periodic)."""
+    from ase import Atoms
+    from ase.data import atomic_masses, atomic_numbers
+
+    symbols = [s for s, n in counts.items() for _ in range(n)]
+    mass_g = sum(atomic_masses[atomic_numbers[s]] for s in symbols) / 6.02214076e23
+    a = (mass_g / density_g_cm3 * 1e24) ** (1 / 3)
+    positions: list[np.ndarray] = []
+    for _ in symbols:
+        for _attempt in range(20000):
+            trial = rng.uniform(0, a, 3)
+            if not positions:
+                break
+            delta = np.asarray(positions) - trial
+            delta -= a * np.round(delta / a)
+            if np.min(np.linalg.norm(delta, axis=1)) >= min_distance_A:
+                break
+        else:
+            raise RuntimeError("could not pack the amorphous cell; lower min_distance_A")
+        positions.append(trial)
+    order = rng.permutation(len(symbols))  # the packing order should not follow species
+    atoms = Atoms(symbols=[symbols[i] for i in order], positions=np.asarray(positions), cell=[a, a, a], pbc=True)
+    atoms = atoms[atoms.numbers.argsort(kind="stable")]  # group by species, as POSCAR does
+    return atoms
