@@ -58,7 +58,8 @@ def task_analysis():
             "name": step.name,
             "doc": step.module,
             "actions": [(actions.run_step, [step, RAW, BUILD])],
-            "file_dep": [source / rel for rel in step.input_files(source)] + step.code_files(),
+            "file_dep": [source / rel for rel in step.input_files(source)] + [ROOT / rel for rel in step.external]
+            + step.code_files(),
             "targets": [BUILD / rel for rel in step.targets],
             "task_dep": ["verify_raw"],
             "uptodate": [config_changed({"params": dict(step.params), "libraries": library_versions(step.libraries)})],

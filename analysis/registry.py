@@ -110,7 +110,7 @@ STEPS: tuple[Step, ...] = (
                  "hrtem.crystallite_max_nm"),
         params={"expected_regions": 10, "window_px": 128, "step_px": 8},
         libraries=EM_LIBRARIES + ("ase",),
-        extra_deps=("data/external/phases.yaml",),
+        external=("data/external/phases.yaml",),
     ),
     Step(
         name="hrtem_figures",
@@ -133,7 +133,7 @@ STEPS: tuple[Step, ...] = (
                  "dft.formation_li3p_eV", "aimd.atoms_li", "aimd.atoms_p", "aimd.atoms_o", "aimd.atoms_n",
                  "aimd.stoichiometry"),
         libraries=("numpy", "scipy", "ase"),
-        extra_deps=("data/external/formation_energies.yaml",),
+        external=("data/external/formation_energies.yaml",),
     ),
     Step(
         name="computations_figures",
@@ -143,6 +143,19 @@ STEPS: tuple[Step, ...] = (
         writes=("figures/fig5a_interstitial_hop.svg", "figures/fig5b_neb_profiles.svg",
                 "figures/figS7_aimd_lipon_cell.png"),
         libraries=PLOT_LIBRARIES + ("ase",),
-        extra_deps=(STYLE, "data/external/phases.yaml"),
+        extra_deps=(STYLE,),
+        external=("data/external/phases.yaml",),
+    ),
+    Step(
+        name="design",
+        module="analysis.design",
+        reads=(),
+        writes=("tables/table_s1_sample_transfer.md", "tables/table_s2_sei_conductivities.md"),
+        numbers=("cell.li_excess_pct", "cell.li_excess_range_pct", "cell.cathode_areal_capacity_mAh_cm2",
+                 "cell.li_excess_if_stated_areal_pct", "design.lipon_time_as_printed_h",
+                 "design.lipon_time_if_per_second_h", "design.li_time_min"),
+        libraries=("pint",),
+        external=("data/external/cell_design.yaml", "data/external/sample_transfer.yaml",
+                  "data/external/sei_conductivities.yaml"),
     ),
 )

@@ -9,7 +9,7 @@ from paperbuild import numbers as numbers_mod
 from paperbuild.atomic import staged_tree
 from paperbuild.errors import InputError, NumberKeyError
 from paperbuild.manifest import sha256_file
-from paperbuild.step import Step, code_hash
+from paperbuild.step import PROJECT_ROOT, Step, code_hash
 
 
 def run_step(step: Step, raw: Path, build: Path) -> None:
@@ -26,6 +26,7 @@ def run_step(step: Step, raw: Path, build: Path) -> None:
     if missing:
         raise InputError(source / missing[0], f"step {step.name} needs this file and it is missing")
     inputs = {rel: sha256_file(source / rel) for rel in files}
+    inputs.update({rel: sha256_file(PROJECT_ROOT / rel) for rel in step.external})
     code = code_hash(step.code_files())
     module = importlib.import_module(step.module)
     with staged_tree(Path(build), expected=list(step.targets)) as stage:
@@ -41,5 +42,5 @@ def run_step(step: Step, raw: Path, build: Path) -> None:
         if step.numbers_file:
             numbers_mod.write_step_numbers(stage / step.numbers_file, step.name, returned, inputs, code)
     elapsed = time.perf_counter() - started
-    print(f"  {step.name}: {len(files)} inputs -> {len(step.targets)} outputs, "
+    print(f"  {step.name}: {len(inputs)} inputs -> {len(step.targets)} outputs, "
           f"{len(step.numbers)} numbers in {elapsed:.1f} s")

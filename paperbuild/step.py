@@ -23,6 +23,10 @@ PROJECT_PACKAGES = ("analysis", "paperbuild")
 class Step:
     """One unit of the pipeline.
 
+    ``external`` lists project files of cited external data (lattices, literature
+    values) that the step reads; like raw files, their hashes go into each number's
+    record.  ``extra_deps`` are other project files that shape outputs (a style sheet).
+
     ``module`` names a module with ``run(source, out, **params)``: it reads the files
     ``reads`` (relative to ``source``: the raw tree when ``source_root == "raw"``,
     the build folder when ``"build"``; glob patterns such as ``eels/point_*.msa`` let
@@ -39,6 +43,7 @@ class Step:
     params: Mapping[str, object] = field(default_factory=dict)
     libraries: tuple[str, ...] = ()
     extra_deps: tuple[str, ...] = ()
+    external: tuple[str, ...] = ()  # project data files (cited facts), recorded as inputs
 
     def __post_init__(self) -> None:
         if self.source_root not in ("raw", "build"):
