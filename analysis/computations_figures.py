@@ -70,8 +70,7 @@ def run(build: Path, out: Path) -> None:
 
     plt = style.pyplot()
     data = build / "data"
-    read_csv = lambda name: np.genfromtxt(data / name, delimiter=",", names=True, dtype=None, encoding="utf-8")
     style.save(interstitial_hop(load_phases()["Li"]["cell"]["a"], plt), out / FIG_5A)
-    style.save(profiles(read_csv("neb_images.csv"), read_csv("neb_curves.csv"), plt), out / FIG_5B)
+    style.save(profiles(style.read_table(data / "neb_images.csv"), style.read_table(data / "neb_curves.csv"), plt), out / FIG_5B)
     style.save(cell(read(data / "aimd_cell.xyz"), plt), out / FIG_S7)
     plt.close("all")

@@ -16,9 +16,6 @@ FIG_S6 = "figures/figS6_eds_point_spectra.svg"
 LABELS = {"N_Ka": "N K$\\alpha$", "O_Ka": "O K$\\alpha$", "P_Ka": "P K$\\alpha$"}
 
 
-def _csv(path: Path) -> np.ndarray:
-    return np.genfromtxt(path, delimiter=",", names=True)
-
 
 def _shade(ax, region) -> None:
     """Li, interphase and LiPON as background bands."""
@@ -98,13 +95,13 @@ def run(build: Path, out: Path) -> None:
     plt = style.pyplot()
     data = build / "data"
     maps = np.load(data / "eds_maps.npz", allow_pickle=False)
-    profiles = _csv(data / "eds_profiles.csv")
-    region = _csv(data / "eds_interphase.csv")
-    lines = np.genfromtxt(data / "eds_lines.csv", delimiter=",", names=True, dtype=None, encoding="utf-8")
+    profiles = style.read_table(data / "eds_profiles.csv")
+    region = style.read_table(data / "eds_interphase.csv")
+    lines = style.read_table(data / "eds_lines.csv")
     style.save(element_map(maps, "P", "E", plt), out / FIG_1E)
     style.save(element_map(maps, "N", "F", plt), out / FIG_1F)
     style.save(normalized_profiles(profiles, region, plt), out / FIG_1G)
     style.save(dark_field(np.load(data / "stem_interface_df.npz", allow_pickle=False), plt), out / FIG_S5A)
     style.save(cps(profiles, region, plt), out / FIG_S5B)
-    style.save(point_spectra(_csv(data / "eds_point_spectra.csv"), lines, plt), out / FIG_S6)
+    style.save(point_spectra(style.read_table(data / "eds_point_spectra.csv"), lines, plt), out / FIG_S6)
     plt.close("all")

@@ -12,9 +12,6 @@ FIG_3B = "figures/fig3b_eels_edges.svg"
 FIG_3C = "figures/fig3c_feff_references.svg"
 
 
-def _csv(path: Path) -> np.ndarray:
-    return np.genfromtxt(path, delimiter=",", names=True)
-
 
 def points_on_image(df, points, plt):
     fig, ax = plt.subplots(figsize=(3.0, 3.0))
@@ -65,9 +62,9 @@ def references(refs, plt):
 def run(build: Path, out: Path) -> None:
     plt = style.pyplot()
     data = build / "data"
-    points = _csv(data / "eels_points.csv")
+    points = style.read_table(data / "eels_points.csv")
     style.save(points_on_image(np.load(data / "stem_eels_region_df.npz", allow_pickle=False), points, plt), out / FIG_3A)
-    style.save(edges(_csv(data / "eels_li_edges.csv"), _csv(data / "eels_p_edges.csv"), _csv(data / "eels_o_edges.csv"),
-                     _csv(data / "eels_li_fits.csv"), points, plt), out / FIG_3B)
-    style.save(references(_csv(data / "eels_references.csv"), plt), out / FIG_3C)
+    style.save(edges(style.read_table(data / "eels_li_edges.csv"), style.read_table(data / "eels_p_edges.csv"), style.read_table(data / "eels_o_edges.csv"),
+                     style.read_table(data / "eels_li_fits.csv"), points, plt), out / FIG_3B)
+    style.save(references(style.read_table(data / "eels_references.csv"), plt), out / FIG_3C)
     plt.close("all")

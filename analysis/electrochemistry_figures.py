@@ -15,9 +15,6 @@ FIG_1B = "figures/fig1b_coulombic_efficiency.svg"
 FIG_S1 = "figures/figS1_ce_solid_vs_liquid.svg"
 
 
-def _table(path: Path) -> np.ndarray:
-    return np.genfromtxt(path, delimiter=",", names=True)
-
 
 def voltage_profiles(profiles: np.ndarray, plt):
     """Voltage vs capacity of the slow cycles, charge solid and discharge dashed."""
@@ -66,9 +63,9 @@ def ce_both_cells(solid: np.ndarray, liquid: np.ndarray, plt):
 
 def run(build: Path, out: Path) -> None:
     plt = style.pyplot()
-    solid = _table(build / "data/echem_thin_film_cycles.csv")
-    liquid = _table(build / "data/echem_liquid_cycles.csv")
-    profiles = _table(build / "data/echem_thin_film_profiles.csv")
+    solid = style.read_table(build / "data/echem_thin_film_cycles.csv")
+    liquid = style.read_table(build / "data/echem_liquid_cycles.csv")
+    profiles = style.read_table(build / "data/echem_thin_film_profiles.csv")
     style.save(voltage_profiles(profiles, plt), out / FIG_1A)
     style.save(coulombic_efficiency(solid, plt), out / FIG_1B)
     style.save(ce_both_cells(solid, liquid, plt), out / FIG_S1)

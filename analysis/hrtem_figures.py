@@ -19,9 +19,6 @@ PHASE_COLOURS = {"Li": "#7f8c8d", "Li2O": "#2e86c1", "Li3N": "#8e44ad", "Li3PO4"
 REGION_PHASES = (("Li", "Li2O"), ("Li", "Li2O", "Li3N"), ("Li2O", "Li3N", "Li3PO4"), ())
 
 
-def _csv(path: Path) -> np.ndarray:
-    return np.genfromtxt(path, delimiter=",", names=True)
-
 
 def _chem(name: str) -> str:
     return "".join(f"$_{c}$" if c.isdigit() else c for c in name)
@@ -159,12 +156,12 @@ def run(build: Path, out: Path) -> None:
     plt = style.pyplot()
     data = build / "data"
     region = np.load(data / "hrtem_region1.npz", allow_pickle=False)
-    refs = np.genfromtxt(data / "hrtem_reference_rings.csv", delimiter=",", names=True, dtype=None, encoding="utf-8")
-    summary = _csv(data / "hrtem_layer_summary.csv")
+    refs = style.read_table(data / "hrtem_reference_rings.csv")
+    summary = style.read_table(data / "hrtem_layer_summary.csv")
     style.save(overview(region, plt), out / FIG_2A)
     style.save(local_ffts(region, refs, plt), out / FIG_2FFT)
     style.save(outlines(region, plt), out / FIG_2OUTLINES)
-    style.save(layer_depths(_csv(data / "hrtem_layers.csv"), plt), out / FIG_2J)
+    style.save(layer_depths(style.read_table(data / "hrtem_layers.csv"), plt), out / FIG_2J)
     style.save(layer_means(summary, plt), out / FIG_2K)
     style.save(mosaic(summary, plt), out / FIG_6)
     plt.close("all")

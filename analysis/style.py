@@ -59,3 +59,10 @@ def show_micrograph(ax, image, pixel_nm: float, cmap: str = "gray", location: st
     ax.set_xticks([])
     ax.set_yticks([])
     return shown
+
+
+def read_table(path: Path):
+    """A CSV table a step wrote (header of column names), as a NumPy record array."""
+    import numpy as np
+
+    return np.genfromtxt(path, delimiter=",", names=True, dtype=None, encoding="utf-8")
