@@ -39,7 +39,6 @@ from paperbuild.numbers import Number, count, quantity
 
 REGIONS = "hrtem/region_*.tif"
 PHASES = crystallography.INTERPHASE_PHASES
-LAYER_NAMES = ("Li + Li2O", "Li + Li2O + Li3N", "Li2O + Li3N + Li3PO4")
 
 
 @dataclass(frozen=True)

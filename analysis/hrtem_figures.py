@@ -24,13 +24,13 @@ def _chem(name: str) -> str:
     return "".join(f"$_{c}$" if c.isdigit() else c for c in name)
 
 
-def _region_windows(region, size_px: int) -> list[tuple[int, int]]:
-    """Column ranges of a square crop in the middle of each layer and in LiPON."""
+def _region_windows(region, size_px: int) -> list[int]:
+    """First column of a square crop in the middle of each layer and in LiPON."""
     pixel_nm = float(region["pixel_A"]) / 10
     b = region["boundaries_nm"]
     middles = [(b[0] + b[1]) / 2, (b[1] + b[2]) / 2, (b[2] + b[3]) / 2, b[3] + 0.6 * size_px * pixel_nm]
     cols = region["image"].shape[1]
-    return [(int(np.clip(m / pixel_nm - size_px / 2, 0, cols - size_px)),) * 1 + (size_px,) for m in middles]
+    return [int(np.clip(m / pixel_nm - size_px / 2, 0, cols - size_px)) for m in middles]
 
 
 def overview(region, plt):
@@ -53,7 +53,7 @@ def local_ffts(region, refs, plt):
     image, pixel_A = region["image"], float(region["pixel_A"])
     size = 256
     fig, axes = plt.subplots(1, 4, figsize=(6.8, 1.9))
-    for ax, (c0, _), phases, letter in zip(axes, _region_windows(region, size), REGION_PHASES, "BDFH"):
+    for ax, c0, phases, letter in zip(axes, _region_windows(region, size), REGION_PHASES, "BDFH"):
         crop = image[: size, c0:c0 + size] - image[: size, c0:c0 + size].mean()
         power = np.fft.fftshift(np.abs(np.fft.fft2(crop * np.outer(np.hanning(size), np.hanning(size)))) ** 2)
         ax.imshow(np.log(power + 1e-9), cmap="gray", vmin=np.percentile(np.log(power + 1e-9), 50))
@@ -79,7 +79,7 @@ def outlines(region, plt):
     image, mask, pixel_nm = region["image"], region["mask"], float(region["pixel_A"]) / 10
     size = 256
     fig, axes = plt.subplots(1, 4, figsize=(6.8, 1.9))
-    for ax, (c0, _), letter in zip(axes, _region_windows(region, size), "CEGI"):
+    for ax, c0, letter in zip(axes, _region_windows(region, size), "CEGI"):
         crop = image[:size, c0:c0 + size]
         style.show_micrograph(ax, crop, pixel_nm)
         ax.contour(mask[:size, c0:c0 + size].astype(float), levels=[0.5], colors="#f1c40f", linewidths=0.5)
@@ -92,7 +92,8 @@ def layer_depths(layers, plt):
     fig, ax = plt.subplots(figsize=(3.4, 2.6))
     regions = layers["region"].astype(int)
     left = np.zeros(regions.size)
-    for k, name in enumerate(("Li + Li$_2$O", "Li + Li$_2$O + Li$_3$N", "Li$_2$O + Li$_3$N + Li$_3$PO$_4$"), start=1):
+    for k, phases in enumerate(REGION_PHASES[:3], start=1):
+        name = " + ".join(_chem(p) for p in phases)
         width = layers[f"layer{k}_nm"]
         ax.barh(regions, width, left=left, color=LAYER_COLOURS[k], edgecolor="0.3", lw=0.4, label=name)
         left = left + width
