@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from analysis.em_io import hyperspy
-from data.synth import dft, eclab, hrtem, microscope, potentiostat
+from data.synth import dft, eclab, hrtem, microscope, potentiostat, xps
+from data.synth.vamas import Block, write_vamas
 from paperbuild.manifest import write_manifest
 
 
@@ -201,6 +202,65 @@ def write_computations(truth: dict[str, Any], out: Path) -> list[Path]:
     return written
 
 
+XPS_FACTORS = Path(__file__).resolve().parent.parent / "external" / "xps_sensitivity_factors.yaml"
+
+
+def _xps_blocks(lines_by_region, cfg, rng, *, etch_s: float, sample: str, flat: float, shift: float,
+                when) -> list[Block]:
+    blocks = []
+    for region, window in cfg["regions"].items():
+        binding = xps.binding_axis(tuple(window), cfg["step_eV"])
+        true_binding = binding - shift  # the recorded axis sits ``shift`` above the true energies
+        counts = rng.poisson(xps.expected_counts(true_binding, lines_by_region[region], cfg, flat)).astype(float)
+        kinetic = cfg["photon_energy_eV"] - cfg["work_function_eV"] - binding
+        species, transition = region.split()
+        blocks.append(Block(f"{region}/{etch_s:g}", sample, species, transition, etch_s, float(kinetic[-1]),
+                            cfg["step_eV"], counts[::-1], when))  # ascending kinetic energy
+    return blocks
+
+
+XPS_HEADER = dict(institution="UC San Diego, Nano-Engineering", instrument="Kratos AXIS Supra", operator="xps")
+XPS_COMMENTS = ["Ar+ 5 keV etching, 300 x 700 um2 analysis area", "regions 0.1 eV steps, pass energy 20 eV",
+                "monochromated Al K-alpha 1486.7 eV, charge neutraliser on"]
+
+
+def xps_blocks(truth: dict[str, Any]) -> tuple[list[Block], list[Block]]:
+    """The depth profile's blocks (every region at every etch step) and the reference's."""
+    import datetime
+
+    import yaml
+
+    cfg = truth["xps"]
+    external = yaml.safe_load(XPS_FACTORS.read_text(encoding="utf-8"))
+    factors, split = external["factors"], external["p2p_spin_orbit_split_eV"]
+    rng = np.random.default_rng([int(truth["seed"]), 60])
+    start = datetime.datetime(2019, 11, 4, 9, 30, 0)
+    profile = []
+    for index, depth in enumerate(xps.etch_depths(cfg)):
+        profile += _xps_blocks(xps.profile_lines(float(depth), cfg, factors, split), cfg, rng, etch_s=float(depth),
+                               sample="100 nm Li on LiPON", flat=cfg["background_counts"],
+                               shift=cfg["charge_shift_eV"]["profile"],
+                               when=start + datetime.timedelta(minutes=12 * index))
+    reference = _xps_blocks(xps.reference_lines(cfg, factors), cfg, rng, etch_s=0.0, sample="LiPON reference film",
+                            flat=cfg["reference_background_counts"], shift=cfg["charge_shift_eV"]["reference"],
+                            when=start - datetime.timedelta(days=1))
+    return profile, reference
+
+
+def write_xps_file(path: Path, blocks: list[Block], truth: dict[str, Any], experiment: str) -> Path:
+    cfg = truth["xps"]
+    comments = [f"{experiment}: C 1s, O 1s, N 1s, P 2p, Li 1s", *XPS_COMMENTS]
+    return write_vamas(path, blocks, experiment=experiment, comments=comments, source_eV=cfg["photon_energy_eV"],
+                       work_function_eV=cfg["work_function_eV"], **XPS_HEADER)
+
+
+def write_xps(truth: dict[str, Any], out: Path) -> list[Path]:
+    """The depth profile and the LiPON reference as Kratos-style VAMAS files."""
+    profile, reference = xps_blocks(truth)
+    return [write_xps_file(out / "xps" / "depth_profile.vms", profile, truth, "Li/LiPON depth profile"),
+            write_xps_file(out / "xps" / "lipon_reference.vms", reference, truth, "LiPON reference")]
+
+
 WRITERS: dict[str, Callable[[dict[str, Any], Path], list[Path]]] = {
     "electrochemistry": write_echem,
     "eds": write_eds,
@@ -208,6 +268,7 @@ WRITERS: dict[str, Callable[[dict[str, Any], Path], list[Path]]] = {
     "eels": write_eels,
     "hrtem": write_hrtem,
     "computations": write_computations,
+    "xps": write_xps,
 }
 
 
