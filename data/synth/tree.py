@@ -9,6 +9,7 @@ import numpy as np
 
 from analysis.em_io import hyperspy
 from data.synth import dft, eclab, hrtem, microscope, potentiostat, xps
+from data.synth import xrd as xrd_model
 from data.synth.vamas import Block, write_vamas
 from paperbuild.manifest import write_manifest
 
@@ -261,6 +262,35 @@ def write_xps(truth: dict[str, Any], out: Path) -> list[Path]:
             write_xps_file(out / "xps" / "lipon_reference.vms", reference, truth, "LiPON reference")]
 
 
+def write_xrd(truth: dict[str, Any], out: Path) -> list[Path]:
+    """Two-column .xy patterns: pristine LiPON, after two days in air, and at 100 K."""
+    from analysis.xrd import load_structure, powder_reflections
+
+    cfg = truth["xrd"]
+    rng = np.random.default_rng([int(truth["seed"]), 70])
+    two_theta = xrd_model.axis(cfg)
+    lines = [(r.two_theta_deg, r.intensity) for r in
+             powder_reflections(load_structure(), cfg["wavelength_A"], float(two_theta.max()) + 1.0)]
+    patterns = {
+        "lipon_pristine.xy": ("LiPON film (1 um) on glass, as deposited, 298 K", xrd_model.amorphous(two_theta, cfg)),
+        "lipon_air_2d.xy": ("LiPON film after 2 days in ambient air, 298 K",
+                            xrd_model.amorphous(two_theta, cfg) + xrd_model.bragg(two_theta, lines, cfg)),
+        "lipon_cryo_100K.xy": ("LiPON film, cryo stage at 100 K",
+                               xrd_model.amorphous(two_theta, cfg, cfg["cryo_hump_scale"])),
+    }
+    written = []
+    for name, (title, expected) in patterns.items():
+        counts = rng.poisson(expected)
+        path = out / "xrd" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = [f"# {title}", f"# wavelength: {cfg['wavelength_A']} A (Cu K-alpha)",
+                  f"# step: {cfg['step_deg']} deg, counts per step", "# 2theta(deg) counts"]
+        path.write_text("\n".join(header + [f"{t:.3f} {c:d}" for t, c in zip(two_theta, counts)]) + "\n",
+                        encoding="ascii")
+        written.append(path)
+    return written
+
+
 WRITERS: dict[str, Callable[[dict[str, Any], Path], list[Path]]] = {
     "electrochemistry": write_echem,
     "eds": write_eds,
@@ -269,6 +299,7 @@ WRITERS: dict[str, Callable[[dict[str, Any], Path], list[Path]]] = {
     "hrtem": write_hrtem,
     "computations": write_computations,
     "xps": write_xps,
+    "xrd": write_xrd,
 }
 
 

@@ -1,0 +1,54 @@
+"""Figure S4: (A) pristine and air-exposed LiPON with the Li2CO3 lines, (B) LiPON at 100 K."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from analysis import style
+
+FIG_S4 = "figures/figS4_xrd.svg"
+
+
+def mathtext_hkl(label: str) -> str:
+    """'(2̄02)' (combining overline, for text) -> mathtext with a bar, which every font draws."""
+    return "$" + re.sub(r"(\d)\u0304", r"\\bar{\1}", label) + "$"
+
+
+def patterns(table, peaks, reflections, plt):
+    fig, (left, right) = plt.subplots(1, 2, figsize=(6.8, 2.8))
+    offset = 0.0
+    for name, colour in (("pristine", "0.35"), ("air-exposed", "C1")):
+        rows = table[table["pattern"] == name]
+        left.plot(rows["two_theta_deg"], rows["counts"] + offset, color=colour, lw=0.6, label=name)
+        if name == "air-exposed":
+            found = peaks[(peaks["pattern"] == name) & (peaks["hkl"] != "")]
+            for peak in found:
+                top = rows["counts"][abs(rows["two_theta_deg"] - peak["two_theta_deg"]) < 0.05].max() + offset
+                left.annotate(mathtext_hkl(peak["hkl"]), (peak["two_theta_deg"], top), xytext=(0, 3), textcoords="offset points",
+                              ha="center", fontsize=5, rotation=90)
+        offset += 0.7 * float(rows["counts"].max())
+    base = -0.12 * offset
+    left.vlines(reflections["two_theta_deg"], base, base * (1 + 2.0 * reflections["intensity"]), color="C0", lw=0.8,
+                label="Li$_2$CO$_3$ (computed)")
+    left.set_xlabel("2θ (°, Cu Kα)")
+    left.set_ylabel("Counts (offset)")
+    left.set_yticks([])
+    left.legend(loc="center right", bbox_to_anchor=(1.0, 0.5))
+    style.panel_label(left, "A")
+    rows = table[table["pattern"] == "cryo 100 K"]
+    right.plot(rows["two_theta_deg"], rows["counts"], color="C0", lw=0.6, label="100 K")
+    right.plot(rows["two_theta_deg"], rows["background"], color="k", lw=0.8, ls="--", label="background")
+    right.set_xlabel("2θ (°, Cu Kα)")
+    right.set_ylabel("Counts")
+    right.legend(loc="upper right")
+    style.panel_label(right, "B")
+    fig.tight_layout()
+    return fig
+
+
+def run(build: Path, out: Path) -> None:
+    plt = style.pyplot()
+    data = build / "data"
+    style.save(patterns(style.read_table(data / "xrd_patterns.csv"), style.read_table(data / "xrd_peaks.csv"),
+                        style.read_table(data / "xrd_li2co3_reflections.csv"), plt), out / FIG_S4)
+    plt.close("all")
