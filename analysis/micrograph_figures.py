@@ -11,6 +11,7 @@ FIG_1C = "figures/fig1c_fib_sem_cross_section.png"
 FIG_1D = "figures/fig1d_stem_df_interface.png"
 FIG_S3_FRAMES = "figures/figS3a_lipon_frames.png"
 FIG_S3_NCC = "figures/figS3b_frame_similarity.svg"
+FIG_S2 = "figures/figS2_liftout_sequence.png"
 
 
 def cross_section(sem, plt):
@@ -32,6 +33,17 @@ def dark_field(df, plt, letter: str):
     ax.text(0.04, 0.95, "Li", color="white", transform=ax.transAxes, va="top", fontsize=8)
     ax.text(0.96, 0.95, "LiPON", color="white", transform=ax.transAxes, va="top", ha="right", fontsize=8)
     style.panel_label(ax, letter)
+    return fig
+
+
+def liftout(sequence, plt):
+    """The Pt-free lift-out, step by step, each image with its scale bar."""
+    frames = sequence["frames"]
+    fig, axes = plt.subplots(1, len(frames), figsize=(1.75 * len(frames), 1.75))
+    for index, (ax, image, label) in enumerate(zip(np.atleast_1d(axes), frames, sequence["labels"])):
+        style.show_micrograph(ax, image, float(sequence["pixel_nm"]))
+        ax.set_title(f"{index + 1}. {label}", fontsize=6)
+        style.panel_label(ax, "ABCDEFGH"[index])
     return fig
 
 
@@ -65,4 +77,5 @@ def run(build: Path, out: Path) -> None:
     frames = load("stem_frames.npz")
     style.save(frames_pair(frames, plt), out / FIG_S3_FRAMES)
     style.save(similarity(frames, plt), out / FIG_S3_NCC)
+    style.save(liftout(load("sem_liftout.npz"), plt), out / FIG_S2)
     plt.close("all")

@@ -26,6 +26,7 @@ SEM = "sem/fib_cross_section.tif"
 DF_INTERFACE = "stem/interface_df.tif"
 DF_EELS = "stem/eels_region_df.tif"
 FRAMES = "stem/lipon_frames.tif"
+LIFTOUT = "sem/liftout_sequence.tif"
 MAX_SHIFT_PX = 3
 
 
@@ -78,6 +79,15 @@ def stability(frames: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ edge
+def liftout_labels(path: Path, frames: int) -> list[str]:
+    """The operator's step names from the ImageJ 'Labels' metadata ('step N' without them)."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        labels = list((tif.imagej_metadata or {}).get("Labels", []))
+    return labels if len(labels) == frames else [f"step {i + 1}" for i in range(frames)]
+
+
 def _image(raw: Path, rel: str, ndim: int = 2) -> tuple[np.ndarray, float]:
     path = raw / rel
     signal = em_io.load(path)
@@ -104,6 +114,9 @@ def run(raw: Path, out: Path) -> list[Number]:
         raise InputError(raw / FRAMES, "a beam-stability series needs at least two frames")
     ncc = stability(frames)
     np.savez(out / "data/stem_frames.npz", first=frames[0], last=frames[-1], ncc=ncc, pixel_nm=frame_px)
+    steps, step_px = _image(raw, LIFTOUT, ndim=3)
+    np.savez(out / "data/sem_liftout.npz", frames=steps, pixel_nm=step_px, labels=np.array(liftout_labels(raw / LIFTOUT,
+                                                                                                           len(steps))))
     return [
         quantity("sem.li_thickness_um", thickness * sem_px / 1000.0, "µm", 2),
         quantity("stem.beam_stability_min_ncc", float(ncc[1:].min()), "", 2),

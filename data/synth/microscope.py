@@ -194,3 +194,53 @@ def eels_counts(energy: np.ndarray, li2o_share: float, p_share: float, cfg: dict
     edges = cfg["li_k_counts"] * li + p_share * cfg["p_l_counts"] * p_l23(energy, cfg) + cfg["o_k_counts"] * o_k(energy)
     edges = ndimage.gaussian_filter1d(edges, cfg["resolution_eV"] / dispersion)
     return rng.poisson(background + edges).astype(np.float64)
+
+
+# ---------------------------------------------------------------- lift-out (Figure S2)
+LIFTOUT_STEPS = ("lamella milled free", "needle joined by redeposition", "lamella lifted out",
+                 "lamella joined to the grid post")
+
+
+def liftout_sequence(cfg: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
+    """Ion-beam images of the Pt-free lift-out, one per step: trenches around a lamella,
+    a needle welded to it by redeposited material, the lamella on the needle, the
+    lamella on a grid post.  Shapes are in pixels of ``liftout_shape``."""
+    rows, cols = cfg["liftout_shape"]
+    y, x = np.mgrid[0:rows, 0:cols]
+    surface = 0.45 + 0.05 * _texture((rows, cols), 4.0, rng)
+
+    def box(top, bottom, left, right):
+        return (y >= top) & (y < bottom) & (x >= left) & (x < right)
+
+    lamella_in_place = box(0.47 * rows, 0.53 * rows, 0.25 * cols, 0.75 * cols)
+    trenches = box(0.30 * rows, 0.47 * rows, 0.22 * cols, 0.78 * cols) | box(0.53 * rows, 0.70 * rows, 0.22 * cols,
+                                                                              0.78 * cols)
+    needle = (x > 0.74 * cols) & (y < 0.47 * rows) & (np.abs((x - 0.74 * cols) - 0.9 * (0.47 * rows - y)) < 0.02 * cols + 0.04 * (0.47 * rows - y))
+    weld = (x - 0.75 * cols) ** 2 + (y - 0.48 * rows) ** 2 < (0.025 * cols) ** 2
+    lifted = box(0.20 * rows, 0.26 * rows, 0.25 * cols, 0.75 * cols)
+    post = box(0.60 * rows, rows, 0.05 * cols, 0.30 * cols)
+    on_post = box(0.54 * rows, 0.60 * rows, 0.10 * cols, 0.60 * cols)
+    frames = []
+    for step in range(len(LIFTOUT_STEPS)):
+        image = surface.copy()
+        image[trenches] = 0.12
+        if step == 0:
+            image[lamella_in_place] = 0.8
+        elif step == 1:
+            image[lamella_in_place] = 0.8
+            image[needle | weld] = 0.95
+        elif step == 2:
+            image[lamella_in_place] = 0.12
+            image[lifted] = 0.8
+            lift = int(0.27 * rows)
+            raised = np.zeros_like(needle)
+            raised[:-lift] = (needle | weld)[lift:]  # the needle moved up, nothing wraps around
+            image[raised] = 0.95
+        else:
+            image = np.full((rows, cols), 0.1)
+            image[post] = 0.7
+            image[on_post] = 0.8
+            image[(x - 0.3 * cols) ** 2 + (y - 0.57 * rows) ** 2 < (0.03 * cols) ** 2] = 0.95
+        image = ndimage.gaussian_filter(image, 1.5) + rng.normal(0, cfg["noise"], size=(rows, cols))
+        frames.append(np.clip(image, 0, 1) * 60000)
+    return np.asarray(frames, dtype=np.uint16)

@@ -114,6 +114,13 @@ def write_images(truth: dict[str, Any], out: Path) -> list[Path]:
     tifffile.imwrite(path, frames, imagej=True, resolution=(per_um, per_um),
                      metadata={"unit": "micron", "axes": "TYX", "Info": "repeated cryo-STEM frames of LiPON"})
     written.append(path)
+    steps = microscope.liftout_sequence(sem, np.random.default_rng([seed, 24]))
+    path = out / "sem" / "liftout_sequence.tif"
+    per_um = 1000.0 / sem["liftout_pixel_nm"]
+    tifffile.imwrite(path, steps, imagej=True, resolution=(per_um, per_um),
+                     metadata={"unit": "micron", "axes": "TYX", "Labels": list(microscope.LIFTOUT_STEPS),
+                               "Info": "cryo-FIB lift-out without Pt, ion-beam images (30 kV, 10 pA)"})
+    written.append(path)
     return written
 
 
