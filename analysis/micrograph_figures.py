@@ -39,8 +39,12 @@ def dark_field(df, plt, letter: str):
 def liftout(sequence, plt):
     """The Pt-free lift-out, step by step, each image with its scale bar."""
     frames = sequence["frames"]
-    fig, axes = plt.subplots(1, len(frames), figsize=(1.75 * len(frames), 1.75))
-    for index, (ax, image, label) in enumerate(zip(np.atleast_1d(axes), frames, sequence["labels"])):
+    columns = 2
+    rows = -(-len(frames) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6, 1.9 * rows))
+    for ax in np.ravel(axes)[len(frames):]:
+        ax.set_axis_off()
+    for index, (ax, image, label) in enumerate(zip(np.ravel(axes), frames, sequence["labels"])):
         style.show_micrograph(ax, image, float(sequence["pixel_nm"]))
         ax.set_title(f"{index + 1}. {label}", fontsize=6)
         style.panel_label(ax, "ABCDEFGH"[index])
