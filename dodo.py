@@ -2,6 +2,7 @@
 
     doit                         full build (verify raw data, analyses, numbers, drift check, lint, render)
     doit raw=DIR build=DIR2      the same on another raw tree, into another build folder
+    doit report                  the reproduction report alone (build/reproduction/report.html)
     doit accept                  lock the current numbers into paper/ledger.yaml (after review)
     doit list / doit info TASK   what exists / why a task would run
 
@@ -28,7 +29,7 @@ NUMBERS = BUILD / "numbers.json"
 BUILD.mkdir(parents=True, exist_ok=True)
 
 DOIT_CONFIG = {
-    "default_tasks": ["verify_raw", "analysis", "numbers", "drift", "lint", "render"],
+    "default_tasks": ["verify_raw", "analysis", "numbers", "drift", "lint", "render", "report"],
     "dep_file": str(BUILD / ".doit.db"),
     "backend": "sqlite3",
     "verbosity": 2,
@@ -95,6 +96,17 @@ def task_render():
             "targets": targets,
             "task_dep": ["drift", "lint"],
         }
+
+
+def task_report():
+    """Write the reproduction report (build/reproduction/report.html and .md) for reviewers."""
+    papers = [BUILD / "paper" / f"{document}.{ext}" for document in DOCUMENTS for ext in ("html", "pdf")]
+    return {
+        "actions": [(actions.report, [BUILD, RAW, ROOT, LEDGER])],
+        "file_dep": [NUMBERS, LEDGER, BUILD / "raw_verified.json", *papers],
+        "targets": [BUILD / "reproduction" / "report.md", BUILD / "reproduction" / "report.html"],
+        "task_dep": ["render"],
+    }
 
 
 def task_accept():

@@ -83,6 +83,23 @@ def lint(sources: list[Path], numbers_file: Path) -> None:
 
 @reported
 def render(document: Path, paper: Path, build: Path, targets: list[str]) -> None:
+    import time
+
+    from paperbuild import atomic
     from paperbuild import render as render_mod
 
+    started = time.perf_counter()
     render_mod.render(document, paper, build, [Path(t) for t in targets])
+    record = {"step": f"render:{document}", "outputs": [str(Path(t).relative_to(build)) for t in targets],
+              "seconds": round(time.perf_counter() - started, 3)}
+    atomic.write_text(Path(build) / "steps" / f"render_{document}.json", json.dumps(record, indent=2) + "\n")
+
+
+@reported
+def report(build: Path, raw: Path, project: Path, ledger: Path) -> None:
+    from analysis.registry import STEPS
+    from paperbuild import report as report_mod
+
+    libraries = sorted({lib for step in STEPS for lib in step.libraries} | {"doit", "pypandoc_binary", "typst"})
+    md, html = report_mod.write_report(build, raw, project, ledger, STEPS, libraries)
+    print(f"  reproduction report -> {html} (and {md.name})")

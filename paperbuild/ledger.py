@@ -144,6 +144,11 @@ def _lock_value(value: Any) -> Any:
     return value
 
 
+# Fields of a ledger entry, in the order they are written.  ``inputs_range`` names the
+# number that gives the range a result can take given the rounding of its inputs.
+LEDGER_FIELDS = ("locked", "text", "unit", "tolerance", "published", "inputs_range", "claim", "quoted")
+
+
 def accept(numbers: Mapping[str, Mapping[str, Any]], ledger_path: Path) -> list[str]:
     """Rewrite the ledger's locks from ``numbers``; return a line per change.
 
@@ -163,7 +168,7 @@ def accept(numbers: Mapping[str, Mapping[str, Any]], ledger_path: Path) -> list[
         elif entry["locked"] != _lock_value(num["value"]):
             changes.append(f"changed  {key}: {entry.get('text', entry['locked'])} -> {num['text']}")
         entry.update(locked=_lock_value(num["value"]), text=num["text"], unit=num["unit"])
-        updated[key] = {f: entry[f] for f in ("locked", "text", "unit", "tolerance", "published", "claim", "quoted") if f in entry}
+        updated[key] = {f: entry[f] for f in LEDGER_FIELDS if f in entry}
     changes += [f"dropped  {key} (no longer computed)" for key in sorted(set(ledger) - set(numbers))]
     body = yaml.safe_dump(updated, sort_keys=False, allow_unicode=True, width=100)
     atomic.write_text(ledger_path, HEADER + body)

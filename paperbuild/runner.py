@@ -12,6 +12,29 @@ from paperbuild.manifest import sha256_file
 from paperbuild.step import PROJECT_ROOT, Step, code_hash
 
 
+def write_step_record(build: Path, step: Step, inputs: dict[str, str], code: str, seconds: float) -> Path:
+    """``build/steps/<step>.json``: what the step read (with hashes), wrote, and how long it took.
+
+    The report and the figure captions read it; it is written after the outputs so it
+    never describes outputs that did not land.
+    """
+    import json
+
+    from paperbuild.atomic import write_text
+
+    module_file = _module_file(step.module)
+    record = {"step": step.name, "module": step.module, "source": module_file, "source_root": step.source_root,
+              "inputs": inputs, "outputs": list(step.targets), "code": code, "seconds": round(seconds, 3)}
+    path = build / "steps" / f"{step.name}.json"
+    write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def _module_file(dotted: str) -> str:
+    path = PROJECT_ROOT / (dotted.replace(".", "/") + ".py")
+    return path.relative_to(PROJECT_ROOT).as_posix() if path.is_file() else dotted
+
+
 def run_step(step: Step, raw: Path, build: Path) -> None:
     """Run ``step`` reading from ``raw`` or ``build``, writing into ``build``.
 
@@ -42,5 +65,6 @@ def run_step(step: Step, raw: Path, build: Path) -> None:
         if step.numbers_file:
             numbers_mod.write_step_numbers(stage / step.numbers_file, step.name, returned, inputs, code)
     elapsed = time.perf_counter() - started
+    write_step_record(Path(build), step, inputs, code, elapsed)
     print(f"  {step.name}: {len(inputs)} inputs -> {len(step.targets)} outputs, "
           f"{len(step.numbers)} numbers in {elapsed:.1f} s")
