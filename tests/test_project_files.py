@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 import yaml
 
 from tests.conftest import ROOT
@@ -37,3 +38,33 @@ def test_citation_cff_is_valid():
     citation = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
     jsonschema.validate(citation, schema)
     assert citation["preferred-citation"]["doi"] == "10.1016/j.joule.2020.08.013"
+
+
+def test_workflow_is_valid_and_checks_drift():
+    """The GitHub workflow validates against SchemaStore's schema (as vendored by
+    check-jsonschema) and runs the tests, the build and the number diff."""
+    import importlib.resources
+
+    import jsonschema
+
+    workflow_text = (ROOT / ".github" / "workflows" / "build.yml").read_text(encoding="utf-8")
+    # YAML 1.1 (PyYAML) reads the key `on` as True; GitHub reads YAML 1.2, where it is "on"
+    workflow = {("on" if key is True else key): value for key, value in yaml.safe_load(workflow_text).items()}
+    schema_file = importlib.resources.files("check_jsonschema") / "builtin_schemas" / "vendor" / "github-workflows.json"
+    jsonschema.validate(workflow, json.loads(schema_file.read_text(encoding="utf-8")))
+    runs = "\n".join(step.get("run", "") for step in workflow["jobs"]["build"]["steps"])
+    assert "python -m pytest" in runs and "python -m doit" in runs
+    assert "paperbuild.numdiff" in runs and "GITHUB_STEP_SUMMARY" in runs
+    assert set(workflow["on"]) == {"push", "pull_request"}
+
+
+def test_workflow_schema_rejects_a_broken_workflow():
+    """The schema check can fail: a job without runs-on is refused."""
+    import importlib.resources
+
+    import jsonschema
+
+    schema_file = importlib.resources.files("check_jsonschema") / "builtin_schemas" / "vendor" / "github-workflows.json"
+    broken = {"on": "push", "jobs": {"build": {"steps": [{"run": "true"}]}}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, json.loads(schema_file.read_text(encoding="utf-8")))
