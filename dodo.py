@@ -61,7 +61,8 @@ def task_analysis():
             "actions": [(actions.run_step, [step, RAW, BUILD])],
             "file_dep": [source / rel for rel in step.input_files(source)] + [ROOT / rel for rel in step.external]
             + step.code_files(),
-            "targets": [BUILD / rel for rel in step.targets],
+            # the step record (inputs, outputs, source, time) feeds the report and the HTML's links
+            "targets": [BUILD / rel for rel in step.targets] + [BUILD / "steps" / f"{step.name}.json"],
             "task_dep": ["verify_raw"],
             "uptodate": [config_changed({"params": dict(step.params), "libraries": library_versions(step.libraries)})],
         }
@@ -92,7 +93,8 @@ def task_render():
         yield {
             "name": document,
             "actions": [(actions.render, [document, PAPER, BUILD, targets])],
-            "file_dep": paper_sources(PAPER, document) + [NUMBERS] + figures,
+            "file_dep": paper_sources(PAPER, document) + [NUMBERS] + figures
+            + [BUILD / "steps" / f"{step.name}.json" for step in STEPS],
             "targets": targets,
             "task_dep": ["drift", "lint"],
         }
@@ -103,7 +105,8 @@ def task_report():
     papers = [BUILD / "paper" / f"{document}.{ext}" for document in DOCUMENTS for ext in ("html", "pdf")]
     return {
         "actions": [(actions.report, [BUILD, RAW, ROOT, LEDGER])],
-        "file_dep": [NUMBERS, LEDGER, BUILD / "raw_verified.json", *papers],
+        "file_dep": [NUMBERS, LEDGER, BUILD / "raw_verified.json", *papers]
+        + [BUILD / "steps" / f"{step.name}.json" for step in STEPS],
         "targets": [BUILD / "reproduction" / "report.md", BUILD / "reproduction" / "report.html"],
         "task_dep": ["render"],
     }

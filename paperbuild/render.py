@@ -9,6 +9,7 @@ sources inside that subset.  Set ``PAPERBUILD_RENDERER=pandoc`` to force the fal
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -61,7 +62,30 @@ def _stage(document: str, paper: Path, build: Path) -> Path:
         if (build / folder).is_dir():
             shutil.copytree(build / folder, stage / folder)
     shutil.copy2(build / "numbers.json", stage / "numbers.json")
+    (stage / "provenance.json").write_text(json.dumps(provenance(build, paper.parent), indent=1), encoding="utf-8")
     return stage
+
+
+def provenance(build: Path, project: Path) -> dict:
+    """What the HTML links to: each step's module source and each figure's step and data,
+    as paths relative to ``build/paper/`` where the HTML is written."""
+    html_dir = build / "paper"
+
+    def link(path: Path) -> str:
+        return Path(os.path.relpath(path, html_dir)).as_posix()
+
+    steps, figures = {}, {}
+    for record_file in sorted((build / "steps").glob("*.json")):
+        record = json.loads(record_file.read_text(encoding="utf-8"))
+        if "source" not in record:
+            continue  # render records
+        root = build if record.get("source_root") == "build" else None
+        data = [link(root / name) for name in record.get("inputs", {}) if root is not None]
+        steps[record["step"]] = {"source": link(project / record["source"])}
+        for output in record.get("outputs", []):
+            if output.startswith("figures/"):
+                figures[output] = {"step": record["step"], "source": link(project / record["source"]), "data": data}
+    return {"steps": steps, "figures": figures}
 
 
 def _run(command: list[str], cwd: Path, document: str) -> None:
@@ -81,7 +105,8 @@ def _pandoc(stage: Path, document: str) -> str:
 
     pandoc = pypandoc.get_pandoc_path()
     common = [pandoc, f"{document}.qmd", "--from", "markdown", "--standalone", "--lua-filter", FILTER,
-              "--citeproc", "--metadata", "numbers-file=numbers.json", "--metadata", "link-citations=true"]
+              "--citeproc", "--metadata", "numbers-file=numbers.json", "--metadata", "provenance-file=provenance.json",
+              "--metadata", "link-citations=true"]
     _run(common + ["--to", "html5", "--embed-resources", "--css", "paper.css",
                    "--output", f"{document}.html"], stage, document)
     _run(common + ["--to", "typst", "--output", f"{document}.typ"], stage, document)
@@ -93,7 +118,8 @@ def _pandoc(stage: Path, document: str) -> str:
 
 
 def _quarto(stage: Path, document: str) -> str:
-    _run(["quarto", "render", f"{document}.qmd", "--to", "html,typst", "-M", "numbers-file:numbers.json"], stage, document)
+    _run(["quarto", "render", f"{document}.qmd", "--to", "html,typst", "-M", "numbers-file:numbers.json",
+          "-M", "provenance-file:provenance.json"], stage, document)
     version = subprocess.run(["quarto", "--version"], capture_output=True, text=True).stdout.strip()
     return f"Quarto {version}"
 

@@ -125,6 +125,45 @@ local function label_text(key, number)
   return kind.prefix .. (kind.space and "\u{00A0}" or "") .. tostring(number)
 end
 
+local provenance_cache = nil
+
+local function figure_provenance()
+  if provenance_cache == nil then
+    provenance_cache = {figures = {}}
+    local path = meta and meta["provenance-file"]
+    if path ~= nil then
+      local handle = io.open(pandoc.utils.stringify(path), "r")
+      if handle ~= nil then
+        provenance_cache = pandoc.json.decode(handle:read("a"), false)
+        handle:close()
+      end
+    end
+  end
+  return provenance_cache.figures or {}
+end
+
+-- In HTML, a caption ends with links to the script and the data behind its images.
+local function provenance_links(content)
+  if not (FORMAT or ""):match("html") then
+    return nil
+  end
+  local figures, seen, links = figure_provenance(), {}, pandoc.Inlines({})
+  content:walk({Image = function(image)
+    local record = figures[image.src]
+    if record ~= nil and not seen[record.step] then
+      seen[record.step] = true
+      links:insert(pandoc.Link("script", record.source, "step " .. record.step .. " made " .. image.src))
+      for index, data in ipairs(record.data or {}) do
+        links:insert(pandoc.Link(index == 1 and "data" or ("data " .. index), data, data))
+      end
+    end
+  end})
+  if #links == 0 then
+    return nil
+  end
+  return pandoc.Span(links, pandoc.Attr("", {"fig-prov"}))
+end
+
 local function number_floats(blocks)
   return blocks:walk({
     Div = function(div)
@@ -141,6 +180,10 @@ local function number_floats(blocks)
       end
       local inlines = pandoc.Inlines({pandoc.Strong({pandoc.Str(label .. ":")}), pandoc.Space()})
       inlines:extend(caption.content)
+      local links = provenance_links(content)
+      if links ~= nil then
+        inlines:extend({pandoc.Space(), links})
+      end
       return pandoc.Figure(content, {pandoc.Plain(inlines)}, pandoc.Attr(div.identifier, div.classes, div.attributes))
     end,
   })

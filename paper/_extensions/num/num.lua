@@ -4,7 +4,10 @@
 The value comes from the build's numbers.json (metadata `numbers-file`, default
 "numbers.json" beside the document), never from the text: an unknown key stops the
 render instead of printing a blank or "?".  The number is wrapped in a span carrying
-its provenance (key, step, code hash) for readers of the HTML.
+its provenance for readers of the HTML: hovering over it or tabbing to it shows the step
+that computed it, its raw inputs with short hashes, the code hash and a link to the
+step's source (from metadata `provenance-file`, written by the build).  Other formats
+(the PDF) print the number plainly.
 
 Used as a Quarto shortcode extension and, through filters/quarto-subset.lua, by the
 pandoc fallback: one implementation for both back ends.
@@ -32,6 +35,23 @@ local function load_numbers(path)
   return cache[path]
 end
 
+local function is_html()
+  if quarto ~= nil and quarto.doc ~= nil and quarto.doc.is_format ~= nil then
+    return quarto.doc.is_format("html")
+  end
+  return (FORMAT or ""):match("html") ~= nil
+end
+
+local function load_provenance(meta)
+  local path = meta and meta["provenance-file"]
+  if path == nil then
+    return {steps = {}, figures = {}}
+  end
+  return load_numbers(pandoc.utils.stringify(path))
+end
+
+local serial = 0
+
 local function num(args, kwargs, meta)
   if args[1] == nil then
     error("{{< num >}} needs a number key, e.g. {{< num hrtem.interphase_nm >}}")
@@ -48,10 +68,26 @@ local function num(args, kwargs, meta)
     table.insert(inputs, name .. " (" .. string.sub(digest, 1, 10) .. ")")
   end
   table.sort(inputs)
-  local title = key .. " = " .. record.text .. "\nstep: " .. record.step ..
-    "\ninputs: " .. table.concat(inputs, ", ") .. "\ncode: " .. string.sub(record.code, 1, 10)
-  return pandoc.Span({pandoc.Str(text)},
-    pandoc.Attr("", {"num"}, {{"data-key", key}, {"data-step", record.step}, {"title", title}}))
+  if not is_html() then
+    return pandoc.Str(text)
+  end
+  local step_info = load_provenance(meta).steps[record.step] or {}
+  local step_inlines = {pandoc.Str(record.step)}
+  if step_info.source ~= nil then
+    step_inlines = {pandoc.Link(record.step, step_info.source, "source of step " .. record.step,
+      pandoc.Attr("", {"num-source"}))}
+  end
+  serial = serial + 1
+  local tip_id = "num-prov-" .. serial
+  local tip = pandoc.Span({
+      pandoc.Strong(key), pandoc.LineBreak(),
+      pandoc.Str("step:"), pandoc.Space()}, pandoc.Attr(tip_id, {"num-prov"}, {{"role", "tooltip"}}))
+  tip.content:extend(step_inlines)
+  tip.content:extend({pandoc.LineBreak(), pandoc.Str("inputs: " .. table.concat(inputs, ", ")),
+    pandoc.LineBreak(), pandoc.Str("code: " .. string.sub(record.code, 1, 10))})
+  return pandoc.Span({pandoc.Str(text), tip},
+    pandoc.Attr("", {"num"}, {{"data-key", key}, {"data-step", record.step}, {"tabindex", "0"},
+      {"aria-describedby", tip_id}}))
 end
 
 return {["num"] = num}

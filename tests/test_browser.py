@@ -1,0 +1,90 @@
+"""Provenance in the rendered HTML, checked in a real browser (headless Chromium).
+
+``.ci/run`` installs Debian's ``chromium`` and ``chromium-driver``; on CI a missing
+browser is a failure, elsewhere the test is skipped with the reason.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from paperbuild import render
+from tests.test_render import _targets, paper  # noqa: F401  (the small-document fixture)
+
+
+def _browser():
+    chromium = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    driver = shutil.which("chromedriver")
+    if not (chromium and driver):
+        message = "headless Chromium and chromedriver are needed (apt install chromium chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+def _with_step_records(build):
+    """The records the build writes after each step, which the HTML links are made from."""
+    (build / "steps").mkdir()
+    (build / "steps" / "echem.json").write_text(json.dumps(
+        {"step": "echem", "source": "analysis/electrochemistry.py", "source_root": "raw",
+         "inputs": {"a.mpt": "0" * 64}, "outputs": ["numbers/echem.json"]}))
+    (build / "steps" / "echem_figures.json").write_text(json.dumps(
+        {"step": "echem_figures", "source": "analysis/electrochemistry_figures.py", "source_root": "build",
+         "inputs": {"data/cycles.csv": "2" * 64}, "outputs": ["figures/one.svg"]}))
+
+
+def test_number_and_figure_provenance_in_chromium(paper):  # noqa: F811
+    """Hover and keyboard focus reveal a number's step, inputs and source link; the
+    caption links to the figure's script and data; the PDF prints the number plainly."""
+    from pypdf import PdfReader
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    paper_dir, build = paper
+    _with_step_records(build)
+    render.render("article", paper_dir, build, _targets(build))
+    browser = _browser()
+    try:
+        browser.get((build / "paper" / "article.html").as_uri())
+        number = browser.find_element(By.CSS_SELECTOR, 'p span.num[data-key="echem.ce_floor_after_100"]')
+        tip = number.find_element(By.CSS_SELECTOR, ".num-prov")
+        assert number.text.startswith("99.70") and not tip.is_displayed()
+
+        ActionChains(browser).move_to_element(number).perform()
+        assert tip.is_displayed()
+        assert "echem.ce_floor_after_100" in tip.text and "step: echem" in tip.text
+        assert "a.mpt (0000000000)" in tip.text and "code: 1111111111" in tip.text
+        link = tip.find_element(By.CSS_SELECTOR, "a.num-source")
+        assert link.get_attribute("href").endswith("/analysis/electrochemistry.py")
+
+        ActionChains(browser).move_to_element(browser.find_element(By.TAG_NAME, "h1")).perform()  # away: hidden
+        assert not tip.is_displayed()
+        body = browser.find_element(By.TAG_NAME, "body")
+        for _ in range(20):  # the keyboard route: Tab until the number has focus
+            body.send_keys(Keys.TAB) if browser.switch_to.active_element == body else \
+                browser.switch_to.active_element.send_keys(Keys.TAB)
+            if browser.switch_to.active_element.get_attribute("data-key") == "echem.ce_floor_after_100":
+                break
+        assert browser.switch_to.active_element.get_attribute("data-key") == "echem.ce_floor_after_100"
+        assert tip.is_displayed()
+
+        caption = browser.find_element(By.CSS_SELECTOR, "#suppfig-one figcaption")
+        links = {a.text: a.get_attribute("href") for a in caption.find_elements(By.CSS_SELECTOR, ".fig-prov a")}
+        assert links["script"].endswith("/analysis/electrochemistry_figures.py")
+        assert links["data"].endswith("/build/data/cycles.csv")
+    finally:
+        browser.quit()
+    pdf_text = " ".join(page.extract_text() for page in PdfReader(build / "paper" / "article.pdf").pages)
+    assert "99.70" in pdf_text and "step:" not in pdf_text and "script" not in pdf_text
