@@ -15,7 +15,7 @@ from doit import get_var
 from doit.tools import config_changed
 
 from analysis.registry import STEPS
-from paperbuild import actions
+from paperbuild import actions, lock
 from paperbuild.manifest import MANIFEST_NAME, list_tree, read_manifest_names
 from paperbuild.render import DOCUMENTS, paper_sources
 from paperbuild.step import library_versions
@@ -27,6 +27,7 @@ PAPER = ROOT / "paper"
 LEDGER = PAPER / "ledger.yaml"
 NUMBERS = BUILD / "numbers.json"
 BUILD.mkdir(parents=True, exist_ok=True)
+lock.acquire(BUILD)  # one build per build folder at a time (paperbuild/lock.py)
 
 DOIT_CONFIG = {
     "default_tasks": ["verify_raw", "analysis", "numbers", "drift", "lint", "render", "report"],

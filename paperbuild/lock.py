@@ -1,0 +1,70 @@
+"""One build at a time per build folder.
+
+doit keeps its state in ``BUILD/.doit.db`` and the steps write into ``BUILD``; two
+builds running on the same folder would race on both.  The first build holds an
+exclusive ``flock`` on ``BUILD/.build.lock`` for its lifetime (the kernel releases it
+when the process ends, even on a crash); a second build refuses at once, naming the
+folder and the process that holds it.  Commands that only read (list, info, help) skip
+the lock.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+READ_ONLY_COMMANDS = {"list", "info", "help", "dumpdb", "tabcompletion"}
+_held = []  # keeps the locked file open for the life of the process
+
+
+def doit_command(argv: list[str]) -> str:
+    """The doit sub-command in ``argv`` ('run' when none is given)."""
+    for word in argv[1:]:
+        if not word.startswith("-") and "=" not in word:
+            return word
+    return "run"
+
+
+def acquire(build: Path, argv: list[str] | None = None) -> None:
+    """Take the build folder's lock, or exit with a message if another build holds it."""
+    import fcntl
+
+    if doit_command(sys.argv if argv is None else argv) in READ_ONLY_COMMANDS:
+        return
+    path = Path(build) / ".build.lock"
+    handle = open(path, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        sys.exit(f"error: another build is running on {build} ({holder}); wait for it to finish, "
+                 f"or build elsewhere with build=DIR")
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    _held.append(handle)
+    _sweep_stale_stages(Path(build))
+    _terminate_cleanly()
+
+
+def _sweep_stale_stages(build: Path) -> None:
+    """Staging folders left by a build that was killed outright (SIGKILL, power loss);
+    with the lock held no other build can own them."""
+    import shutil
+
+    for stage in build.glob(".stage-*"):
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _terminate_cleanly() -> None:
+    """Turn SIGTERM into KeyboardInterrupt, so a stopped build unwinds like Ctrl-C:
+    the running step's staging folder is removed and no output is half-written."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
