@@ -152,3 +152,18 @@ def test_accept_locks_new_values_then_build_passes(built, tmp_path):
     assert ledger["echem.ce_floor_after_400"]["published"] == 99.85
     code, output, _ = doit(built, f"raw={raw}")
     assert code == 0, output
+
+
+def test_report_lists_every_number_with_a_status(built):
+    """The full build writes the reproduction report; every ledger key has a row and a status."""
+    from paperbuild.report import DIFFERS, NEW, REPRODUCED, WITHIN_ROUNDING
+
+    report = (built / "build" / "reproduction" / "report.md").read_text(encoding="utf-8")
+    html = (built / "build" / "reproduction" / "report.html").read_text(encoding="utf-8")
+    assert "synthetic stand-in" in report and "data/synth/" in report and "<img" in html
+    ledger = yaml.safe_load((built / "paper" / "ledger.yaml").read_text())
+    rows = {line.split("|")[1].strip(): line for line in report.splitlines() if line.startswith("| ") and "." in line}
+    for key in ledger:
+        assert key in rows, key
+        assert any(s in rows[key] for s in (REPRODUCED, WITHIN_ROUNDING, DIFFERS, NEW)), rows[key]
+    assert f"| {DIFFERS} |" not in report  # every published number is reproduced here

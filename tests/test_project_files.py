@@ -68,3 +68,28 @@ def test_workflow_schema_rejects_a_broken_workflow():
     broken = {"on": "push", "jobs": {"build": {"steps": [{"run": "true"}]}}}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, json.loads(schema_file.read_text(encoding="utf-8")))
+
+
+def test_ledger_holds_every_key_of_the_paper_spec():
+    """Every number key the paper spec lists is in the ledger (so in the report too)."""
+    import os
+
+    spec = ROOT.parent / "shared" / "paper-spec.md"
+    if not spec.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{spec} is missing: CI provides ../shared beside the clone")
+        pytest.skip("../shared/paper-spec.md is not beside this clone")
+    ledger = yaml.safe_load((ROOT / "paper" / "ledger.yaml").read_text(encoding="utf-8"))
+    keys = set()
+    for line in spec.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"\|\s*([a-z]+\.[A-Za-z0-9_]+)((?:\s*/\s*_[A-Za-z0-9_]+)*)\s*\|", line)
+        if not match:
+            continue
+        first = match.group(1)
+        keys.add(first)
+        for suffix in re.findall(r"_[A-Za-z0-9_]+", match.group(2)):
+            # "xps.ref_o1s_nbo_eV / _bo_eV": a suffix replaces as many trailing parts as it has
+            parts = first.split("_")
+            keys.add("_".join(parts[: len(parts) - suffix.count("_")]) + suffix)
+    assert len(keys) >= 45
+    assert sorted(keys - set(ledger)) == []
