@@ -80,7 +80,7 @@ def test_noop_then_single_edits_rerun_only_dependents(built):
     article = built / "paper" / "article.qmd"
     article.write_text(article.read_text().replace("# Introduction", "# Introduction\n\nAn added sentence."))
     code, output, ran = doit(built)
-    assert code == 0 and ran == {"render:article", "lint"}, output
+    assert code == 0 and ran == {"render:article", "lint", "report"}, output
 
     module = built / "analysis" / "electrochemistry.py"
     module.write_text(module.read_text() + "\n# an edit\n")
@@ -88,7 +88,8 @@ def test_noop_then_single_edits_rerun_only_dependents(built):
     assert code == 0, output
     # the figures' tables come out byte-identical, so the figure step stays up to date;
     # the numbers carry the new code hash, so everything that reads them reruns
-    assert ran == {"analysis:electrochemistry", "numbers", "drift", "lint", "render:article", "render:supplement"}
+    assert ran == {"analysis:electrochemistry", "numbers", "drift", "lint", "render:article", "render:supplement",
+                   "report"}
 
 
 def test_other_raw_tree_and_build_folder_with_other_truth(built, tmp_path):
