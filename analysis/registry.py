@@ -159,7 +159,7 @@ STEPS: tuple[Step, ...] = (
                  "xps.profile_shift_eV", "xps.reference_shift_eV", "xps.ref_o1s_nbo_eV", "xps.ref_o1s_bo_eV",
                  "xps.ref_n1s_na_eV", "xps.ref_n1s_nb_eV", "xps.ref_n1s_no2_eV", "xps.ref_p2p32_eV",
                  "xps.ref_p2p12_eV", "xps.ref_p2p_split_eV", "xps.ref_p2p_fixed_split_redchi_ratio",
-                 "xps.ref_stoichiometry"),
+                 "xps.ref_stoichiometry", "xps.c1s_reference_eV", "xps.p2p_split_fixed_eV"),
         libraries=("numpy", "scipy", "lmfit", "lmfitxps", "vamas"),
         external=("data/external/xps_sensitivity_factors.yaml",),
     ),

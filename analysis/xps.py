@@ -440,4 +440,7 @@ def run(raw: Path, out: Path) -> list[Number]:
         quantity("xps.ref_p2p_split_eV", free_split, "eV", 2),
         quantity("xps.ref_p2p_fixed_split_redchi_ratio", reference["fixed"].redchi / p_fit.redchi, "", 0),
         Number("xps.ref_stoichiometry", [round(r, 4) for r in ratios], "per P", formula),
+        # the method's inputs, echoed so the text states exactly what the fits used
+        quantity("xps.c1s_reference_eV", C1S_REFERENCE_EV, "eV", 1),
+        quantity("xps.p2p_split_fixed_eV", split, "eV", 2),
     ]
