@@ -61,6 +61,13 @@ def show_micrograph(ax, image, pixel_nm: float, cmap: str = "gray", location: st
     return shown
 
 
+def write_table(path: Path, header: str, rows, row_format: str) -> None:
+    """A CSV table for a figure step: the header line, then ``row_format`` filled per row."""
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(header + "\n")
+        handle.writelines(row_format.format(*row) + "\n" for row in rows)
+
+
 def read_table(path: Path):
     """A CSV table a step wrote (header of column names), as a NumPy record array."""
     import numpy as np

