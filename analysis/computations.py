@@ -12,22 +12,54 @@ Definitions (stated in the supplement's methods):
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from analysis import datatable
 from paperbuild.errors import InputError
 from paperbuild.numbers import Number, count, quantity
 
-NEB = "dft/neb_{species}.dat"
-POSCAR = "aimd/POSCAR"
-SPECIES = ("P", "N", "O")
-FORMATION = Path(__file__).resolve().parent.parent / "data" / "external" / "formation_energies.yaml"
+if TYPE_CHECKING:
+    from ase import Atoms
+
+SPECIES = ("P", "N", "O")           # the interstitials computed; input roles neb_P, neb_N, neb_O
+CELL_ELEMENTS = ("Li", "P", "O", "N")  # the elements of LiPON
+
+
+@dataclass(frozen=True)
+class NebPath:
+    """The images of one nudged-elastic-band calculation, along the band."""
+
+    coordinate_A: np.ndarray
+    energy_eV: np.ndarray
+    force_eV_per_A: np.ndarray
 
 
 # ------------------------------------------------------------------ pure functions
-def interpolate_path(coordinate: np.ndarray, energy: np.ndarray, force: np.ndarray, points: int = 400):
-    """Dense path from a cubic Hermite spline whose slopes are minus the band forces."""
+def interpolate_path(coordinate: np.ndarray, energy: np.ndarray, force: np.ndarray,
+                     points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dense path from a cubic Hermite spline whose slopes are minus the band forces.
+
+    Using the forces, not only the energies, places a saddle that lies between images
+    (as VTST's ``nebresults`` does).
+
+    Parameters
+    ----------
+    coordinate, energy, force
+        Reaction coordinate (Å, increasing), energy (eV) and force along the band
+        (eV/Å) of each image.
+    points
+        Evenly spaced samples from the first to the last image.
+
+    Returns
+    -------
+    coordinate, energy
+        The sampled path.
+    """
     from scipy.interpolate import CubicHermiteSpline
 
     spline = CubicHermiteSpline(coordinate, energy, -force)
@@ -35,23 +67,109 @@ def interpolate_path(coordinate: np.ndarray, energy: np.ndarray, force: np.ndarr
     return dense, spline(dense)
 
 
-def barrier_eV(coordinate: np.ndarray, energy: np.ndarray, force: np.ndarray) -> float:
-    """Highest energy along the interpolated path above the first image."""
-    _, dense_energy = interpolate_path(coordinate, energy, force, 4001)
+def barrier_eV(coordinate: np.ndarray, energy: np.ndarray, force: np.ndarray, points: int) -> float:
+    """Highest energy along the interpolated path above the first image.
+
+    Parameters
+    ----------
+    coordinate, energy, force
+        The images (:func:`interpolate_path`).
+    points
+        Samples of the path searched for the maximum; dense enough that the sampling
+        does not show in the quoted decimals.
+
+    Returns
+    -------
+    float
+        The barrier (eV).
+    """
+    _, dense_energy = interpolate_path(coordinate, energy, force, points)
     return float(dense_energy.max() - energy[0])
 
 
-def formula_per_p(counts: dict[str, int]) -> tuple[list[float], str]:
-    """Li, O and N per P, and the formula as the paper writes it (Li2.88PO3.44N0.31)."""
+def formula_per_p(counts: Mapping[str, int]) -> tuple[list[float], str]:
+    """Li, O and N per P, and the formula as the paper writes it (Li2.88PO3.44N0.31).
+
+    Parameters
+    ----------
+    counts
+        Atoms of each element in the cell.
+
+    Returns
+    -------
+    ratios, formula
+        Li, O, N per P, and the printed formula.
+
+    Raises
+    ------
+    ValueError
+        The cell holds no P atom.
+    """
     if counts.get("P", 0) == 0:
         raise ValueError("the cell holds no P atom")
     ratios = [counts.get(e, 0) / counts["P"] for e in ("Li", "O", "N")]
     return ratios, f"Li{ratios[0]:.2f}PO{ratios[1]:.2f}N{ratios[2]:.2f}"
 
 
+def element_counts(symbols: list[str]) -> dict[str, int]:
+    """Atoms of each LiPON element in a cell.
+
+    Parameters
+    ----------
+    symbols
+        Chemical symbol of every atom.
+
+    Returns
+    -------
+    dict
+        Element -> count, for :data:`CELL_ELEMENTS`.
+    """
+    return {e: symbols.count(e) for e in CELL_ELEMENTS}
+
+
+def neb_rows(paths: Mapping[str, NebPath], curve_points: int) -> tuple[list[tuple], list[tuple]]:
+    """The images and the interpolated curves of every species, as table rows.
+
+    Parameters
+    ----------
+    paths
+        Species -> its NEB images.
+    curve_points
+        Samples of each drawn curve (Fig 5B).
+
+    Returns
+    -------
+    images, curves
+        Rows (species, coordinate, energy, force) and (species, coordinate, energy).
+    """
+    images, curves = [], []
+    for species, path in paths.items():
+        images += [(species, x, e, f) for x, e, f in zip(path.coordinate_A, path.energy_eV, path.force_eV_per_A)]
+        dense, dense_energy = interpolate_path(path.coordinate_A, path.energy_eV, path.force_eV_per_A, curve_points)
+        curves += [(species, x, e) for x, e in zip(dense, dense_energy)]
+    return images, curves
+
+
 # ------------------------------------------------------------------ reading
-def read_neb(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Reaction coordinate (Å), energy (eV), force (eV/Å) from a VTST neb.dat."""
+def read_neb(path: Path) -> NebPath:
+    """The images of a VTST ``neb.dat`` (image, coordinate, energy, force per row).
+
+    Parameters
+    ----------
+    path
+        The table.
+
+    Returns
+    -------
+    NebPath
+        Reaction coordinate (Å), energy (eV), force along the band (eV/Å).
+
+    Raises
+    ------
+    InputError
+        Not a numeric table, fewer than four columns or three images, or a reaction
+        coordinate that does not increase.
+    """
     try:
         table = np.loadtxt(path, ndmin=2)
     except (OSError, ValueError) as err:
@@ -63,11 +181,30 @@ def read_neb(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     coordinate, energy, force = table[:, 1], table[:, 2], table[:, 3]
     if np.any(np.diff(coordinate) <= 0):
         raise InputError(path, "the reaction coordinate does not increase from image to image")
-    return coordinate, energy, force
+    return NebPath(coordinate, energy, force)
 
 
-def read_poscar(path: Path):
-    """The AIMD cell with ASE, after checking the counts line against the coordinates."""
+def read_poscar(path: Path) -> Atoms:
+    """The AIMD cell with ASE, after checking the counts line against the coordinates.
+
+    Checking the counts line first turns a truncated or hand-edited file into an
+    error that states the mismatch, rather than whatever ASE happens to raise.
+
+    Parameters
+    ----------
+    path
+        The POSCAR (VASP 5 format, species line optional).
+
+    Returns
+    -------
+    ase.Atoms
+
+    Raises
+    ------
+    InputError
+        Unreadable text, a bad counts line, a count that disagrees with the coordinate
+        lines, or a file ASE cannot parse.
+    """
     from ase.io import read
 
     try:
@@ -104,45 +241,69 @@ def _velocity_block(lines: list[str], start: int, declared: int) -> bool:
 
 
 # ------------------------------------------------------------------ edge
-def run(raw: Path, out: Path) -> list[Number]:
+def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, barrier_points: int,
+        curve_points: int) -> list[Number]:
+    """Barriers, the drawn NEB curves, the AIMD cell's composition and the cited formation energies.
+
+    Parameters
+    ----------
+    inputs
+        ``neb_P``, ``neb_N``, ``neb_O`` (VTST ``neb.dat`` tables), ``poscar`` (the AIMD
+        cell) and ``formation_energies`` (cited Materials Project values).
+    outputs
+        ``neb_images``, ``neb_curves`` (tables for Fig 5B) and ``aimd_cell`` (extended
+        XYZ for Fig S7).
+    barrier_points
+        Samples of the interpolated path searched for each barrier.
+    curve_points
+        Samples of each drawn curve.
+
+    Returns
+    -------
+    list of Number
+        Each barrier derived from its own NEB file, the cell counts and stoichiometry
+        from the POSCAR, the formation energies from the external file.
+
+    Raises
+    ------
+    InputError
+        A malformed NEB table or POSCAR, or a cell without P.
+    """
     import yaml
+    from ase.io import write
 
-    (out / "data").mkdir(parents=True, exist_ok=True)
-    barriers, rows, curves = {}, [], []
-    for species in SPECIES:
-        path = raw / NEB.format(species=species)
-        coordinate, energy, force = read_neb(path)
-        barriers[species] = barrier_eV(coordinate, energy, force)
-        rows += [(species, x, e, f) for x, e, f in zip(coordinate, energy, force)]
-        dense, dense_energy = interpolate_path(coordinate, energy, force)
-        curves += [(species, x, e) for x, e in zip(dense, dense_energy)]
-    with open(out / "data/neb_images.csv", "w", encoding="utf-8") as handle:
-        handle.write("species,coordinate_A,energy_eV,force_eV_per_A\n")
-        handle.writelines(f"{s},{x:.6g},{e:.6g},{f:.6g}\n" for s, x, e, f in rows)
-    with open(out / "data/neb_curves.csv", "w", encoding="utf-8") as handle:
-        handle.write("species,coordinate_A,energy_eV\n")
-        handle.writelines(f"{s},{x:.6g},{e:.6g}\n" for s, x, e in curves)
-
-    atoms = read_poscar(raw / POSCAR)
-    symbols = atoms.get_chemical_symbols()
-    counts = {e: symbols.count(e) for e in ("Li", "P", "O", "N")}
+    nebs = {species: read_neb(inputs[f"neb_{species}"]) for species in SPECIES}
+    barriers = {species: barrier_eV(path.coordinate_A, path.energy_eV, path.force_eV_per_A, barrier_points)
+                for species, path in nebs.items()}
+    images, curves = neb_rows(nebs, curve_points)
+    atoms = read_poscar(inputs["poscar"])
+    counts = element_counts(atoms.get_chemical_symbols())
     try:
         ratios, formula = formula_per_p(counts)
     except ValueError as err:
-        raise InputError(raw / POSCAR, str(err)) from None
-    from ase.io import write
+        raise InputError(inputs["poscar"], str(err)) from None
+    formation = yaml.safe_load(inputs["formation_energies"].read_text(encoding="utf-8"))
 
-    write(out / "data/aimd_cell.xyz", atoms, format="extxyz")
-    formation = yaml.safe_load(FORMATION.read_text(encoding="utf-8"))
+    datatable.write_rows(outputs["neb_images"], "species,coordinate_A,energy_eV,force_eV_per_A", images,
+                         "{},{:.6g},{:.6g},{:.6g}")
+    datatable.write_rows(outputs["neb_curves"], "species,coordinate_A,energy_eV", curves, "{},{:.6g},{:.6g}")
+    write(outputs["aimd_cell"], atoms, format="extxyz")
+
+    def neb(species: str, number: Number) -> Number:
+        return number.from_inputs(inputs[f"neb_{species}"])
+
+    poscar, cited = inputs["poscar"], inputs["formation_energies"]
     return [
-        quantity("dft.barrier_p_eV", barriers["P"], "eV", 2),
-        quantity("dft.barrier_n_eV", barriers["N"], "eV", 2),
-        quantity("dft.barrier_o_eV", barriers["O"], "eV", 2),
-        quantity("dft.formation_li3po4_eV", formation["Li3PO4"]["formation_energy_eV_per_atom"], "eV/atom", 3),
-        quantity("dft.formation_li3p_eV", formation["Li3P"]["formation_energy_eV_per_atom"], "eV/atom", 3),
-        count("aimd.atoms_li", counts["Li"], "atoms"),
-        count("aimd.atoms_p", counts["P"], "atoms"),
-        count("aimd.atoms_o", counts["O"], "atoms"),
-        count("aimd.atoms_n", counts["N"], "atoms"),
-        Number("aimd.stoichiometry", [round(r, 4) for r in ratios], "per P", formula),
+        neb("P", quantity("dft.barrier_p_eV", barriers["P"], "eV", 2)),
+        neb("N", quantity("dft.barrier_n_eV", barriers["N"], "eV", 2)),
+        neb("O", quantity("dft.barrier_o_eV", barriers["O"], "eV", 2)),
+        quantity("dft.formation_li3po4_eV", formation["Li3PO4"]["formation_energy_eV_per_atom"], "eV/atom",
+                 3).from_inputs(cited),
+        quantity("dft.formation_li3p_eV", formation["Li3P"]["formation_energy_eV_per_atom"], "eV/atom",
+                 3).from_inputs(cited),
+        count("aimd.atoms_li", counts["Li"], "atoms").from_inputs(poscar),
+        count("aimd.atoms_p", counts["P"], "atoms").from_inputs(poscar),
+        count("aimd.atoms_o", counts["O"], "atoms").from_inputs(poscar),
+        count("aimd.atoms_n", counts["N"], "atoms").from_inputs(poscar),
+        Number("aimd.stoichiometry", [round(r, 4) for r in ratios], "per P", formula).from_inputs(poscar),
     ]

@@ -1,21 +1,40 @@
-"""Figure 5 (A: interstitial hop in bcc Li, B: NEB profiles) and Figure S7 (the AIMD cell)."""
+"""Figure 5 (A: interstitial hop in bcc Li, B: NEB profiles) and Figure S7 (the AIMD cell).
+
+Plotting is a step of its own: restyling a figure never reruns the computations step.
+"""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis import style
+from analysis import datatable, style
 from analysis.crystallography import load_phases
 
-FIG_5A = "figures/fig5a_interstitial_hop.svg"
-FIG_5B = "figures/fig5b_neb_profiles.svg"
-FIG_S7 = "figures/figS7_aimd_lipon_cell.png"
+if TYPE_CHECKING:
+    from ase import Atoms
+    from matplotlib.figure import Figure
+
 SPECIES_COLOURS = {"P": "C3", "N": "C1", "O": "C0"}
 
 
-def interstitial_hop(a_A: float, plt):
-    """A (001) layer of bcc Li with octahedral interstitial sites and one hop between them."""
+def interstitial_hop(a_A: float, plt) -> Figure:
+    """A (001) layer of bcc Li with octahedral interstitial sites and one hop between them,
+    drawn to the cited lattice parameter so the sketch matches the computed cell.
+
+    Parameters
+    ----------
+    a_A
+        Lattice parameter of bcc Li (Å).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(2.8, 2.8))
     grid = np.arange(0, 3) * a_A
     corners = np.array([(x, y) for x in grid for y in grid])
@@ -35,7 +54,23 @@ def interstitial_hop(a_A: float, plt):
     return fig
 
 
-def profiles(images, curves, plt):
+def profiles(images: np.ndarray, curves: np.ndarray, plt) -> Figure:
+    """Energy along the band for each interstitial: the images as dots and the force-aware
+    interpolation the barriers are read from, so the reader sees saddles between images.
+
+    Parameters
+    ----------
+    images
+        NEB images (``species``, ``coordinate_A``, ``energy_eV``).
+    curves
+        Interpolated paths (``species``, ``coordinate_A``, ``energy_eV``).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(3.2, 2.6))
     for species, colour in SPECIES_COLOURS.items():
         c = curves[curves["species"] == species]
@@ -49,7 +84,20 @@ def profiles(images, curves, plt):
     return fig
 
 
-def cell(atoms, plt):
+def cell(atoms: Atoms, plt) -> Figure:
+    """The AIMD cell of amorphous LiPON whose composition the paper quotes.
+
+    Parameters
+    ----------
+    atoms
+        The cell.
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     from ase.visualize.plot import plot_atoms
 
     fig, ax = plt.subplots(figsize=(3.2, 3.2))
@@ -65,12 +113,22 @@ def cell(atoms, plt):
     return fig
 
 
-def run(build: Path, out: Path) -> None:
+def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path]) -> None:
+    """Draw Figures 5A, 5B and S7.
+
+    Parameters
+    ----------
+    inputs
+        ``neb_images``, ``neb_curves``, ``aimd_cell`` (outputs of the computations step),
+        ``phases`` (cited lattices; Fig 5A uses the Li lattice parameter) and ``style``.
+    outputs
+        ``fig5a``, ``fig5b``, ``figS7``.
+    """
     from ase.io import read
 
-    plt = style.pyplot()
-    data = build / "data"
-    style.save(interstitial_hop(load_phases()["Li"]["cell"]["a"], plt), out / FIG_5A)
-    style.save(profiles(style.read_table(data / "neb_images.csv"), style.read_table(data / "neb_curves.csv"), plt), out / FIG_5B)
-    style.save(cell(read(data / "aimd_cell.xyz"), plt), out / FIG_S7)
+    plt = style.pyplot(inputs["style"])
+    style.save(interstitial_hop(load_phases(inputs["phases"])["Li"]["cell"]["a"], plt), outputs["fig5a"])
+    style.save(profiles(datatable.read(inputs["neb_images"]), datatable.read(inputs["neb_curves"]), plt),
+               outputs["fig5b"])
+    style.save(cell(read(inputs["aimd_cell"]), plt), outputs["figS7"])
     plt.close("all")

@@ -1,20 +1,22 @@
-"""Figures 1E, 1F, 1G, S5 and S6 from the EDS step's tables and maps."""
+"""Figures 1E, 1F, 1G, S5 and S6 from the EDS step's tables and maps.
+
+Plotting is a step of its own: restyling a figure never reruns the analysis.
+"""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis import style
+from analysis import datatable, style
 
-FIG_1E = "figures/fig1e_p_map.png"
-FIG_1F = "figures/fig1f_n_map.png"
-FIG_1G = "figures/fig1g_normalized_profiles.svg"
-FIG_S5A = "figures/figS5a_stem_df.png"
-FIG_S5B = "figures/figS5b_eds_line_scan_cps.svg"
-FIG_S6 = "figures/figS6_eds_point_spectra.svg"
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 LABELS = {"N_Ka": "N K$\\alpha$", "O_Ka": "O K$\\alpha$", "P_Ka": "P K$\\alpha$"}
-
 
 
 def _shade(ax, region) -> None:
@@ -29,7 +31,24 @@ def _shade(ax, region) -> None:
         ax.text(x, 1.01, text, transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7)
 
 
-def element_map(maps, element: str, letter: str, plt):
+def element_map(maps: Mapping[str, np.ndarray], element: str, letter: str, plt: ModuleType) -> Figure:
+    """One element's count-rate map with a scale bar (Fig 1E, 1F).
+
+    Parameters
+    ----------
+    maps
+        The EDS step's maps (``N``, ``O``, ``P`` in counts/s, and ``pixel_nm``).
+    element
+        Which map to show.
+    letter
+        The panel letter the caption refers to.
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(3.0, 2.5))
     shown = style.show_micrograph(ax, maps[element], float(maps["pixel_nm"]), cmap="magma")
     fig.colorbar(shown, ax=ax, shrink=0.8, label=f"{element} K$\\alpha$ (counts/s)")
@@ -37,7 +56,22 @@ def element_map(maps, element: str, letter: str, plt):
     return fig
 
 
-def normalized_profiles(profiles, region, plt):
+def normalized_profiles(profiles: np.ndarray, region: np.ndarray, plt: ModuleType) -> Figure:
+    """N and P profiles scaled to their fitted levels, with the fits, over the shaded regions (Fig 1G).
+
+    Normalizing puts both elements on one axis, so the reader sees nitrogen rise first.
+
+    Parameters
+    ----------
+    profiles, region
+        The EDS step's profile and interphase tables.
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(3.4, 2.5))
     x = profiles["position_nm"]
     ax.set_xlim(x[0], x[-1])
@@ -52,7 +86,20 @@ def normalized_profiles(profiles, region, plt):
     return fig
 
 
-def cps(profiles, region, plt):
+def cps(profiles: np.ndarray, region: np.ndarray, plt: ModuleType) -> Figure:
+    """Raw count rates of the three lines along the scan (Fig S5B), to show what normalizing hides.
+
+    Parameters
+    ----------
+    profiles, region
+        The EDS step's profile and interphase tables.
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(3.4, 2.5))
     x = profiles["position_nm"]
     ax.set_xlim(x[0], x[-1])
@@ -66,16 +113,44 @@ def cps(profiles, region, plt):
     return fig
 
 
-def dark_field(df, plt):
+def dark_field(df: Mapping[str, np.ndarray], plt: ModuleType) -> Figure:
+    """The dark-field image of the scanned interface (Fig S5A).
+
+    Parameters
+    ----------
+    df
+        The micrographs step's image (``image``, ``pixel_nm``).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(3.0, 3.0))
     style.show_micrograph(ax, df["image"], float(df["pixel_nm"]))
     style.panel_label(ax, "A")
     return fig
 
 
-def point_spectra(spectra, lines, plt):
+def point_spectra(spectra: np.ndarray, lines: np.ndarray, plt: ModuleType) -> Figure:
+    """Spectra at the start, middle and end of the interphase, offset, with the line energies (Fig S6).
+
+    Parameters
+    ----------
+    spectra
+        The EDS step's point-spectrum table.
+    lines
+        The EDS step's line-energy table.
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(3.4, 2.5))
-    keep = spectra["energy_keV"] <= 2.4
+    keep = spectra["energy_keV"] <= 2.4  # the N, O and P K lines all lie below
     offset = 0.0
     for name, color in (("start", "C0"), ("middle", "C4"), ("end", "C1")):
         y = spectra[f"{name}_cps"][keep]
@@ -91,17 +166,27 @@ def point_spectra(spectra, lines, plt):
     return fig
 
 
-def run(build: Path, out: Path) -> None:
-    plt = style.pyplot()
-    data = build / "data"
-    maps = np.load(data / "eds_maps.npz", allow_pickle=False)
-    profiles = style.read_table(data / "eds_profiles.csv")
-    region = style.read_table(data / "eds_interphase.csv")
-    lines = style.read_table(data / "eds_lines.csv")
-    style.save(element_map(maps, "P", "E", plt), out / FIG_1E)
-    style.save(element_map(maps, "N", "F", plt), out / FIG_1F)
-    style.save(normalized_profiles(profiles, region, plt), out / FIG_1G)
-    style.save(dark_field(np.load(data / "stem_interface_df.npz", allow_pickle=False), plt), out / FIG_S5A)
-    style.save(cps(profiles, region, plt), out / FIG_S5B)
-    style.save(point_spectra(style.read_table(data / "eds_point_spectra.csv"), lines, plt), out / FIG_S6)
+def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path]) -> None:
+    """Draw Figures 1E, 1F, 1G, S5A, S5B and S6.
+
+    Parameters
+    ----------
+    inputs
+        ``profiles``, ``interphase``, ``point_spectra``, ``lines``, ``maps`` (the EDS
+        step's tables and maps), ``df_interface`` (the micrographs step's dark-field
+        image) and ``style`` (the paper's style sheet).
+    outputs
+        ``fig1e``, ``fig1f``, ``fig1g``, ``figS5a``, ``figS5b``, ``figS6``.
+    """
+    plt = style.pyplot(inputs["style"])
+    maps = np.load(inputs["maps"], allow_pickle=False)
+    profiles = datatable.read(inputs["profiles"])
+    region = datatable.read(inputs["interphase"])
+    lines = datatable.read(inputs["lines"])
+    style.save(element_map(maps, "P", "E", plt), outputs["fig1e"])
+    style.save(element_map(maps, "N", "F", plt), outputs["fig1f"])
+    style.save(normalized_profiles(profiles, region, plt), outputs["fig1g"])
+    style.save(dark_field(np.load(inputs["df_interface"], allow_pickle=False), plt), outputs["figS5a"])
+    style.save(cps(profiles, region, plt), outputs["figS5b"])
+    style.save(point_spectra(datatable.read(inputs["point_spectra"]), lines, plt), outputs["figS6"])
     plt.close("all")

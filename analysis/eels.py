@@ -1,35 +1,42 @@
 """STEM-EELS across the interphase: edges, peak positions, Li2O share (Fig 3).
 
-Definitions (stated in the supplement's methods):
+Definitions (stated in the supplement's methods; every value named here is a registry
+parameter of the ``eels`` step):
 
 * each edge's background is a power law fitted in a window just below the edge
-  (HyperSpy ``remove_background``), and subtracted;
-* spectra are smoothed (Savitzky-Golay, 1.5 eV window, cubic) before peaks are read;
-  peak positions are refined by a parabola through the three highest channels;
-* Li K peak I (LiPON-like) is the Li K maximum at the point deepest in LiPON, peak II
-  (Li2O-like) the maximum at the point deepest in the interphase; the P L2,3 peaks are
-  the two most prominent maxima of the spectra summed over all points;
+  (HyperSpy ``remove_background``; ``li_background_eV``, ``p_background_eV``,
+  ``o_background_eV``), and subtracted;
+* spectra are smoothed (Savitzky-Golay, ``smoothing_window_eV`` wide, polynomial order
+  ``smoothing_order``) before peaks are read; peak positions are refined by a parabola
+  through the three highest channels;
+* Li K peak I (LiPON-like) is the Li K maximum in ``li_peak_search_eV`` at the point
+  deepest in LiPON, peak II (Li2O-like) the maximum at the point deepest in the
+  interphase; the P L2,3 peaks are the two most prominent maxima in ``p_peak_search_eV``
+  of the spectra summed over all points (peaks lower than ``p_peak_prominence`` of the
+  summed edge's range do not count);
 * the Li2O share of a point is ``a / (a + b)`` for the non-negative least-squares fit
-  ``a * Li2O + b * LiPON`` of its Li K edge with the simulated (FEFF) references;
+  ``a * Li2O + b * LiPON`` of its Li K edge over ``li_fit_window_eV`` with the simulated
+  (FEFF) references;
 * points are ordered as numbered in their files; their spacing is the median distance
   between consecutive beam positions.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from analysis import em_io
+from analysis import datatable, em_io
 from paperbuild.errors import InputError
 from paperbuild.numbers import Number, count, quantity
 
-POINTS = "eels/point_*.msa"
-REFERENCES = ("Li2O", "Li3PO4", "Li3P", "LiPON")
-REFERENCE_FILE = "eels/feff/{phase}/eels.dat"
-_POSITION = re.compile(r"^([XY])POSITION(?:-(\w+))?$")
+PHASES = ("Li2O", "Li3PO4", "Li3P", "LiPON")  # the FEFF references, in the order Fig 3C stacks them
+_POSITION = re.compile(r"^([XY])POSITION(?:-(\w+))?$")  # EMSA beam-position keywords
+_EMSA_POSITION_UNIT = "mm"  # EMSA's unit for positions when the keyword names none
+_PEAK_REFINE_CHANNELS = 3  # around a peak find_peaks located: room for the 3-channel parabola
 
 
 @dataclass(frozen=True)
@@ -43,51 +50,179 @@ class Point:
     spectrum: object  # the EELSSpectrum as loaded
 
 
+@dataclass(frozen=True)
+class Edges:
+    """Background-subtracted edges of every point (one array per point, in point order)."""
+
+    li: tuple[np.ndarray, ...]
+    p: tuple[np.ndarray, ...]
+    o: tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True)
+class Peaks:
+    """Near-edge peak positions (eV) the paper quotes."""
+
+    li_k_lipon_eV: float          # peak I, at the point deepest in LiPON
+    li_k_oxide_eV: float          # peak II, at the point deepest in the interphase
+    p_l_eV: tuple[float, float]   # the two P L2,3 peaks, increasing
+
+
+@dataclass(frozen=True)
+class Shares:
+    """Li2O share of every point's Li K edge and the fitted two-reference curves."""
+
+    li2o: tuple[float, ...]
+    fits: tuple[np.ndarray, ...]
+
+
 # ------------------------------------------------------------------ pure functions
 def power_law_subtracted(spectrum, window: tuple[float, float]) -> np.ndarray:
-    """Counts minus a power law fitted in ``window`` (HyperSpy's ``remove_background``)."""
+    """Counts minus a power law fitted in ``window`` (HyperSpy's ``remove_background``).
+
+    Parameters
+    ----------
+    spectrum
+        One EELS spectrum.
+    window
+        Background window (eV), just below the edge.
+
+    Returns
+    -------
+    numpy.ndarray
+        The subtracted counts on the spectrum's energy axis.
+
+    Raises
+    ------
+    ValueError
+        The window holds fewer than 5 channels, too few to fit a power law.
+    """
     energy = spectrum.axes_manager.signal_axes[0].axis
     if ((energy >= window[0]) & (energy <= window[1])).sum() < 5:
         raise ValueError(f"background window {window} eV holds fewer than 5 channels")
-    subtracted = spectrum.remove_background(signal_range=window, background_type="PowerLaw", fast=True,
+    subtracted = spectrum.remove_background(signal_range=tuple(window), background_type="PowerLaw", fast=True,
                                             show_progressbar=False)
     return np.asarray(subtracted.data, dtype=float)
 
 
-def smooth(values: np.ndarray, dispersion_eV: float, window_eV: float = 1.5) -> np.ndarray:
+def smooth(values: np.ndarray, dispersion_eV: float, *, window_eV: float, order: int) -> np.ndarray:
+    """Savitzky-Golay smoothing over a window given in eV, so noise does not pick peaks.
+
+    Parameters
+    ----------
+    values
+        A spectrum.
+    dispersion_eV
+        Energy per channel.
+    window_eV
+        Window width; rounded to an odd count of channels, at least ``order + 2``.
+    order
+        Polynomial order of the filter.
+
+    Returns
+    -------
+    numpy.ndarray
+        The smoothed spectrum.
+    """
     from scipy.signal import savgol_filter
 
-    length = max(5, int(round(window_eV / dispersion_eV)) | 1)
-    return savgol_filter(values, length, 3)
+    length = max((order + 2) | 1, int(round(window_eV / dispersion_eV)) | 1)
+    return savgol_filter(values, length, order)
 
 
 def refined_max(energy: np.ndarray, values: np.ndarray, window: tuple[float, float]) -> float:
-    """Energy of the maximum inside ``window``, refined by a parabola through 3 channels."""
+    """Energy of the maximum inside ``window``, refined by a parabola through 3 channels.
+
+    Parameters
+    ----------
+    energy
+        Channel energies (eV), evenly spaced.
+    values
+        The (smoothed) spectrum.
+    window
+        Where to search (eV).
+
+    Returns
+    -------
+    float
+        The peak energy (eV), to a fraction of a channel.
+
+    Raises
+    ------
+    ValueError
+        The maximum sits on the window's edge, so it is no peak of the window.
+    """
     inside = np.flatnonzero((energy >= window[0]) & (energy <= window[1]))
     i = inside[np.argmax(values[inside])]
     if i in (inside[0], inside[-1]):
-        raise ValueError(f"the maximum sits on the edge of the search window {window} eV")
+        raise ValueError(f"the maximum sits on the edge of the search window {tuple(window)} eV")
     a, b, c = values[i - 1: i + 2]
     offset = 0.5 * (a - c) / (a - 2 * b + c)
     return float(energy[i] + offset * (energy[1] - energy[0]))
 
 
-def two_strongest_peaks(energy: np.ndarray, values: np.ndarray, window: tuple[float, float]) -> list[float]:
-    """The two most prominent maxima inside ``window``, in increasing energy."""
+def two_strongest_peaks(energy: np.ndarray, values: np.ndarray, window: tuple[float, float], *,
+                        prominence: float) -> list[float]:
+    """The two most prominent maxima inside ``window``, in increasing energy.
+
+    Parameters
+    ----------
+    energy
+        Channel energies (eV).
+    values
+        The (smoothed) spectrum.
+    window
+        Where to search (eV).
+    prominence
+        Smallest prominence of a peak, as a fraction of the spectrum's range in the window.
+
+    Returns
+    -------
+    list of float
+        Two refined peak energies (eV).
+
+    Raises
+    ------
+    ValueError
+        Fewer than two peaks in the window.
+    """
     from scipy.signal import find_peaks
 
     inside = np.flatnonzero((energy >= window[0]) & (energy <= window[1]))
     segment = values[inside]
-    peaks, props = find_peaks(segment, prominence=0.02 * (segment.max() - segment.min()))
+    peaks, props = find_peaks(segment, prominence=prominence * (segment.max() - segment.min()))
     if peaks.size < 2:
-        raise ValueError(f"found {peaks.size} peak(s) in {window} eV, expected two")
+        raise ValueError(f"found {peaks.size} peak(s) in {tuple(window)} eV, expected two")
     best = np.sort(peaks[np.argsort(props["prominences"])[-2:]])
-    return [refined_max(energy, values, (energy[inside[p] - 3], energy[inside[p] + 3])) for p in best]
+    return [refined_max(energy, values, (energy[inside[p] - _PEAK_REFINE_CHANNELS],
+                                         energy[inside[p] + _PEAK_REFINE_CHANNELS])) for p in best]
 
 
 def li2o_share(energy: np.ndarray, edge: np.ndarray, li2o: np.ndarray, lipon: np.ndarray,
                window: tuple[float, float]) -> tuple[float, np.ndarray]:
-    """Li2O share of a Li K edge by non-negative least squares; also the fitted curve."""
+    """Li2O share of a Li K edge by non-negative least squares; also the fitted curve.
+
+    Parameters
+    ----------
+    energy
+        Channel energies (eV).
+    edge
+        The background-subtracted Li K edge.
+    li2o, lipon
+        The simulated references on the same energies.
+    window
+        Fit range (eV).
+
+    Returns
+    -------
+    tuple of (float, numpy.ndarray)
+        ``a / (a + b)`` and the fitted curve ``a * li2o + b * lipon`` on all energies.
+
+    Raises
+    ------
+    ValueError
+        Both weights are zero: the edge resembles neither reference.
+    """
     from scipy.optimize import nnls
 
     inside = (energy >= window[0]) & (energy <= window[1])
@@ -98,13 +233,108 @@ def li2o_share(energy: np.ndarray, edge: np.ndarray, li2o: np.ndarray, lipon: np
     return float(a / (a + b)), basis @ np.array([a, b])
 
 
+def point_spacing_nm(xy: np.ndarray) -> float:
+    """Median distance between consecutive beam positions (robust to one misplaced point).
+
+    Parameters
+    ----------
+    xy
+        Points x 2 beam positions (nm), in acquisition order.
+
+    Returns
+    -------
+    float
+        The spacing (nm).
+    """
+    return float(np.median(np.hypot(*np.diff(xy, axis=0).T)))
+
+
+def peak_positions(energy: np.ndarray, edges: Edges, *, li_peak_search_eV: tuple[float, float],
+                   p_peak_search_eV: tuple[float, float], p_peak_prominence: float, smoothing_window_eV: float,
+                   smoothing_order: int) -> Peaks:
+    """The Li K and P L2,3 peak positions the paper quotes, from smoothed edges.
+
+    Parameters
+    ----------
+    energy
+        Channel energies (eV), shared by all points.
+    edges
+        Background-subtracted edges, points ordered from the interphase into LiPON.
+    li_peak_search_eV, p_peak_search_eV
+        Where each edge's peaks are searched (eV).
+    p_peak_prominence
+        Smallest P L2,3 peak prominence, as a fraction of the summed edge's range.
+    smoothing_window_eV, smoothing_order
+        Savitzky-Golay smoothing applied before reading peaks.
+
+    Returns
+    -------
+    Peaks
+
+    Raises
+    ------
+    ValueError
+        A peak cannot be located inside its search window.
+    """
+    dispersion = float(energy[1] - energy[0])
+    smoothed = lambda values: smooth(values, dispersion, window_eV=smoothing_window_eV, order=smoothing_order)
+    lipon = refined_max(energy, smoothed(edges.li[-1]), li_peak_search_eV)
+    oxide = refined_max(energy, smoothed(edges.li[0]), li_peak_search_eV)
+    p_peaks = two_strongest_peaks(energy, smoothed(np.sum(edges.p, axis=0)), p_peak_search_eV,
+                                  prominence=p_peak_prominence)
+    return Peaks(lipon, oxide, (p_peaks[0], p_peaks[1]))
+
+
+def energy_table(energy: np.ndarray, curves: Sequence[np.ndarray], shown: tuple[float, float]) -> np.ndarray:
+    """Energies inside ``shown`` and each curve there, as columns (for Fig 3B).
+
+    Parameters
+    ----------
+    energy
+        Channel energies (eV).
+    curves
+        One array per point on those energies.
+    shown
+        The energy range the figure shows (eV).
+
+    Returns
+    -------
+    numpy.ndarray
+        Channels x (1 + points).
+    """
+    keep = (energy >= shown[0]) & (energy <= shown[1])
+    return np.column_stack([energy[keep]] + [curve[keep] for curve in curves])
+
+
+def reference_table(references: Mapping[str, tuple[np.ndarray, np.ndarray]], shown: tuple[float, float],
+                    step_eV: float) -> np.ndarray:
+    """The FEFF references interpolated on one common grid (for Fig 3C).
+
+    Parameters
+    ----------
+    references
+        Phase -> (energy, intensity) as read, in the order of the columns.
+    shown
+        Energy range of the grid (eV), upper end excluded.
+    step_eV
+        Grid step.
+
+    Returns
+    -------
+    numpy.ndarray
+        Grid points x (1 + phases).
+    """
+    grid = np.round(np.arange(shown[0], shown[1], step_eV), 3)
+    return np.column_stack([grid] + [np.interp(grid, *pair) for pair in references.values()])
+
+
 # ------------------------------------------------------------------ reading
 def _position_nm(metadata, path: Path) -> tuple[float, float]:
     found = {}
     for key, value in metadata.as_dictionary().items():
         match = _POSITION.match(str(key))
         if match:
-            axis, unit = match.group(1), match.group(2) or "mm"  # EMSA's default unit for positions
+            axis, unit = match.group(1), match.group(2) or _EMSA_POSITION_UNIT
             if unit not in em_io.LENGTH_UNITS_TO_NM:
                 raise InputError(path, f"beam position {key} has an unknown unit {unit!r}")
             found[axis] = float(value) * em_io.LENGTH_UNITS_TO_NM[unit]
@@ -114,6 +344,23 @@ def _position_nm(metadata, path: Path) -> tuple[float, float]:
 
 
 def read_point(path: Path) -> Point:
+    """One EMSA point spectrum with its calibrated energies and beam position.
+
+    Parameters
+    ----------
+    path
+        The ``.msa`` file.
+
+    Returns
+    -------
+    Point
+
+    Raises
+    ------
+    InputError
+        Not an EELS spectrum, an uncalibrated energy axis, a channel count that
+        contradicts the header, or no beam position.
+    """
     spectrum = em_io.load(path)
     if spectrum.metadata.Signal.signal_type != "EELS":
         raise InputError(path, f"not an EELS spectrum (signal type {spectrum.metadata.Signal.signal_type!r})")
@@ -130,6 +377,21 @@ def read_reference(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Energy and total intensity of a FEFF ``eels.dat`` (comment lines start with #).
 
     No maintained Python reader covers FEFF9's eels.dat, so this two-column read is ours.
+
+    Parameters
+    ----------
+    path
+        The ``eels.dat`` file.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Energies (eV, increasing) and intensities.
+
+    Raises
+    ------
+    InputError
+        Not a table of at least 10 rows with increasing energies.
     """
     try:
         table = np.loadtxt(path, comments="#", ndmin=2)
@@ -142,10 +404,27 @@ def read_reference(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return table[:, 0], table[:, 1]
 
 
-def _points_in_order(raw: Path) -> list[Point]:
-    paths = sorted(raw.glob(POINTS), key=lambda p: int(re.sub(r"\D", "", p.stem) or 0))
+def read_points(paths: Sequence[Path]) -> list[Point]:
+    """The point spectra in acquisition order (by the number in the file name), on one energy axis.
+
+    Parameters
+    ----------
+    paths
+        The point files (the runner hands a glob input sorted by name, which puts
+        ``point_10`` before ``point_2``; the order here is numeric).
+
+    Returns
+    -------
+    list of Point
+
+    Raises
+    ------
+    InputError
+        Fewer than two points, or spectra on different energy axes.
+    """
+    paths = sorted(paths, key=lambda p: int(re.sub(r"\D", "", Path(p).stem) or 0))
     if len(paths) < 2:
-        raise InputError(raw / POINTS, f"found {len(paths)} EELS point file(s); a line needs at least two")
+        raise InputError(paths[0], f"found {len(paths)} EELS point file(s); a line needs at least two")
     points = [read_point(p) for p in paths]
     first = points[0]
     for point in points[1:]:
@@ -157,69 +436,157 @@ def _points_in_order(raw: Path) -> list[Point]:
     return points
 
 
-# ------------------------------------------------------------------ edge
-def run(raw: Path, out: Path, li_background_eV=(47.0, 54.0), p_background_eV=(120.0, 130.0),
-        o_background_eV=(505.0, 528.0), li_window_eV=(55.0, 72.0), li_peak_search_eV=(57.0, 66.0),
-        p_peak_search_eV=(134.0, 146.0)) -> list[Number]:
-    """Background-subtracted edges, peak positions and the Li2O share per point."""
-    points = _points_in_order(raw)
-    energy = points[0].energy_eV
-    dispersion = float(energy[1] - energy[0])
-    references = {}
-    for phase in REFERENCES:
-        ref_energy, intensity = read_reference(raw / REFERENCE_FILE.format(phase=phase))
-        references[phase] = np.interp(energy, ref_energy, intensity, left=np.nan, right=np.nan)
+def subtracted_edges(points: Sequence[Point], *, li_background_eV: tuple[float, float],
+                     p_background_eV: tuple[float, float], o_background_eV: tuple[float, float]) -> Edges:
+    """Every point's Li K, P L2,3 and O K edges with their power-law backgrounds removed.
 
-    edges = {"li": [], "p": [], "o": []}
+    Parameters
+    ----------
+    points
+        The point spectra.
+    li_background_eV, p_background_eV, o_background_eV
+        Background windows just below each edge (eV).
+
+    Returns
+    -------
+    Edges
+
+    Raises
+    ------
+    InputError
+        A window holds too few channels of a point's spectrum (names the point's file).
+    """
+    li, p, o = [], [], []
     for point in points:
         try:
-            edges["li"].append(power_law_subtracted(point.spectrum, li_background_eV))
-            edges["p"].append(power_law_subtracted(point.spectrum, p_background_eV))
-            edges["o"].append(power_law_subtracted(point.spectrum, o_background_eV))
+            li.append(power_law_subtracted(point.spectrum, li_background_eV))
+            p.append(power_law_subtracted(point.spectrum, p_background_eV))
+            o.append(power_law_subtracted(point.spectrum, o_background_eV))
         except ValueError as err:
             raise InputError(point.path, str(err)) from None
+    return Edges(tuple(li), tuple(p), tuple(o))
 
-    li2o_ref = np.nan_to_num(references["Li2O"])
-    lipon_ref = np.nan_to_num(references["LiPON"])
+
+def li2o_shares(points: Sequence[Point], energy: np.ndarray, li_edges: Sequence[np.ndarray], li2o: np.ndarray,
+                lipon: np.ndarray, window: tuple[float, float]) -> Shares:
+    """The Li2O share of every point (see :func:`li2o_share`).
+
+    Parameters
+    ----------
+    points
+        The point spectra (for naming a failing file).
+    energy
+        Channel energies (eV).
+    li_edges
+        Background-subtracted Li K edges, one per point.
+    li2o, lipon
+        References on ``energy`` (zero outside their simulated range).
+    window
+        Fit range (eV).
+
+    Returns
+    -------
+    Shares
+
+    Raises
+    ------
+    InputError
+        A point's edge resembles neither reference (names the point's file).
+    """
     shares, fits = [], []
-    for point, edge in zip(points, edges["li"]):
+    for point, edge in zip(points, li_edges):
         try:
-            share, fit = li2o_share(energy, edge, li2o_ref, lipon_ref, li_window_eV)
+            share, fit = li2o_share(energy, edge, li2o, lipon, window)
         except ValueError as err:
             raise InputError(point.path, str(err)) from None
         shares.append(share)
         fits.append(fit)
+    return Shares(tuple(shares), tuple(fits))
+
+
+# ------------------------------------------------------------------ edge
+def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, li_background_eV: tuple[float, float],
+        p_background_eV: tuple[float, float], o_background_eV: tuple[float, float],
+        li_fit_window_eV: tuple[float, float], li_peak_search_eV: tuple[float, float],
+        p_peak_search_eV: tuple[float, float], p_peak_prominence: float, smoothing_window_eV: float,
+        smoothing_order: int, li_shown_eV: tuple[float, float], p_shown_eV: tuple[float, float],
+        o_shown_eV: tuple[float, float], reference_step_eV: float) -> list[Number]:
+    """Background-subtracted edges, peak positions and the Li2O share per point.
+
+    Parameters
+    ----------
+    inputs
+        ``points`` (the EMSA point spectra, a glob) and ``ref_<phase>`` for each phase of
+        :data:`PHASES` (FEFF ``eels.dat`` files).
+    outputs
+        ``li_edges``, ``p_edges``, ``o_edges``, ``li_fits`` (per-point curves),
+        ``points`` (positions and shares) and ``references`` (FEFF curves), all CSV.
+    li_background_eV, p_background_eV, o_background_eV
+        Power-law background windows below each edge.
+    li_fit_window_eV
+        Range of the two-reference fit of the Li K edge.
+    li_peak_search_eV, p_peak_search_eV, p_peak_prominence
+        Where peaks are searched, and the smallest P L2,3 peak prominence (fraction).
+    smoothing_window_eV, smoothing_order
+        Savitzky-Golay smoothing before peaks are read.
+    li_shown_eV, p_shown_eV, o_shown_eV
+        Energy ranges of the edge tables (the ranges Fig 3B shows); the references are
+        tabulated over ``li_shown_eV`` too.
+    reference_step_eV
+        Grid step of the reference table.
+
+    Returns
+    -------
+    list of Number
+        ``eels.points``, ``eels.step_nm`` and the peak positions (from the point spectra),
+        and ``eels.li2o_fraction`` (from the point spectra and the Li2O and LiPON
+        references).
+
+    Raises
+    ------
+    InputError
+        A point or reference file is unreadable or inconsistent, or a peak or share
+        cannot be determined.
+    """
+    point_paths = inputs["points"]
+    points = read_points(point_paths)
+    energy = points[0].energy_eV
+    raw_refs = {phase: read_reference(inputs[f"ref_{phase}"]) for phase in PHASES}
+    on_axis = {phase: np.interp(energy, *pair, left=np.nan, right=np.nan) for phase, pair in raw_refs.items()}
+
+    edges = subtracted_edges(points, li_background_eV=li_background_eV, p_background_eV=p_background_eV,
+                             o_background_eV=o_background_eV)
+    shares = li2o_shares(points, energy, edges.li, np.nan_to_num(on_axis["Li2O"]), np.nan_to_num(on_axis["LiPON"]),
+                         li_fit_window_eV)
     try:
-        peak1 = refined_max(energy, smooth(edges["li"][-1], dispersion), li_peak_search_eV)
-        peak2 = refined_max(energy, smooth(edges["li"][0], dispersion), li_peak_search_eV)
-        p_peaks = two_strongest_peaks(energy, smooth(np.sum(edges["p"], axis=0), dispersion), p_peak_search_eV)
+        peaks = peak_positions(energy, edges, li_peak_search_eV=li_peak_search_eV, p_peak_search_eV=p_peak_search_eV,
+                               p_peak_prominence=p_peak_prominence, smoothing_window_eV=smoothing_window_eV,
+                               smoothing_order=smoothing_order)
     except ValueError as err:
-        raise InputError(raw / POINTS, f"cannot read peak positions: {err}") from None
+        raise InputError(points[0].path.parent, f"cannot read peak positions: {err}") from None
     xy = np.array([[p.x_nm, p.y_nm] for p in points])
-    step = float(np.median(np.hypot(*np.diff(xy, axis=0).T)))
+    step = point_spacing_nm(xy)
 
-    (out / "data").mkdir(parents=True, exist_ok=True)
-    save = lambda name, columns, header: np.savetxt(out / "data" / name, np.column_stack(columns), delimiter=",",
-                                                    comments="", fmt="%.6g", header=header)
     n = len(points)
-    names = ",".join(f"point_{i + 1}" for i in range(n))
-    for key, lo, hi in (("li", 50.0, 80.0), ("p", 125.0, 165.0), ("o", 520.0, 575.0)):
-        keep = (energy >= lo) & (energy <= hi)
-        save(f"eels_{key}_edges.csv", [energy[keep]] + [e[keep] for e in edges[key]], f"energy_eV,{names}")
-    keep = (energy >= li_window_eV[0]) & (energy <= li_window_eV[1])
-    save("eels_li_fits.csv", [energy[keep]] + [f[keep] for f in fits], f"energy_eV,{names}")
-    save("eels_points.csv", [np.arange(1, n + 1), xy[:, 0], xy[:, 1], shares], "point,x_nm,y_nm,li2o_fraction")
-    ref_grid = np.round(np.arange(50.0, 80.0, 0.05), 3)
-    ref_columns = [np.interp(ref_grid, *read_reference(raw / REFERENCE_FILE.format(phase=ph))) for ph in REFERENCES]
-    save("eels_references.csv", [ref_grid] + ref_columns, "energy_eV," + ",".join(REFERENCES))
+    header = "energy_eV," + ",".join(f"point_{i + 1}" for i in range(n))
+    for role, curves, shown in (("li_edges", edges.li, li_shown_eV), ("p_edges", edges.p, p_shown_eV),
+                                ("o_edges", edges.o, o_shown_eV)):
+        datatable.write_array(outputs[role], header, energy_table(energy, curves, shown), fmt="%.6g")
+    datatable.write_array(outputs["li_fits"], header, energy_table(energy, shares.fits, li_fit_window_eV), fmt="%.6g")
+    datatable.write_array(outputs["points"], "point,x_nm,y_nm,li2o_fraction",
+                          np.column_stack([np.arange(1, n + 1), xy[:, 0], xy[:, 1], shares.li2o]), fmt="%.6g")
+    datatable.write_array(outputs["references"], "energy_eV," + ",".join(PHASES),
+                          reference_table(raw_refs, li_shown_eV, reference_step_eV), fmt="%.6g")
 
-    shares_rounded = [round(s, 2) for s in shares]
-    return [
+    shares_rounded = [round(s, 2) for s in shares.li2o]
+    p_peaks = peaks.p_l_eV
+    from_points = [
         count("eels.points", n),
         quantity("eels.step_nm", step, "nm", 1),
-        quantity("eels.li_k_peak1_eV", peak1, "eV", 1),
-        quantity("eels.li_k_peak2_eV", peak2, "eV", 1),
-        Number("eels.p_l_peaks_eV", [round(v, 2) for v in p_peaks], "eV",
-               f"{p_peaks[0]:.1f} and {p_peaks[1]:.1f} eV"),
-        Number("eels.li2o_fraction", shares_rounded, "", ", ".join(f"{s:.2f}" for s in shares_rounded)),
+        quantity("eels.li_k_peak1_eV", peaks.li_k_lipon_eV, "eV", 1),
+        quantity("eels.li_k_peak2_eV", peaks.li_k_oxide_eV, "eV", 1),
+        Number("eels.p_l_peaks_eV", [round(v, 2) for v in p_peaks], "eV", f"{p_peaks[0]:.1f} and {p_peaks[1]:.1f} eV"),
     ]
+    share = Number("eels.li2o_fraction", shares_rounded, "", ", ".join(f"{s:.2f}" for s in shares_rounded))
+    return ([number.from_inputs(point_paths) for number in from_points]
+            + [share.from_inputs(point_paths, inputs["ref_Li2O"], inputs["ref_LiPON"])])

@@ -1,19 +1,38 @@
-"""Figure 3 (A: the points on the dark-field image; B: edges; C: FEFF references)."""
+"""Figure 3 (A: the points on the dark-field image; B: edges; C: FEFF references).
+
+Plotting is a step of its own: restyling a figure never reruns the analysis.
+"""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis import style
+from analysis import datatable, style
 
-FIG_3A = "figures/fig3a_eels_points.png"
-FIG_3B = "figures/fig3b_eels_edges.svg"
-FIG_3C = "figures/fig3c_feff_references.svg"
-
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
-def points_on_image(df, points, plt):
+def points_on_image(df: Mapping[str, np.ndarray], points: np.ndarray, plt: ModuleType) -> Figure:
+    """The numbered EELS points on the dark-field image of the region (Fig 3A).
+
+    Parameters
+    ----------
+    df
+        The micrographs step's image of the EELS region (``image``, ``pixel_nm``).
+    points
+        The EELS step's point table (beam positions in nm, in the image's frame).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(3.0, 3.0))
     px = float(df["pixel_nm"])
     style.show_micrograph(ax, df["image"], px)
@@ -24,7 +43,25 @@ def points_on_image(df, points, plt):
     return fig
 
 
-def edges(li, p, o, fits, points, plt):
+def edges(li: np.ndarray, p: np.ndarray, o: np.ndarray, fits: np.ndarray, points: np.ndarray,
+          plt: ModuleType) -> Figure:
+    """Li K, P L2,3 and O K edges of every point, offset, with the two-reference fits (Fig 3B).
+
+    Parameters
+    ----------
+    li, p, o
+        The EELS step's edge tables.
+    fits
+        The two-reference fits of the Li K edges.
+    points
+        The point table (Li2O share per point).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, axes = plt.subplots(1, 3, figsize=(6.8, 3.0))
     names = [n for n in li.dtype.names if n.startswith("point_")]
     for ax, table, title in ((axes[0], li, "Li K"), (axes[1], p, "P L$_{2,3}$"), (axes[2], o, "O K")):
@@ -44,7 +81,20 @@ def edges(li, p, o, fits, points, plt):
     return fig
 
 
-def references(refs, plt):
+def references(refs: np.ndarray, plt: ModuleType) -> Figure:
+    """The simulated (FEFF) Li K edges of the candidate phases, normalized and offset (Fig 3C).
+
+    Parameters
+    ----------
+    refs
+        The EELS step's reference table.
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(3.0, 3.0))
     phases = list(refs.dtype.names[1:])
     for i, phase in enumerate(phases):
@@ -59,12 +109,23 @@ def references(refs, plt):
     return fig
 
 
-def run(build: Path, out: Path) -> None:
-    plt = style.pyplot()
-    data = build / "data"
-    points = style.read_table(data / "eels_points.csv")
-    style.save(points_on_image(np.load(data / "stem_eels_region_df.npz", allow_pickle=False), points, plt), out / FIG_3A)
-    style.save(edges(style.read_table(data / "eels_li_edges.csv"), style.read_table(data / "eels_p_edges.csv"), style.read_table(data / "eels_o_edges.csv"),
-                     style.read_table(data / "eels_li_fits.csv"), points, plt), out / FIG_3B)
-    style.save(references(style.read_table(data / "eels_references.csv"), plt), out / FIG_3C)
+def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path]) -> None:
+    """Draw Figures 3A, 3B and 3C.
+
+    Parameters
+    ----------
+    inputs
+        ``points``, ``li_edges``, ``p_edges``, ``o_edges``, ``li_fits``, ``references``
+        (the EELS step's tables), ``df_eels_region`` (the micrographs step's image) and
+        ``style`` (the paper's style sheet).
+    outputs
+        ``fig3a``, ``fig3b``, ``fig3c``.
+    """
+    plt = style.pyplot(inputs["style"])
+    points = datatable.read(inputs["points"])
+    style.save(points_on_image(np.load(inputs["df_eels_region"], allow_pickle=False), points, plt), outputs["fig3a"])
+    style.save(edges(datatable.read(inputs["li_edges"]), datatable.read(inputs["p_edges"]),
+                     datatable.read(inputs["o_edges"]), datatable.read(inputs["li_fits"]), points, plt),
+               outputs["fig3b"])
+    style.save(references(datatable.read(inputs["references"]), plt), outputs["fig3c"])
     plt.close("all")

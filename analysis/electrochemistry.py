@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from analysis import datatable
 from paperbuild.errors import InputError
 from paperbuild.numbers import Number, count, quantity
 
-THIN_FILM = "echem/thin_film_cell.mpt"
-LIQUID = "echem/liquid_cell.mpt"
 REQUIRED_COLUMNS = ("mode", "ox/red", "time/s", "Ewe/V", "I/mA", "Q charge/discharge/mA.h", "half cycle", "cycle number")
 _CAPACITY_LINE = re.compile(rb"^Battery capacity : ([-+0-9.eE]+) (A\.h|mA\.h|\xb5A\.h|uA\.h)\s*$")
 _CAPACITY_SCALE_TO_MAH = {b"A.h": 1e3, b"mA.h": 1.0, b"\xb5A.h": 1e-3, b"uA.h": 1e-3}
@@ -45,6 +45,7 @@ class Cycles:
     rate_C: np.ndarray
     v_charge_end_V: np.ndarray
     v_discharge_end_V: np.ndarray
+    steady_rate_tolerance: float
 
     @property
     def ce_pct(self) -> np.ndarray:
@@ -52,16 +53,35 @@ class Cycles:
 
     @property
     def steady(self) -> np.ndarray:
-        """Cycles at the rate most cycles use (within 20 %)."""
+        """Cycles at the rate most cycles use (within ``steady_rate_tolerance``, relative)."""
         typical = np.median(self.rate_C)
-        return np.abs(self.rate_C / typical - 1.0) < 0.2
+        return np.abs(self.rate_C / typical - 1.0) < self.steady_rate_tolerance
 
 
 # --------------------------------------------------------------------------- reading
 def read_mpt(path: Path) -> tuple[np.ndarray, float]:
-    """Points of an EC-Lab ``.mpt`` export and its nominal capacity (mAh).
+    """Read an EC-Lab ``.mpt`` export, refusing anything the cycle analysis could not trust.
 
     Every problem a user's file can have ends in an InputError naming the file.
+
+    Parameters
+    ----------
+    path
+        The EC-Lab text export.
+
+    Returns
+    -------
+    data : numpy.ndarray
+        Structured array of the points, with at least ``REQUIRED_COLUMNS``.
+    capacity_mAh : float
+        The nominal capacity the experimenter entered (:func:`nominal_capacity_mAh`).
+
+    Raises
+    ------
+    InputError
+        The file is missing, not an EC-Lab text export, truncated, lacks a required
+        column or data rows, holds non-finite values, or has no positive
+        'Battery capacity' in its header.
     """
     from galvani import BioLogic
 
@@ -100,7 +120,25 @@ def _ends_with_newline(path: Path) -> bool:
 
 
 def nominal_capacity_mAh(header: list[bytes], path: Path) -> float:
-    """The 'Battery capacity' EC-Lab records in the header, in mAh."""
+    """The capacity C-rates are defined against, as the experimenter entered it in EC-Lab.
+
+    Parameters
+    ----------
+    header
+        The export's header lines, as bytes.
+    path
+        The export, for messages.
+
+    Returns
+    -------
+    float
+        The 'Battery capacity' header value, converted to mAh.
+
+    Raises
+    ------
+    InputError
+        The header has no 'Battery capacity' line, or its value is not positive.
+    """
     for line in header:
         match = _CAPACITY_LINE.match(line.rstrip(b"\r\n"))
         if match:
@@ -112,8 +150,30 @@ def nominal_capacity_mAh(header: list[bytes], path: Path) -> float:
 
 
 # --------------------------------------------------------------------------- computing
-def per_cycle(data: np.ndarray, capacity_mAh: float) -> Cycles:
-    """Reduce points to complete cycles (one charge then one discharge)."""
+def per_cycle(data: np.ndarray, capacity_mAh: float, steady_rate_tolerance: float) -> Cycles:
+    """Reduce points to complete cycles, the unit CE and C-rate are defined on.
+
+    A cycle is one charge then one discharge; an incomplete cycle is dropped.
+
+    Parameters
+    ----------
+    data
+        Points of one export (:func:`read_mpt`).
+    capacity_mAh
+        The nominal capacity that defines the C-rate.
+    steady_rate_tolerance
+        Relative distance from the median C-rate within which a cycle is steady.
+
+    Returns
+    -------
+    Cycles
+        One entry per complete cycle, numbered from 1.
+
+    Raises
+    ------
+    ValueError
+        No complete cycle.
+    """
     active = data[data["mode"] == 1]  # galvanostatic points; rests carry no capacity
     half = active["half cycle"]
     starts = np.flatnonzero(np.r_[True, half[1:] != half[:-1]])
@@ -135,11 +195,31 @@ def per_cycle(data: np.ndarray, capacity_mAh: float) -> Cycles:
     qc, ic, vc = (np.array(v) for v in zip(*(charge[c] for c in complete)))
     qd, idis, vd = (np.array(v) for v in zip(*(discharge[c] for c in complete)))
     cycle = np.array(complete) - min(complete) + 1
-    return Cycles(cycle, qc, qd, (ic + idis) / 2 / capacity_mAh, vc, vd)
+    return Cycles(cycle, qc, qd, (ic + idis) / 2 / capacity_mAh, vc, vd, steady_rate_tolerance)
 
 
 def ce_floor(cycles: Cycles, from_cycle: int) -> float:
-    """Lowest CE among steady cycles numbered ``from_cycle`` or later."""
+    """The CE the cell never falls below from ``from_cycle`` on, over steady cycles only.
+
+    Slow (formation and check-up) cycles are left out.
+
+    Parameters
+    ----------
+    cycles
+        Per-cycle results (:func:`per_cycle`).
+    from_cycle
+        The first cycle number of the window.
+
+    Returns
+    -------
+    float
+        The lowest Coulombic efficiency in the window, in %.
+
+    Raises
+    ------
+    ValueError
+        No steady cycle at or after ``from_cycle``.
+    """
     window = cycles.steady & (cycles.cycle >= from_cycle)
     if not window.any():
         raise ValueError(f"no steady cycle at or after cycle {from_cycle}")
@@ -147,7 +227,25 @@ def ce_floor(cycles: Cycles, from_cycle: int) -> float:
 
 
 def capacity_retention_pct(cycles: Cycles) -> float:
-    """Discharge capacity of the last slow cycle over the second slow cycle."""
+    """Capacity retained over the test, compared at the slow rate so rate effects cancel.
+
+    The second slow cycle is the reference and the last slow cycle the end point.
+
+    Parameters
+    ----------
+    cycles
+        Per-cycle results (:func:`per_cycle`).
+
+    Returns
+    -------
+    float
+        Discharge capacity of the last slow cycle over that of the second, in %.
+
+    Raises
+    ------
+    ValueError
+        Fewer than three slow (check-up) cycles.
+    """
     slow = np.flatnonzero(~cycles.steady)
     if slow.size < 3:
         raise ValueError("retention needs at least three slow (check-up) cycles")
@@ -155,15 +253,46 @@ def capacity_retention_pct(cycles: Cycles) -> float:
 
 
 def rate_text(rate_C: float) -> str:
-    """C-rates as cyclers print them: '5C', 'C/10'."""
+    """Print a C-rate as the paper and cyclers do ('5C', 'C/10'), so the quoted text matches.
+
+    Parameters
+    ----------
+    rate_C
+        The rate, in multiples of the nominal capacity per hour (positive).
+
+    Returns
+    -------
+    str
+        ``"<n>C"`` for rates of 1C or more, else ``"C/<n>"``, ``n`` rounded to an integer.
+    """
     return f"{rate_C:.0f}C" if rate_C >= 1 else f"C/{1 / rate_C:.0f}"
 
 
-def thin_film_numbers(cycles: Cycles, ce_floor_cycles: tuple[int, int]) -> list[Number]:
+def thin_film_numbers(cycles: Cycles, ce_floor_first_cycle: int, ce_floor_second_cycle: int) -> list[Number]:
+    """The numbers the paper quotes for the LiPON thin-film cell (Fig 1B and its text).
+
+    Parameters
+    ----------
+    cycles
+        Per-cycle results of the thin-film cell (:func:`per_cycle`).
+    ce_floor_first_cycle, ce_floor_second_cycle
+        The cycles from which on the lowest steady CE is reported (each names its number).
+
+    Returns
+    -------
+    list of Number
+        ``echem.cycles``, the fast and slow rates, the voltage window, the two CE
+        floors (``echem.ce_floor_after_<n>``) and the capacity retention.
+
+    Raises
+    ------
+    ValueError
+        No steady cycle in a CE window, or fewer than three slow cycles.
+    """
     steady = cycles.steady
     fast = float(np.median(cycles.rate_C[steady]))
     slow = float(np.median(cycles.rate_C[~steady]))
-    first, second = ce_floor_cycles
+    first, second = ce_floor_first_cycle, ce_floor_second_cycle
     return [
         count("echem.cycles", cycles.cycle.size, "cycles"),
         Number("echem.fast_rate_C", round(fast, 4), "C", rate_text(fast)),
@@ -177,6 +306,23 @@ def thin_film_numbers(cycles: Cycles, ce_floor_cycles: tuple[int, int]) -> list[
 
 
 def liquid_numbers(cycles: Cycles) -> list[Number]:
+    """The liquid-electrolyte cell's best CE, the paper's reference point for LiPON (Fig S1).
+
+    Parameters
+    ----------
+    cycles
+        Per-cycle results of the liquid-electrolyte coin cell (:func:`per_cycle`).
+
+    Returns
+    -------
+    list of Number
+        ``liquid.ce_max``: the highest CE among steady cycles, in %.
+
+    Raises
+    ------
+    ValueError
+        The cell has no steady cycle.
+    """
     steady = cycles.steady
     return [quantity("liquid.ce_max", np.max(cycles.ce_pct[steady]), "%", 2)]
 
@@ -186,12 +332,44 @@ CYCLE_COLUMNS = "cycle,rate_C,steady,q_charge_uAh,q_discharge_uAh,ce_pct"
 
 
 def cycle_table(cycles: Cycles) -> np.ndarray:
+    """Per-cycle results as the table the figure step reads, so a restyle never reruns analysis.
+
+    Parameters
+    ----------
+    cycles
+        Per-cycle results (:func:`per_cycle`).
+
+    Returns
+    -------
+    numpy.ndarray
+        One row per cycle, columns as ``CYCLE_COLUMNS`` (capacities in µAh, ``steady``
+        as 0/1).
+    """
     return np.column_stack([cycles.cycle, cycles.rate_C, cycles.steady.astype(int),
                             cycles.q_charge_mAh * 1e3, cycles.q_discharge_mAh * 1e3, cycles.ce_pct])
 
 
 def profile_table(data: np.ndarray, cycles: Cycles) -> np.ndarray:
-    """Voltage vs capacity of the slow cycles (Fig 1A): cycle, half (1 = charge), µAh, V."""
+    """The slow cycles' voltage vs capacity, as the table Fig 1A is drawn from.
+
+    Parameters
+    ----------
+    data
+        Points of the export (:func:`read_mpt`).
+    cycles
+        Its per-cycle results (:func:`per_cycle`), which say which cycles are slow.
+
+    Returns
+    -------
+    numpy.ndarray
+        Galvanostatic points of the slow cycles; columns: cycle (numbered as in
+        ``cycles``), half (1 = charge), capacity in µAh, voltage in V.
+
+    Raises
+    ------
+    ValueError
+        The cell has no slow cycle.
+    """
     first = int(np.min(data["cycle number"]))
     rows = []
     for number in cycles.cycle[~cycles.steady]:
@@ -201,32 +379,56 @@ def profile_table(data: np.ndarray, cycles: Cycles) -> np.ndarray:
     return np.vstack(rows)
 
 
-def _save_csv(path: Path, table: np.ndarray, columns: str, fmt: str = "%.9g") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savetxt(path, table, delimiter=",", header=columns, comments="", fmt=fmt)
-
-
-def _cycles_of(path: Path) -> tuple[np.ndarray, Cycles]:
+def _cycles_of(path: Path, steady_rate_tolerance: float) -> tuple[np.ndarray, Cycles]:
     data, capacity = read_mpt(path)
     try:
-        return data, per_cycle(data, capacity)
+        return data, per_cycle(data, capacity, steady_rate_tolerance)
     except ValueError as err:
         raise InputError(path, str(err)) from None
 
 
 # --------------------------------------------------------------------------- edge
-def run(raw: Path, out: Path, ce_floor_cycles: tuple[int, int] = (100, 400)) -> list[Number]:
-    """Both cells: per-cycle tables and voltage profiles for the figures, and the numbers."""
-    data, thin = _cycles_of(raw / THIN_FILM)
-    _, liquid = _cycles_of(raw / LIQUID)
+def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, ce_floor_first_cycle: int,
+        ce_floor_second_cycle: int, steady_rate_tolerance_pct: float) -> list[Number]:
+    """The electrochemistry step, and its only file I/O, so the functions above stay pure.
+
+    Both cells give per-cycle tables and voltage profiles for the figure step, and
+    the numbers the paper quotes.
+
+    Parameters
+    ----------
+    inputs
+        ``thin_film`` and ``liquid``: EC-Lab ``.mpt`` exports of the two cells.
+    outputs
+        ``thin_film_cycles``, ``liquid_cycles`` (per-cycle tables) and
+        ``thin_film_profiles`` (voltage vs capacity of the slow cycles).
+    ce_floor_first_cycle, ce_floor_second_cycle
+        The cycles from which on the lowest steady CE is reported.
+    steady_rate_tolerance_pct
+        Distance from the median C-rate (percent of it) within which a cycle is steady.
+
+    Returns
+    -------
+    list of Number
+        The thin-film cell's numbers (``echem.*``) and the liquid cell's (``liquid.ce_max``),
+        each derived from its own export.
+
+    Raises
+    ------
+    InputError
+        An export is unreadable, truncated, lacks columns or complete cycles.
+    """
+    tolerance = steady_rate_tolerance_pct / 100.0
+    data, thin = _cycles_of(inputs["thin_film"], tolerance)
+    _, liquid = _cycles_of(inputs["liquid"], tolerance)
     numbers = []
-    for path, compute in ((THIN_FILM, lambda: thin_film_numbers(thin, tuple(ce_floor_cycles))),
-                          (LIQUID, lambda: liquid_numbers(liquid))):
+    for path, compute in ((inputs["thin_film"], lambda: thin_film_numbers(thin, ce_floor_first_cycle, ce_floor_second_cycle)),
+                          (inputs["liquid"], lambda: liquid_numbers(liquid))):
         try:
-            numbers += compute()
+            numbers += [number.from_inputs(path) for number in compute()]
         except ValueError as err:
-            raise InputError(raw / path, str(err)) from None
-    _save_csv(out / "data/echem_thin_film_cycles.csv", cycle_table(thin), CYCLE_COLUMNS)
-    _save_csv(out / "data/echem_liquid_cycles.csv", cycle_table(liquid), CYCLE_COLUMNS)
-    _save_csv(out / "data/echem_thin_film_profiles.csv", profile_table(data, thin), "cycle,charge,capacity_uAh,voltage_V")
+            raise InputError(path, str(err)) from None
+    datatable.write_array(outputs["thin_film_cycles"], CYCLE_COLUMNS, cycle_table(thin))
+    datatable.write_array(outputs["liquid_cycles"], CYCLE_COLUMNS, cycle_table(liquid))
+    datatable.write_array(outputs["thin_film_profiles"], "cycle,charge,capacity_uAh,voltage_V", profile_table(data, thin))
     return numbers

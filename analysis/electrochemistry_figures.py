@@ -4,20 +4,37 @@ Plotting is a step of its own: restyling a figure never reruns the analysis.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis import style
+from analysis import datatable, style
 
-FIG_1A = "figures/fig1a_voltage_profiles.svg"
-FIG_1B = "figures/fig1b_coulombic_efficiency.svg"
-FIG_S1 = "figures/figS1_ce_solid_vs_liquid.svg"
+if TYPE_CHECKING:  # annotations only: matplotlib is imported by style.pyplot, after the backend is set
+    from types import ModuleType
+
+    from matplotlib.figure import Figure
 
 
 
-def voltage_profiles(profiles: np.ndarray, plt):
-    """Voltage vs capacity of the slow cycles, charge solid and discharge dashed."""
+def voltage_profiles(profiles: np.ndarray, plt: ModuleType) -> Figure:
+    """Fig 1A: the slow cycles' voltage profiles, charge solid and discharge dashed.
+
+    Parameters
+    ----------
+    profiles
+        The electrochemistry step's ``thin_film_profiles`` table (``cycle``,
+        ``charge``, ``capacity_uAh``, ``voltage_V``); up to three cycles are drawn.
+    plt
+        ``matplotlib.pyplot`` with the paper's style (:func:`analysis.style.pyplot`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, with panel label A.
+    """
     fig, ax = plt.subplots()
     for color, number in zip(("C0", "C1", "C2"), np.unique(profiles["cycle"])):
         for charge, dash in ((1, "-"), (0, "--")):
@@ -31,8 +48,21 @@ def voltage_profiles(profiles: np.ndarray, plt):
     return fig
 
 
-def coulombic_efficiency(cycles: np.ndarray, plt):
-    """CE and discharge capacity of every cycle of the thin-film cell."""
+def coulombic_efficiency(cycles: np.ndarray, plt: ModuleType) -> Figure:
+    """Fig 1B: the thin-film cell's CE (steady cycles) beside its discharge capacity (all cycles).
+
+    Parameters
+    ----------
+    cycles
+        The electrochemistry step's ``thin_film_cycles`` table.
+    plt
+        ``matplotlib.pyplot`` with the paper's style (:func:`analysis.style.pyplot`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (CE on the left axis, capacity on the right), with panel label B.
+    """
     fig, ax = plt.subplots()
     steady = cycles["steady"] == 1
     ax.plot(cycles["cycle"][steady], cycles["ce_pct"][steady], ".", ms=1.5, color="C0", label="CE")
@@ -48,8 +78,23 @@ def coulombic_efficiency(cycles: np.ndarray, plt):
     return fig
 
 
-def ce_both_cells(solid: np.ndarray, liquid: np.ndarray, plt):
-    """CE of the LiPON thin-film cell and of the liquid-electrolyte coin cell."""
+def ce_both_cells(solid: np.ndarray, liquid: np.ndarray, plt: ModuleType) -> Figure:
+    """Fig S1: the CE of the LiPON thin-film cell beside the liquid-electrolyte coin cell's.
+
+    Parameters
+    ----------
+    solid
+        The electrochemistry step's ``thin_film_cycles`` table.
+    liquid
+        Its ``liquid_cycles`` table.
+    plt
+        ``matplotlib.pyplot`` with the paper's style (:func:`analysis.style.pyplot`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, with a dotted guide at 99 % CE.
+    """
     fig, ax = plt.subplots(figsize=(3.4, 2.4))
     ax.plot(solid["cycle"], solid["ce_pct"], ".", ms=1.5, label="Li | LiPON | LNMO thin film")
     ax.plot(liquid["cycle"], liquid["ce_pct"], ".", ms=2.5, label="Li | LiPF$_6$ EC:EMC | LNMO coin cell")
@@ -61,12 +106,22 @@ def ce_both_cells(solid: np.ndarray, liquid: np.ndarray, plt):
     return fig
 
 
-def run(build: Path, out: Path) -> None:
-    plt = style.pyplot()
-    solid = style.read_table(build / "data/echem_thin_film_cycles.csv")
-    liquid = style.read_table(build / "data/echem_liquid_cycles.csv")
-    profiles = style.read_table(build / "data/echem_thin_film_profiles.csv")
-    style.save(voltage_profiles(profiles, plt), out / FIG_1A)
-    style.save(coulombic_efficiency(solid, plt), out / FIG_1B)
-    style.save(ce_both_cells(solid, liquid, plt), out / FIG_S1)
+def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path]) -> None:
+    """Draw Figures 1A, 1B and S1 from tables alone, so a restyle never reruns the analysis.
+
+    Parameters
+    ----------
+    inputs
+        ``thin_film_cycles``, ``liquid_cycles``, ``thin_film_profiles`` (tables of the
+        electrochemistry step) and ``style`` (the paper's style sheet).
+    outputs
+        ``fig1a``, ``fig1b``, ``figS1``.
+    """
+    plt = style.pyplot(inputs["style"])
+    solid = datatable.read(inputs["thin_film_cycles"])
+    liquid = datatable.read(inputs["liquid_cycles"])
+    profiles = datatable.read(inputs["thin_film_profiles"])
+    style.save(voltage_profiles(profiles, plt), outputs["fig1a"])
+    style.save(coulombic_efficiency(solid, plt), outputs["fig1b"])
+    style.save(ce_both_cells(solid, liquid, plt), outputs["figS1"])
     plt.close("all")

@@ -1,18 +1,22 @@
 """Loading electron-microscopy files with HyperSpy/RosettaSciIO, and checking them.
 
 Every check raises an InputError naming the file, so a user's own data with a missing
-calibration or an unexpected shape stops the build with one readable sentence.
+calibration or an unexpected shape stops the build with one readable sentence.  The
+functions take the path only to name it in messages: callers pass the paths the runner
+resolved from the registry.
 """
 from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from paperbuild.errors import InputError
 
+# unit conversions (facts), keyed by the unit strings instrument files write
 LENGTH_UNITS_TO_NM = {"nm": 1.0, "µm": 1e3, "um": 1e3, "micron": 1e3, "mm": 1e6, "m": 1e9, "Å": 0.1, "A": 0.1, "pm": 1e-3}
 ENERGY_UNITS_TO_EV = {"eV": 1.0, "keV": 1e3}
 
@@ -22,6 +26,12 @@ def hyperspy():
 
     HyperSpy resets the level of its "hyperspy" logger on import, so the optional-Numba
     notice is silenced on its own child logger, which keeps the level set here.
+
+    Returns
+    -------
+    module
+        ``hyperspy.api``, imported only when a step needs it so that listing tasks
+        stays instant.
     """
     logging.getLogger("hyperspy.decorators").setLevel(logging.ERROR)
     with warnings.catch_warnings():
@@ -33,7 +43,25 @@ def hyperspy():
 
 
 def load(path: Path, lazy: bool = False):
-    """One signal from a file; unreadable or multi-signal files are input errors."""
+    """One signal from a file, so that corrupt or multi-signal files become input errors.
+
+    Parameters
+    ----------
+    path
+        The file (a declared input of the calling step).
+    lazy
+        Keep the data on disk (a spectrum image may not fit in memory).
+
+    Returns
+    -------
+    hyperspy.signal.BaseSignal
+        The signal with its axes and metadata as RosettaSciIO read them.
+
+    Raises
+    ------
+    InputError
+        The file is missing, unreadable, or holds more than one signal.
+    """
     hs = hyperspy()
     path = Path(path)
     if not path.is_file():
@@ -49,8 +77,33 @@ def load(path: Path, lazy: bool = False):
     return signal
 
 
-def axis_scale(axis, path: Path, to: dict[str, float], what: str) -> tuple[float, float]:
-    """(scale, offset) of an axis converted with ``to``; uncalibrated axes are errors."""
+def axis_scale(axis, path: Path, to: Mapping[str, float], what: str) -> tuple[float, float]:
+    """(scale, offset) of an axis in the unit ``to`` converts into.
+
+    An uncalibrated axis is an error rather than a silent reading in pixels or channels.
+
+    Parameters
+    ----------
+    axis
+        A HyperSpy axis (signal or navigation).
+    path
+        The file the axis belongs to, for messages.
+    to
+        Unit string -> factor into the target unit (:data:`LENGTH_UNITS_TO_NM`,
+        :data:`ENERGY_UNITS_TO_EV`).
+    what
+        What the axis measures ("image", "energy", "position"), for messages.
+
+    Returns
+    -------
+    tuple of float
+        Scale and offset in the target unit.
+
+    Raises
+    ------
+    InputError
+        The axis's unit is not one ``to`` knows, or its scale is not positive and finite.
+    """
     units = str(axis.units).strip()
     if units not in to:
         raise InputError(path, f"{what} axis '{axis.name}' has no usable calibration (units {units!r}, "
@@ -60,8 +113,52 @@ def axis_scale(axis, path: Path, to: dict[str, float], what: str) -> tuple[float
     return axis.scale * to[units], axis.offset * to[units]
 
 
+def axis_positions_nm(axis, path: Path, what: str) -> np.ndarray:
+    """Calibrated positions (nm) along a length axis, e.g. the beam positions of a line scan.
+
+    Parameters
+    ----------
+    axis
+        A HyperSpy axis with a length unit.
+    path
+        The file the axis belongs to, for messages.
+    what
+        What the axis measures, for messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``offset + scale * index`` in nm, one entry per index of the axis.
+
+    Raises
+    ------
+    InputError
+        The axis is not calibrated in a length unit.
+    """
+    scale, offset = axis_scale(axis, path, LENGTH_UNITS_TO_NM, what)
+    return offset + scale * np.arange(axis.size)
+
+
 def pixel_size_nm(signal, path: Path) -> float:
-    """Square pixel size of an image (its two signal axes) in nm."""
+    """Square pixel size of an image (its two signal axes) in nm.
+
+    Parameters
+    ----------
+    signal
+        An image (or a stack of images: only the signal axes count).
+    path
+        The file, for messages.
+
+    Returns
+    -------
+    float
+        The pixel size in nm.
+
+    Raises
+    ------
+    InputError
+        The signal is not an image, an axis is uncalibrated, or the pixels are not square.
+    """
     scales = [axis_scale(axis, path, LENGTH_UNITS_TO_NM, "image")[0] for axis in signal.axes_manager.signal_axes]
     if len(scales) != 2:
         raise InputError(path, f"expected an image (2 signal axes), found {len(scales)}")
@@ -71,7 +168,27 @@ def pixel_size_nm(signal, path: Path) -> float:
 
 
 def energy_axis(signal, path: Path, unit: str) -> np.ndarray:
-    """The calibrated energy axis of a spectrum in ``unit`` ('eV' or 'keV')."""
+    """The calibrated energy axis of a spectrum.
+
+    Parameters
+    ----------
+    signal
+        A spectrum (its first signal axis is the energy).
+    path
+        The file, for messages.
+    unit
+        ``"eV"`` or ``"keV"``: the unit the caller computes in.
+
+    Returns
+    -------
+    numpy.ndarray
+        One energy per channel, in ``unit``.
+
+    Raises
+    ------
+    InputError
+        The energy axis is not calibrated in eV or keV.
+    """
     axis = signal.axes_manager.signal_axes[0]
     scale, offset = axis_scale(axis, path, ENERGY_UNITS_TO_EV, "energy")
     factor = ENERGY_UNITS_TO_EV[unit]

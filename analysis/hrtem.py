@@ -1,15 +1,16 @@
 """HRTEM nanostructure: local FFT phase identification and layer thicknesses (Fig 2, 6).
 
-Method (stated in the supplement's methods):
+Method (stated in the supplement's methods; every choice below is a parameter of the
+``hrtem`` step in :mod:`analysis.registry`):
 
 1. *Local spectra.* A Hann-windowed square window (``window_px``) slides along the
    depth of each image in steps of ``step_px``; at each depth the power spectra of
    half-overlapping windows across the image are averaged and reduced to a radial profile.
-2. *Phase weights.* Each radial profile is fitted by non-negative least squares with
-   one template per phase (Gaussian rings at all of its reference reflections, from
-   :mod:`analysis.crystallography`) plus smooth broad terms for the amorphous
-   background.  Fitting all of a phase's reflections together separates phases whose
-   single reflections overlap (Li (110) / Li3N (101), Li2O (111) / Li3PO4 (210),
+2. *Phase weights.* Each radial profile is fitted over ``q_range_inv_A`` by non-negative
+   least squares with one template per phase (Gaussian rings at all of its reference
+   reflections, from :mod:`analysis.crystallography`) plus smooth broad terms for the
+   amorphous background.  Fitting all of a phase's reflections together separates phases
+   whose single reflections overlap (Li (110) / Li3N (101), Li2O (111) / Li3PO4 (210),
    Li3N (001) / Li3PO4 (101), (110)); the supplement lists those pairs.
 3. *Layers.* Layer boundaries cannot cut through crystallites, so they are looked for
    in the crystal-free gaps between columns of crystallites, seen as minima of the
@@ -23,26 +24,86 @@ Method (stated in the supplement's methods):
    reference frequencies; their local energy, smoothed, is thresholded at the midpoint
    (on a log scale) between the amorphous level (LiPON side) and the crystalline level;
    connected regions inside the interphase give area-equivalent diameters, summarized by
-   their 10th and 90th percentiles.
+   two percentiles.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from analysis import crystallography, em_io
+from analysis import crystallography, datatable, em_io
+from analysis.crystallography import Reflection
 from paperbuild.errors import InputError
 from paperbuild.numbers import Number, count, quantity
 
-REGIONS = "hrtem/region_*.tif"
 PHASES = crystallography.INTERPHASE_PHASES
+LAYERS = 3              # the interphase layers the paper reports (its numbers name them)
+RUNS = LAYERS + 1       # column runs: bulk Li, then the layers
+FIGURE_REGION = 1       # the region Fig 2 shows; the declared output ``region1`` is named for it
+
+
+@dataclass(frozen=True)
+class Method:
+    """The method choices applied to every region (the ``hrtem`` step's parameters).
+
+    Frequencies are in 1/Å, lengths in the unit their name ends with.
+    """
+
+    window_px: int
+    step_px: int
+    q_range_inv_A: tuple[float, float]
+    ring_sigmas_inv_A: np.ndarray        # candidate ring widths
+    dampings_A: np.ndarray               # candidate envelope widths
+    background_spacing_inv_A: float
+    background_width_inv_A: float
+    column_prominence: float
+    crystalline_fraction: float
+    fringe_band_margin_inv_A: float
+    band_edge_inv_A: float
+    fringe_smoothing_A: float
+    crystalline_percentile: float
+    amorphous_offset_nm: float
+    min_crystallite_nm: float
+
+    @classmethod
+    def build(cls, *, window_px: int, step_px: int, q_range_inv_A: tuple[float, float],
+              ring_sigma_range_inv_A: tuple[float, float], ring_sigma_step_inv_A: float,
+              damping_range_A: tuple[float, float], damping_step_A: float, background_spacing_inv_A: float,
+              background_width_inv_A: float, column_prominence: float, crystalline_fraction: float,
+              fringe_band_margin_inv_A: float, band_edge_inv_A: float, fringe_smoothing_A: float,
+              crystalline_percentile: float, amorphous_offset_nm: float, min_crystallite_nm: float) -> "Method":
+        """The method from the step's parameters, candidate grids expanded (:func:`grid`).
+
+        One object carries the choices through the per-region analysis, so each pure
+        function still receives every choice it uses explicitly.
+
+        Parameters
+        ----------
+        window_px, step_px, q_range_inv_A, ring_sigma_range_inv_A, ring_sigma_step_inv_A, \
+        damping_range_A, damping_step_A, background_spacing_inv_A, background_width_inv_A, \
+        column_prominence, crystalline_fraction, fringe_band_margin_inv_A, band_edge_inv_A, \
+        fringe_smoothing_A, crystalline_percentile, amorphous_offset_nm, min_crystallite_nm
+            The ``hrtem`` step's parameters of the same names (see :func:`run`).
+
+        Returns
+        -------
+        Method
+        """
+        return cls(window_px, step_px, tuple(q_range_inv_A),
+                   grid(ring_sigma_range_inv_A, ring_sigma_step_inv_A), grid(damping_range_A, damping_step_A),
+                   background_spacing_inv_A, background_width_inv_A, column_prominence, crystalline_fraction,
+                   fringe_band_margin_inv_A, band_edge_inv_A, fringe_smoothing_A, crystalline_percentile,
+                   amorphous_offset_nm, min_crystallite_nm)
 
 
 @dataclass(frozen=True)
 class LocalSpectra:
+    """Radially averaged local power spectra along the depth of one image."""
+
     depth_nm: np.ndarray     # window centres along the depth
     q_per_A: np.ndarray      # radial frequency axis
     power: np.ndarray        # (depth, q)
@@ -50,13 +111,65 @@ class LocalSpectra:
 
 @dataclass(frozen=True)
 class Layers:
+    """Where one region's layers lie, and what they hold."""
+
     boundaries_nm: np.ndarray   # four boundaries: interphase start, two inner, interphase end
     spacing_nm: float           # distance between columns of crystallites
     levels: np.ndarray          # (phase, layer) mean composition: bulk Li, then the three layers
 
     @property
     def thicknesses_nm(self) -> np.ndarray:
+        """Thickness of each layer: distance between consecutive boundaries."""
         return np.diff(self.boundaries_nm)
+
+
+@dataclass(frozen=True)
+class PhaseFit:
+    """Phase weights along the depth and the ring shape that fits the image best."""
+
+    weights: np.ndarray      # (depth, phase), non-negative
+    sigma_inv_A: float       # ring width
+    damping_A: float         # envelope width
+
+
+@dataclass(frozen=True)
+class RegionResult:
+    """Everything one region's analysis yields."""
+
+    spectra: LocalSpectra
+    fit: PhaseFit
+    layers: Layers
+    energy: np.ndarray               # local fringe energy, image-shaped
+    diameters_nm: np.ndarray         # crystallites inside the interphase
+    mask: np.ndarray                 # segmented crystallites, image-shaped
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The quoted results over all regions."""
+
+    layer_means_nm: np.ndarray       # per layer
+    layer_min_nm: np.ndarray
+    layer_max_nm: np.ndarray
+    crystallite_range_nm: tuple[float, float]
+
+
+def grid(bounds: tuple[float, float], step: float) -> np.ndarray:
+    """Evenly spaced candidates from ``bounds[0]`` to ``bounds[1]`` inclusive.
+
+    Parameters
+    ----------
+    bounds
+        First and last candidate.
+    step
+        Spacing of the candidates.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``bounds[0] + i * step`` up to ``bounds[1]`` (half a step of slack absorbs rounding).
+    """
+    return np.arange(bounds[0], bounds[1] + step / 2, step)
 
 
 # ------------------------------------------------------------------ local spectra
@@ -72,8 +185,31 @@ def _radial_matrix(window_px: int) -> tuple[np.ndarray, np.ndarray]:
     return matrix, np.arange(bins)
 
 
-def local_spectra(image: np.ndarray, pixel_A: float, window_px: int = 128, step_px: int = 8) -> LocalSpectra:
-    """Radially averaged power spectra of windows sliding along the columns (depth)."""
+def local_spectra(image: np.ndarray, pixel_A: float, window_px: int, step_px: int) -> LocalSpectra:
+    """Radially averaged power spectra of windows sliding along the columns (depth).
+
+    Parameters
+    ----------
+    image
+        The micrograph, depth along the columns (Li on the left, LiPON on the right).
+    pixel_A
+        Pixel size (Å).
+    window_px
+        Side of the square window: several fringe periods of every phase, yet thinner
+        than a layer.
+    step_px
+        Depth step of the window.
+
+    Returns
+    -------
+    LocalSpectra
+        One radial profile per depth.
+
+    Raises
+    ------
+    ValueError
+        The image is smaller than the window.
+    """
     rows, cols = image.shape
     if rows < window_px or cols < window_px:
         raise ValueError(f"image {image.shape} is smaller than the {window_px}-pixel window")
@@ -94,13 +230,29 @@ def local_spectra(image: np.ndarray, pixel_A: float, window_px: int = 128, step_
 
 
 # ------------------------------------------------------------------ phase weights
-def templates(q: np.ndarray, refs: list[crystallography.Reflection], sigma: float, damping_A: float) -> np.ndarray:
+def templates(q: np.ndarray, refs: Sequence[Reflection], sigma: float, damping_A: float) -> np.ndarray:
     """(q, phase) ring templates: a Gaussian ring per reference reflection.
 
     A reflection's spots carry the same power whatever their radius, but a radial
     average spreads them over a circle, so a ring's height falls as 1/q; the
     microscope's transfer damps high frequencies by a Gaussian envelope (power
     exp(-2 (q * damping_A)**2)).
+
+    Parameters
+    ----------
+    q
+        Radial frequencies (1/Å).
+    refs
+        Reference reflections of the phases in :data:`PHASES`.
+    sigma
+        Ring width (1/Å).
+    damping_A
+        Envelope width (Å).
+
+    Returns
+    -------
+    numpy.ndarray
+        One column per phase of :data:`PHASES`.
     """
     out = np.zeros((q.size, len(PHASES)))
     for ref in refs:
@@ -109,27 +261,62 @@ def templates(q: np.ndarray, refs: list[crystallography.Reflection], sigma: floa
     return out
 
 
-def background_basis(q: np.ndarray) -> np.ndarray:
-    centres = np.arange(0.0, q.max() + 0.1, 0.05)
-    return np.column_stack([np.ones_like(q)] + [np.exp(-0.5 * ((q - c) / 0.06) ** 2) for c in centres])
+def background_basis(q: np.ndarray, spacing_inv_A: float, width_inv_A: float) -> np.ndarray:
+    """Constant plus broad Gaussians: the amorphous background, too smooth to mimic a ring.
+
+    Parameters
+    ----------
+    q
+        Radial frequencies (1/Å).
+    spacing_inv_A
+        Spacing of the Gaussians' centres, from 0 to two spacings past the largest ``q``.
+    width_inv_A
+        Their width, several ring widths so that they cannot absorb a ring.
+
+    Returns
+    -------
+    numpy.ndarray
+        (q, term) basis.
+    """
+    centres = np.arange(0.0, q.max() + 2 * spacing_inv_A, spacing_inv_A)
+    return np.column_stack([np.ones_like(q)] + [np.exp(-0.5 * ((q - c) / width_inv_A) ** 2) for c in centres])
 
 
-def phase_weights(spectra: LocalSpectra, refs, q_range=(0.18, 0.66)) -> tuple[np.ndarray, float, float]:
-    """Non-negative phase weight per depth (depth, phase), the ring width and the damping used.
+def _in_range(q: np.ndarray, q_range: tuple[float, float]) -> np.ndarray:
+    return (q >= q_range[0]) & (q <= q_range[1])
 
-    Ring width and damping are the pair (of a grid) that fits the depth-summed
-    spectrum best.
+
+def phase_weights(spectra: LocalSpectra, refs: Sequence[Reflection], method: Method) -> PhaseFit:
+    """Non-negative phase weights per depth, with the ring shape fitted to the whole image.
+
+    Ring width and damping are the pair (of the method's candidate grids) that fits the
+    depth-summed spectrum best: one shape per image, so that the depth-resolved fits only
+    decide how much of each phase there is.
+
+    Parameters
+    ----------
+    spectra
+        Local spectra of the image.
+    refs
+        Reference reflections.
+    method
+        Uses ``q_range_inv_A``, the two candidate grids and the background basis.
+
+    Returns
+    -------
+    PhaseFit
+        Weights (depth, phase) and the chosen ring shape.
     """
     from scipy.optimize import nnls
 
-    keep = (spectra.q_per_A >= q_range[0]) & (spectra.q_per_A <= q_range[1])
+    keep = _in_range(spectra.q_per_A, method.q_range_inv_A)
     q, power = spectra.q_per_A[keep], spectra.power[:, keep]
     scale = np.median(power)
-    background = background_basis(q)
+    background = background_basis(q, method.background_spacing_inv_A, method.background_width_inv_A)
     best = None
     total = power.sum(axis=0) / scale
-    for sigma in np.arange(0.004, 0.0245, 0.002):
-        for damping in np.arange(0.0, 2.01, 0.2):
+    for sigma in method.ring_sigmas_inv_A:
+        for damping in method.dampings_A:
             basis = np.column_stack([templates(q, refs, sigma, damping), background])
             residual = nnls(basis, total)[1]
             if best is None or residual < best[0]:
@@ -137,15 +324,30 @@ def phase_weights(spectra: LocalSpectra, refs, q_range=(0.18, 0.66)) -> tuple[np
     _, sigma, damping = best
     basis = np.column_stack([templates(q, refs, sigma, damping), background])
     weights = np.array([nnls(basis, row / scale)[0][: len(PHASES)] for row in power])
-    return weights, sigma, damping
+    return PhaseFit(weights, sigma, damping)
 
 
 # ------------------------------------------------------------------ layers
-def columns(depth_nm: np.ndarray, occupancy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def columns(depth_nm: np.ndarray, occupancy: np.ndarray, prominence: float) -> tuple[np.ndarray, np.ndarray]:
     """Centres of the columns of crystallites and the gaps between them (nm).
 
     Extremes of the depth profile of fringe occupancy, located below the sampling step
     by a parabola through three samples.
+
+    Parameters
+    ----------
+    depth_nm
+        Evenly spaced depths of the profile.
+    occupancy
+        Fringe occupancy (log fringe energy averaged along the interface).
+    prominence
+        Least prominence of an extreme, as a fraction of the profile's 5-95 percentile
+        span, so that noise between crystallites does not count as a column.
+
+    Returns
+    -------
+    centres, gaps
+        Depths (nm) of the maxima and of the minima.
     """
     from scipy.signal import find_peaks
 
@@ -160,16 +362,38 @@ def columns(depth_nm: np.ndarray, occupancy: np.ndarray) -> tuple[np.ndarray, np
             out.append(depth_nm[i] + offset * (depth_nm[1] - depth_nm[0]))
         return np.asarray(out)
 
-    centres = vertices(find_peaks(occupancy, prominence=0.15 * span)[0])
-    gaps = vertices(find_peaks(-occupancy, prominence=0.15 * span)[0])
+    centres = vertices(find_peaks(occupancy, prominence=prominence * span)[0])
+    gaps = vertices(find_peaks(-occupancy, prominence=prominence * span)[0])
     return centres, gaps
 
 
-def layer_edges(centres: np.ndarray, gaps: np.ndarray, cuts: list[int]) -> np.ndarray:
-    """Boundaries from the columns of each layer: half a column spacing past the last
-    column of one layer, and half a spacing before the first column of the next,
-    averaged; the interphase ends half a spacing past its last column.  A layer of a
-    single column has no spacing of its own; there the gap between columns is used.
+def layer_edges(centres: np.ndarray, gaps: np.ndarray, cuts: Sequence[int]) -> np.ndarray:
+    """Boundaries between runs of columns, and the end of the last run.
+
+    A boundary lies half a column spacing past the last column of one layer and half a
+    spacing before the first column of the next (the two estimates averaged), because a
+    boundary cannot cut a crystallite; the interphase ends half a spacing past its last
+    column.  A layer of a single column has no spacing of its own; there the gap between
+    columns is used.
+
+    Parameters
+    ----------
+    centres
+        Column centres (nm), increasing.
+    gaps
+        Gaps between columns (nm).
+    cuts
+        Index of the first column of each run after the first (:func:`cut_layers`).
+
+    Returns
+    -------
+    numpy.ndarray
+        One boundary per cut, then the end of the last run (nm).
+
+    Raises
+    ------
+    ValueError
+        The last run has a single column, so its end cannot be placed.
     """
     runs = np.split(centres, cuts)
     half = [0.5 * float(np.median(np.diff(run))) if run.size >= 2 else None for run in runs]
@@ -191,9 +415,35 @@ def layer_edges(centres: np.ndarray, gaps: np.ndarray, cuts: list[int]) -> np.nd
     return np.asarray(edges)
 
 
-def column_weights(image: np.ndarray, pixel_A: float, centres_nm: np.ndarray, spacing_nm: float, refs,
-                   sigma: float, damping_A: float) -> np.ndarray:
-    """Phase weights (column, phase) of each column of crystallites on its own."""
+def column_weights(image: np.ndarray, pixel_A: float, centres_nm: np.ndarray, spacing_nm: float,
+                   refs: Sequence[Reflection], fit: PhaseFit, method: Method) -> np.ndarray:
+    """Phase weights (column, phase) of each column of crystallites on its own.
+
+    The window is one column spacing wide, so each column's composition is measured
+    without its neighbours'; the ring shape is the one fitted to the whole image.
+
+    Parameters
+    ----------
+    image
+        The micrograph.
+    pixel_A
+        Its pixel size (Å).
+    centres_nm
+        Column centres.
+    spacing_nm
+        Column spacing: the window's width.
+    refs
+        Reference reflections.
+    fit
+        The image's ring shape (:func:`phase_weights`).
+    method
+        Uses ``q_range_inv_A`` and the background basis.
+
+    Returns
+    -------
+    numpy.ndarray
+        (column, phase) non-negative weights.
+    """
     from scipy.optimize import nnls
 
     width = 2 * int(round(spacing_nm * 10 / pixel_A / 2))
@@ -201,8 +451,10 @@ def column_weights(image: np.ndarray, pixel_A: float, centres_nm: np.ndarray, sp
     hann = np.outer(np.hanning(width), np.hanning(width))
     radial, k = _radial_matrix(width)
     q = k / (width * pixel_A)
-    keep = (q >= 0.18) & (q <= 0.66)
-    basis = np.column_stack([templates(q[keep], refs, sigma, damping_A), background_basis(q[keep])])
+    keep = _in_range(q, method.q_range_inv_A)
+    basis = np.column_stack([templates(q[keep], refs, fit.sigma_inv_A, fit.damping_A),
+                             background_basis(q[keep], method.background_spacing_inv_A,
+                                              method.background_width_inv_A)])
     row_starts = np.unique(np.r_[np.arange(0, rows - width + 1, width // 2), rows - width])
     out = []
     for centre in centres_nm:
@@ -215,12 +467,29 @@ def column_weights(image: np.ndarray, pixel_A: float, centres_nm: np.ndarray, sp
     return np.asarray(out)
 
 
-def cut_layers(compositions: np.ndarray, n_layers: int = 4) -> list[int]:
+def cut_layers(compositions: np.ndarray, n_layers: int) -> list[int]:
     """Split a sequence of column compositions into ``n_layers`` runs of constant mean.
 
     Exhaustive search over the cut positions for the least within-run sum of squares
-    (each phase scaled to its largest column weight); returns the index of the first
-    column of each run after the first.
+    (each phase scaled to its largest column weight, so that a rare phase counts as much
+    as a common one).
+
+    Parameters
+    ----------
+    compositions
+        (column, phase) weights in depth order.
+    n_layers
+        Number of runs.
+
+    Returns
+    -------
+    list of int
+        Index of the first column of each run after the first.
+
+    Raises
+    ------
+    ValueError
+        Fewer columns than runs.
     """
     from itertools import combinations
 
@@ -241,27 +510,96 @@ def cut_layers(compositions: np.ndarray, n_layers: int = 4) -> list[int]:
 
 
 # ------------------------------------------------------------------ crystallites
-def fringe_energy(image: np.ndarray, pixel_A: float, q_band: tuple[float, float], smooth_A: float = 3.0) -> np.ndarray:
-    """Local energy of the lattice fringes: band-pass over the reference frequencies, squared, smoothed."""
+def fringe_band(refs: Sequence[Reflection], margin_inv_A: float) -> tuple[float, float]:
+    """Frequencies that hold every reference reflection, widened for the rings' width.
+
+    Parameters
+    ----------
+    refs
+        Reference reflections.
+    margin_inv_A
+        Widening on both sides (1/Å).
+
+    Returns
+    -------
+    tuple of float
+        Lowest and highest frequency of the band (1/Å).
+    """
+    return min(r.q_per_A for r in refs) - margin_inv_A, max(r.q_per_A for r in refs) + margin_inv_A
+
+
+def fringe_energy(image: np.ndarray, pixel_A: float, q_band: tuple[float, float], edge_inv_A: float,
+                  smooth_A: float) -> np.ndarray:
+    """Local energy of the lattice fringes: band-pass over the reference frequencies, squared, smoothed.
+
+    Parameters
+    ----------
+    image
+        The micrograph.
+    pixel_A
+        Its pixel size (Å).
+    q_band
+        Pass band (1/Å).
+    edge_inv_A
+        Width of the band's soft (tanh) edges, against ringing in the filtered image.
+    smooth_A
+        Gaussian smoothing of the squared result (Å): about a fringe period, so the
+        energy is even across a crystallite.
+
+    Returns
+    -------
+    numpy.ndarray
+        Image-shaped energy.
+    """
     from scipy import ndimage
 
     rows, cols = image.shape
     fy, fx = np.fft.fftfreq(rows)[:, None], np.fft.rfftfreq(cols)[None, :]
     q = np.hypot(fy, fx) / pixel_A
     lo, hi = q_band
-    band = 0.5 * (np.tanh((q - lo) / 0.01) - np.tanh((q - hi) / 0.01))
+    band = 0.5 * (np.tanh((q - lo) / edge_inv_A) - np.tanh((q - hi) / edge_inv_A))
     filtered = np.fft.irfft2(np.fft.rfft2(image - image.mean()) * band, s=image.shape)
     return ndimage.gaussian_filter(filtered ** 2, smooth_A / pixel_A)
 
 
 def crystallite_diameters(energy: np.ndarray, pixel_A: float, interphase_cols: tuple[int, int],
-                          amorphous_cols: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Area-equivalent diameters (nm) of crystallites inside the interphase, and the mask."""
+                          amorphous_cols: tuple[int, int], crystalline_percentile: float,
+                          min_diameter_nm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Area-equivalent diameters of the crystallites inside the interphase, and the mask.
+
+    The threshold is the geometric mean of the amorphous level (median energy over
+    ``amorphous_cols``) and the crystalline level (a high percentile inside the
+    interphase), so it adapts to each image's contrast.  Crystallites cut by the
+    interphase's or the image's edges are left out, since their size is unknown.
+
+    Parameters
+    ----------
+    energy
+        Fringe energy (:func:`fringe_energy`).
+    pixel_A
+        Pixel size (Å).
+    interphase_cols, amorphous_cols
+        Column ranges [start, stop) of the interphase and of amorphous LiPON.
+    crystalline_percentile
+        Percentile of the energy inside the interphase taken as the crystalline level.
+    min_diameter_nm
+        Smaller specks are noise, not crystallites.
+
+    Returns
+    -------
+    diameters, mask
+        Diameters (nm) and the image-shaped mask of segmented regions.
+
+    Raises
+    ------
+    ValueError
+        No fringes stand out from the amorphous background.
+    """
     from scipy import ndimage
 
     amorphous = np.median(energy[:, amorphous_cols[0]:amorphous_cols[1]])
     inside = energy[:, interphase_cols[0]:interphase_cols[1]]
-    crystalline = np.percentile(inside, 90)
+    crystalline = np.percentile(inside, crystalline_percentile)
     if crystalline <= amorphous:
         raise ValueError("no lattice fringes stand out from the amorphous background")
     threshold = np.sqrt(amorphous * crystalline)
@@ -273,24 +611,203 @@ def crystallite_diameters(energy: np.ndarray, pixel_A: float, interphase_cols: t
     areas = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, n + 1))
     slices = ndimage.find_objects(labels)
     rows, cols = mask.shape
+    min_area_nm2 = np.pi * (min_diameter_nm / 2) ** 2
     keep = []
     for area, sl in zip(areas, slices):
         touches = sl[0].start == 0 or sl[0].stop == rows or sl[1].start == interphase_cols[0] \
             or sl[1].stop == interphase_cols[1]
-        if not touches and area * (pixel_A / 10) ** 2 >= np.pi:  # ignore specks under 2 nm across
+        if not touches and area * (pixel_A / 10) ** 2 >= min_area_nm2:
             keep.append(area)
     return 2 * np.sqrt(np.asarray(keep) / np.pi) * pixel_A / 10, mask
 
 
+# ------------------------------------------------------------------ one region
+def analyse_region(image: np.ndarray, pixel_A: float, refs: Sequence[Reflection], method: Method) -> RegionResult:
+    """Phase weights along the depth, layers from column compositions, crystallite sizes.
+
+    Parameters
+    ----------
+    image
+        One region's micrograph, depth along the columns.
+    pixel_A
+        Its own pixel size (Å).
+    refs
+        Reference reflections.
+    method
+        The method choices.
+
+    Returns
+    -------
+    RegionResult
+        Spectra, phase fit, layers, fringe energy and crystallites of the region.
+
+    Raises
+    ------
+    ValueError
+        The layers or crystallites cannot be segmented (too few columns, no fringes...).
+    """
+    spectra = local_spectra(image, pixel_A, method.window_px, method.step_px)
+    fit = phase_weights(spectra, refs, method)
+    energy = fringe_energy(image, pixel_A, fringe_band(refs, method.fringe_band_margin_inv_A),
+                           method.band_edge_inv_A, method.fringe_smoothing_A)
+    depth = (np.arange(image.shape[1]) + 0.5) * pixel_A / 10
+    centres, gaps = columns(depth, np.log(energy).mean(axis=0), method.column_prominence)
+    totals = fit.weights.sum(axis=1)
+    crystalline = totals > method.crystalline_fraction * np.percentile(totals, 95)
+    last_depth = spectra.depth_nm[np.flatnonzero(crystalline)[-1]] + method.window_px * pixel_A / 20
+    centres = centres[centres < last_depth]
+    if centres.size < RUNS + 1:  # a column per run, and two in the last to place its end
+        raise ValueError(f"found {centres.size} columns of crystallites; layers need at least {RUNS + 1}")
+    spacing = float(np.median(np.diff(centres)))
+    compositions = column_weights(image, pixel_A, centres, spacing, refs, fit, method)
+    cuts = cut_layers(compositions, RUNS)
+    boundaries = layer_edges(centres, gaps, cuts)
+    runs = np.split(compositions / np.maximum(compositions.max(axis=0), 1e-12), cuts)
+    levels = np.array([run.mean(axis=0) for run in runs]).T  # (phase, layer): bulk Li, layers 1-3
+    layers = Layers(boundaries, spacing, levels)
+
+    def to_col(nm: float) -> int:
+        return int(np.clip(round(nm * 10 / pixel_A), 0, image.shape[1]))
+
+    b = boundaries
+    diameters, mask = crystallite_diameters(energy, pixel_A, (to_col(b[0]), to_col(b[-1])),
+                                            (to_col(b[-1] + method.amorphous_offset_nm), image.shape[1]),
+                                            method.crystalline_percentile, method.min_crystallite_nm)
+    return RegionResult(spectra, fit, layers, energy, diameters, mask)
+
+
+# ------------------------------------------------------------------ over all regions
+def summarize(thicknesses_nm: np.ndarray, diameters_nm: np.ndarray, size_percentiles: tuple[float, float],
+              min_crystallites: int) -> Summary:
+    """Layer means and ranges over the regions, and the crystallite size range.
+
+    Parameters
+    ----------
+    thicknesses_nm
+        (region, layer) thicknesses.
+    diameters_nm
+        Crystallite diameters of all regions.
+    size_percentiles
+        Lower and upper percentile of the diameters quoted as the size range.
+    min_crystallites
+        Fewer crystallites give no meaningful percentiles.
+
+    Returns
+    -------
+    Summary
+
+    Raises
+    ------
+    ValueError
+        Fewer than ``min_crystallites`` crystallites.
+    """
+    if len(diameters_nm) < min_crystallites:
+        raise ValueError(f"only {len(diameters_nm)} crystallites segmented; sizes need at least {min_crystallites}")
+    return Summary(thicknesses_nm.mean(axis=0), thicknesses_nm.min(axis=0), thicknesses_nm.max(axis=0),
+                   (float(np.percentile(diameters_nm, size_percentiles[0])),
+                    float(np.percentile(diameters_nm, size_percentiles[1]))))
+
+
+def layer_row(index: int, result: RegionResult) -> list[float]:
+    """One row of the per-region layer table (columns :data:`LAYER_COLUMNS`).
+
+    Parameters
+    ----------
+    index
+        Region number (1-based, in file order).
+    result
+        The region's analysis.
+
+    Returns
+    -------
+    list of float
+        Region, four boundaries, three thicknesses, column spacing, ring width.
+    """
+    layers = result.layers
+    return [index, *layers.boundaries_nm, *layers.thicknesses_nm, layers.spacing_nm, result.fit.sigma_inv_A]
+
+
+def profile_table(results: Mapping[int, RegionResult], profile_percentile: float) -> np.ndarray:
+    """Phase weights along the depth of every region, each phase scaled to a high percentile.
+
+    Parameters
+    ----------
+    results
+        Region number -> its result.
+    profile_percentile
+        Percentile of each phase's weights scaled to 1, so a few strong windows do not
+        flatten the profile.
+
+    Returns
+    -------
+    numpy.ndarray
+        Columns region, depth (nm), then one per phase.
+    """
+    return np.vstack([np.column_stack([np.full(r.spectra.depth_nm.size, index), r.spectra.depth_nm,
+                                       r.fit.weights / np.percentile(r.fit.weights, profile_percentile, axis=0)])
+                      for index, r in results.items()])
+
+
+def reflection_table(refs: Sequence[Reflection], pixel_sizes_A: Sequence[float], window_px: int,
+                     ambiguity_steps: float) -> str:
+    """The reference reflections and the pairs a local FFT cannot tell apart (Markdown).
+
+    Two reflections are confusable when closer than ``ambiguity_steps`` frequency steps
+    of the window.  The step depends on each region's own pixel size; a pair is listed if
+    it is confusable in any region, i.e. at the coarsest step.
+
+    Parameters
+    ----------
+    refs
+        Reference reflections.
+    pixel_sizes_A
+        Pixel size of every region (Å).
+    window_px
+        Local FFT window.
+    ambiguity_steps
+        Frequency steps within which two reflections are confusable.
+
+    Returns
+    -------
+    str
+        The table with a closing sentence, ending in a newline.
+    """
+    steps = sorted({1.0 / (window_px * p) for p in pixel_sizes_A})
+    pairs = crystallography.ambiguous_pairs(refs, ambiguity_steps * steps[-1])
+    partners = {r.label: [] for r in refs}
+    for a, b in pairs:
+        partners[a.label].append(b.label)
+        partners[b.label].append(a.label)
+    lines = ["| Phase | Reflection | d (Å) | 1/d (1/Å) | Within FFT resolution of |", "|---|---|---:|---:|---|"]
+    for r in refs:
+        hkl = "".join(str(i) for i in r.hkl)
+        lines.append(f"| {r.phase} | ({hkl}) | {r.d_A:.3f} | {r.q_per_A:.3f} | {', '.join(partners[r.label]) or '-'} |")
+    lines.append("")
+    times = "twice" if ambiguity_steps == 2 else f"{ambiguity_steps:g} times"
+    pixels = sorted(set(pixel_sizes_A))
+    if len(pixels) == 1:
+        where = f"({ambiguity_steps * steps[-1]:.4f} 1/Å at {pixels[0]:.2f} Å per pixel)"
+    else:
+        where = (f"({ambiguity_steps * steps[0]:.4f}–{ambiguity_steps * steps[-1]:.4f} 1/Å at "
+                 f"{pixels[-1]:.2f}–{pixels[0]:.2f} Å per pixel; pairs confusable in any region are listed)")
+    lines.append(f"Pairs are closer than {times} the frequency step of a {window_px}-pixel window {where}.")
+    return "\n".join(lines) + "\n"
+
+
 # ------------------------------------------------------------------ edge
-def _region_files(raw: Path, expected: int) -> list[Path]:
-    paths = sorted(raw.glob(REGIONS), key=lambda p: int(re.sub(r"\D", "", p.stem) or 0))
+LAYER_COLUMNS = "region,b0_nm,b1_nm,b2_nm,b3_nm,layer1_nm,layer2_nm,layer3_nm,column_spacing_nm,ring_sigma_per_A"
+
+
+def _region_files(paths: Sequence[Path], expected: int) -> list[Path]:
+    """The region images in numeric order (region_2 before region_10), as many as expected."""
+    paths = sorted(paths, key=lambda p: int(re.sub(r"\D", "", p.stem) or 0))
     if len(paths) != expected:
-        raise InputError(raw / REGIONS, f"found {len(paths)} HRTEM region image(s); the analysis expects {expected}")
+        where = paths[0].parent if paths else "HRTEM region images"
+        raise InputError(where, f"found {len(paths)} HRTEM region image(s); the analysis expects {expected}")
     return paths
 
 
-def _read_region(path: Path, refs) -> tuple[np.ndarray, float]:
+def _read_region(path: Path, refs: Sequence[Reflection]) -> tuple[np.ndarray, float]:
     signal = em_io.load(path)
     if signal.data.ndim != 2:
         raise InputError(path, f"expected a 2D image, found {signal.data.ndim} dimensions")
@@ -302,103 +819,121 @@ def _read_region(path: Path, refs) -> tuple[np.ndarray, float]:
     return np.asarray(signal.data, dtype=float), pixel_A
 
 
-def fringe_band(refs) -> tuple[float, float]:
-    """Frequencies that hold every reference reflection, with a margin for ring width."""
-    return min(r.q_per_A for r in refs) - 0.03, max(r.q_per_A for r in refs) + 0.03
+def run(inputs: Mapping[str, Path | tuple[Path, ...]], outputs: Mapping[str, Path], *,
+        expected_regions: int, window_px: int, step_px: int, q_range_inv_A: tuple[float, float],
+        ring_sigma_range_inv_A: tuple[float, float], ring_sigma_step_inv_A: float,
+        damping_range_A: tuple[float, float], damping_step_A: float,
+        background_spacing_inv_A: float, background_width_inv_A: float, column_prominence: float,
+        crystalline_fraction: float, fringe_band_margin_inv_A: float, band_edge_inv_A: float,
+        fringe_smoothing_A: float, crystalline_percentile: float, amorphous_offset_nm: float,
+        min_crystallite_nm: float, min_crystallites: int, size_percentiles: tuple[float, float],
+        profile_percentile: float, ambiguity_steps: float) -> list[Number]:
+    """Layer thicknesses per region, their means and ranges, and crystallite sizes.
 
+    Parameters
+    ----------
+    inputs
+        ``regions`` (the HRTEM region images, a glob) and ``phases`` (cited lattices).
+    outputs
+        ``layers``, ``layer_summary``, ``phase_profiles``, ``layer_composition``,
+        ``crystallites``, ``region1`` (arrays of region 1 for Fig 2), ``reference_rings``
+        and ``reflections`` (Table of reference reflections, Markdown).
+    expected_regions
+        How many region images the analysis expects.
+    window_px, step_px
+        Local FFT window and its depth step (:func:`local_spectra`).
+    q_range_inv_A
+        Frequencies fitted by the ring templates (:func:`phase_weights`, :func:`column_weights`).
+    ring_sigma_range_inv_A, ring_sigma_step_inv_A
+        Candidate ring widths (first, last; step).
+    damping_range_A, damping_step_A
+        Candidate envelope widths (first, last; step).
+    background_spacing_inv_A, background_width_inv_A
+        The smooth background terms (:func:`background_basis`).
+    column_prominence
+        Least prominence of a column or gap (:func:`columns`).
+    crystalline_fraction
+        A depth holds crystallites where its total phase weight exceeds this fraction of
+        the image's 95th percentile; columns past the last such depth are ignored.
+    fringe_band_margin_inv_A, band_edge_inv_A, fringe_smoothing_A
+        The fringe band-pass and its smoothing (:func:`fringe_band`, :func:`fringe_energy`).
+    crystalline_percentile, min_crystallite_nm
+        Segmentation of crystallites (:func:`crystallite_diameters`).
+    amorphous_offset_nm
+        The amorphous level is taken this far past the interphase end.
+    min_crystallites, size_percentiles
+        The quoted size range (:func:`summarize`).
+    profile_percentile
+        Scaling of the phase profiles for Fig 2 (:func:`profile_table`).
+    ambiguity_steps
+        Confusable reflections (:func:`reflection_table`).
 
-def analyse_region(image: np.ndarray, pixel_A: float, refs, window_px: int, step_px: int):
-    """Local spectra and phase weights along the depth, then layers from column compositions."""
-    spectra = local_spectra(image, pixel_A, window_px, step_px)
-    weights, sigma, damping = phase_weights(spectra, refs)
-    energy = fringe_energy(image, pixel_A, fringe_band(refs))
-    depth = (np.arange(image.shape[1]) + 0.5) * pixel_A / 10
-    centres, gaps = columns(depth, np.log(energy).mean(axis=0))
-    crystalline = weights.sum(axis=1) > 0.25 * np.percentile(weights.sum(axis=1), 95)
-    last_depth = spectra.depth_nm[np.flatnonzero(crystalline)[-1]] + window_px * pixel_A / 20
-    centres = centres[centres < last_depth]
-    if centres.size < 5:
-        raise ValueError(f"found {centres.size} columns of crystallites; layers need at least 5")
-    spacing = float(np.median(np.diff(centres)))
-    compositions = column_weights(image, pixel_A, centres, spacing, refs, sigma, damping)
-    cuts = cut_layers(compositions)
-    boundaries = layer_edges(centres, gaps, cuts)
-    runs = np.split(compositions / np.maximum(compositions.max(axis=0), 1e-12), cuts)
-    levels = np.array([run.mean(axis=0) for run in runs]).T  # (phase, layer): bulk Li, layers 1-3
-    return spectra, weights, sigma, Layers(boundaries, spacing, levels), energy
+    Returns
+    -------
+    list of Number
+        The region count (from the images alone), mean layer thicknesses, their sum and
+        the crystallite size range.
 
-
-def run(raw: Path, out: Path, expected_regions: int = 10, window_px: int = 128, step_px: int = 8) -> list[Number]:
-    """Layer thicknesses per region, their means and ranges, and crystallite sizes."""
-    refs = crystallography.reflections()
-    paths = _region_files(raw, expected_regions)
-    (out / "data").mkdir(parents=True, exist_ok=True)
-    thickness_rows, diameters, profiles = [], [], {}
+    Raises
+    ------
+    InputError
+        Wrong number of images, an unreadable or uncalibrated image, a pixel too coarse
+        for the reference reflections, layers that cannot be segmented, or too few
+        crystallites.
+    """
+    refs = crystallography.reflections(crystallography.load_phases(inputs["phases"]))
+    paths = _region_files(inputs["regions"], expected_regions)
+    method = Method.build(
+        window_px=window_px, step_px=step_px, q_range_inv_A=q_range_inv_A,
+        ring_sigma_range_inv_A=ring_sigma_range_inv_A, ring_sigma_step_inv_A=ring_sigma_step_inv_A,
+        damping_range_A=damping_range_A, damping_step_A=damping_step_A,
+        background_spacing_inv_A=background_spacing_inv_A, background_width_inv_A=background_width_inv_A,
+        column_prominence=column_prominence, crystalline_fraction=crystalline_fraction,
+        fringe_band_margin_inv_A=fringe_band_margin_inv_A, band_edge_inv_A=band_edge_inv_A,
+        fringe_smoothing_A=fringe_smoothing_A, crystalline_percentile=crystalline_percentile,
+        amorphous_offset_nm=amorphous_offset_nm, min_crystallite_nm=min_crystallite_nm)
+    results: dict[int, RegionResult] = {}
+    pixel_sizes: dict[int, float] = {}
     for index, path in enumerate(paths, start=1):
         print(f"    hrtem: region {index}/{len(paths)} ({path.name})", flush=True)
         image, pixel_A = _read_region(path, refs)
         try:
-            spectra, weights, sigma, layers, energy = analyse_region(image, pixel_A, refs, window_px, step_px)
+            result = analyse_region(image, pixel_A, refs, method)
         except ValueError as err:
             raise InputError(path, f"cannot segment the layers: {err}") from None
-        thickness_rows.append([index, *layers.boundaries_nm, *layers.thicknesses_nm, layers.spacing_nm, sigma])
-        to_col = lambda nm: int(np.clip(round(nm * 10 / pixel_A), 0, image.shape[1]))
-        b = layers.boundaries_nm
-        found, mask = crystallite_diameters(energy, pixel_A, (to_col(b[0]), to_col(b[3])),
-                                            (to_col(b[3] + 8.0), image.shape[1]))
-        diameters.extend(found)
-        profiles[index] = (spectra.depth_nm, weights / np.percentile(weights, 95, axis=0), layers.levels)
-        if index == 1:
-            np.savez_compressed(out / "data/hrtem_region1.npz", image=image.astype(np.float32), pixel_A=pixel_A,
-                                mask=mask, boundaries_nm=b, q_per_A=spectra.q_per_A, power=spectra.power,
-                                depth_nm=spectra.depth_nm)
-    table = np.asarray(thickness_rows)
-    np.savetxt(out / "data/hrtem_layers.csv", table, delimiter=",", comments="", fmt="%.6g",
-               header="region,b0_nm,b1_nm,b2_nm,b3_nm,layer1_nm,layer2_nm,layer3_nm,column_spacing_nm,ring_sigma_per_A")
-    depth = np.concatenate([profiles[i][0] for i in profiles])
-    np.savetxt(out / "data/hrtem_phase_profiles.csv",
-               np.column_stack([np.repeat(list(profiles), [profiles[i][0].size for i in profiles]), depth,
-                                np.vstack([profiles[i][1] for i in profiles])]),
-               delimiter=",", comments="", fmt="%.5g", header="region,depth_nm," + ",".join(PHASES))
-    levels = np.mean([profiles[i][2] for i in profiles], axis=0)
-    np.savetxt(out / "data/hrtem_layer_composition.csv", np.column_stack([np.arange(4), levels.T]), delimiter=",",
-               comments="", fmt="%.4g", header="layer," + ",".join(PHASES))
-    np.savetxt(out / "data/hrtem_crystallites.csv", np.asarray(diameters), comments="", fmt="%.4g",
-               header="diameter_nm")
-    _write_reflection_table(out / "tables/hrtem_reflections.md", refs, pixel_A, window_px)
-    with open(out / "data/hrtem_reference_rings.csv", "w", encoding="utf-8") as handle:
-        handle.write("label,d_A\n" + "".join(f"{r.label},{r.d_A:.5f}\n" for r in refs))
-    if len(diameters) < 10:
-        raise InputError(raw / REGIONS, f"only {len(diameters)} crystallites segmented; sizes need at least 10")
-    means = table[:, 5:8].mean(axis=0)
-    np.savetxt(out / "data/hrtem_layer_summary.csv",
-               np.column_stack([np.arange(1, 4), means, table[:, 5:8].min(axis=0), table[:, 5:8].max(axis=0)]),
-               delimiter=",", comments="", fmt="%.5g", header="layer,mean_nm,min_nm,max_nm")
+        results[index], pixel_sizes[index] = result, pixel_A
+        if index == FIGURE_REGION:
+            np.savez_compressed(outputs["region1"], image=image.astype(np.float32), pixel_A=pixel_A,
+                                mask=result.mask, boundaries_nm=result.layers.boundaries_nm,
+                                q_per_A=result.spectra.q_per_A, power=result.spectra.power,
+                                depth_nm=result.spectra.depth_nm)
+    table = np.asarray([layer_row(index, r) for index, r in results.items()])
+    diameters = np.concatenate([r.diameters_nm for r in results.values()])
+    try:
+        summary = summarize(table[:, 5:5 + LAYERS], diameters, tuple(size_percentiles), min_crystallites)
+    except ValueError as err:
+        raise InputError(paths[0].parent, str(err)) from None
+
+    datatable.write_array(outputs["layers"], LAYER_COLUMNS, table, fmt="%.6g")
+    datatable.write_array(outputs["phase_profiles"], "region,depth_nm," + ",".join(PHASES),
+                          profile_table(results, profile_percentile), fmt="%.5g")
+    levels = np.mean([r.layers.levels for r in results.values()], axis=0)
+    datatable.write_array(outputs["layer_composition"], "layer," + ",".join(PHASES),
+                          np.column_stack([np.arange(RUNS), levels.T]), fmt="%.4g")
+    datatable.write_array(outputs["crystallites"], "diameter_nm", diameters, fmt="%.4g")
+    outputs["reflections"].write_text(reflection_table(refs, list(pixel_sizes.values()), window_px, ambiguity_steps),
+                                      encoding="utf-8")
+    datatable.write_rows(outputs["reference_rings"], "label,d_A", ((r.label, r.d_A) for r in refs), "{},{:.5f}")
+    datatable.write_array(outputs["layer_summary"], "layer,mean_nm,min_nm,max_nm",
+                          np.column_stack([np.arange(1, LAYERS + 1), summary.layer_means_nm, summary.layer_min_nm,
+                                           summary.layer_max_nm]), fmt="%.5g")
+    means = summary.layer_means_nm
     return [
-        count("hrtem.regions", len(paths)),
+        count("hrtem.regions", len(paths)).from_inputs(inputs["regions"]),
         quantity("hrtem.layer_li_li2o_nm", means[0], "nm", 1),
         quantity("hrtem.layer_li_li2o_li3n_nm", means[1], "nm", 1),
         quantity("hrtem.layer_li2o_li3n_li3po4_nm", means[2], "nm", 1),
         quantity("hrtem.interphase_nm", means.sum(), "nm", 1),
-        quantity("hrtem.crystallite_min_nm", np.percentile(diameters, 10), "nm", 1),
-        quantity("hrtem.crystallite_max_nm", np.percentile(diameters, 90), "nm", 1),
+        quantity("hrtem.crystallite_min_nm", summary.crystallite_range_nm[0], "nm", 1),
+        quantity("hrtem.crystallite_max_nm", summary.crystallite_range_nm[1], "nm", 1),
     ]
-
-
-def _write_reflection_table(path: Path, refs, pixel_A: float, window_px: int) -> None:
-    """The reference reflections and the pairs a local FFT cannot tell apart."""
-    resolution = 1.0 / (window_px * pixel_A)
-    pairs = crystallography.ambiguous_pairs(refs, 2 * resolution)
-    partners = {r.label: [] for r in refs}
-    for a, b in pairs:
-        partners[a.label].append(b.label)
-        partners[b.label].append(a.label)
-    lines = ["| Phase | Reflection | d (Å) | 1/d (1/Å) | Within FFT resolution of |", "|---|---|---:|---:|---|"]
-    for r in refs:
-        hkl = "".join(str(i) for i in r.hkl)
-        lines.append(f"| {r.phase} | ({hkl}) | {r.d_A:.3f} | {r.q_per_A:.3f} | {', '.join(partners[r.label]) or '-'} |")
-    lines.append("")
-    lines.append(f"Pairs are closer than twice the frequency step of a {window_px}-pixel window "
-                 f"({2 * resolution:.4f} 1/Å at {pixel_A:.2f} Å per pixel).")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

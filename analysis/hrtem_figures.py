@@ -1,19 +1,21 @@
 """Figure 2 (HRTEM: image, local FFTs, crystallite outlines, layer depths) and Figure 6
-(the multilayer-mosaic schematic, drawn to scale from the measured layer means)."""
+(the multilayer-mosaic schematic, drawn to scale from the measured layer means).
+
+Plotting is a step of its own: restyling a figure never reruns the HRTEM analysis.
+"""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis import style
+from analysis import datatable, style
 
-FIG_2A = "figures/fig2a_hrtem_region1.png"
-FIG_2FFT = "figures/fig2bdfh_local_ffts.png"
-FIG_2OUTLINES = "figures/fig2cegi_crystallites.png"
-FIG_2J = "figures/fig2j_layer_depths.svg"
-FIG_2K = "figures/fig2k_layer_means.svg"
-FIG_6 = "figures/fig6_multilayer_mosaic.svg"
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 LAYER_COLOURS = ("#d9e7f5", "#f5dfc0", "#e4d3ee", "#f3cfcf", "#e9e9e9")
 PHASE_COLOURS = {"Li": "#7f8c8d", "Li2O": "#2e86c1", "Li3N": "#8e44ad", "Li3PO4": "#c0392b"}
 REGION_PHASES = (("Li", "Li2O"), ("Li", "Li2O", "Li3N"), ("Li2O", "Li3N", "Li3PO4"), ())
@@ -33,8 +35,21 @@ def _region_windows(region, size_px: int) -> list[int]:
     return [int(np.clip(m / pixel_nm - size_px / 2, 0, cols - size_px)) for m in middles]
 
 
-def overview(region, plt):
-    """Region 1 with the three layers and LiPON shaded and numbered."""
+def overview(region: Mapping[str, np.ndarray], plt) -> Figure:
+    """Region 1 with the three layers and LiPON shaded and numbered, so the reader sees
+    where the layer boundaries were placed on the image itself.
+
+    Parameters
+    ----------
+    region
+        Arrays of the region (``image``, ``pixel_A``, ``boundaries_nm``).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     image, pixel_nm = region["image"], float(region["pixel_A"]) / 10
     fig, ax = plt.subplots(figsize=(6.8, 2.8))
     style.show_micrograph(ax, image, pixel_nm)
@@ -48,8 +63,23 @@ def overview(region, plt):
     return fig
 
 
-def local_ffts(region, refs, plt):
-    """Power spectra of a crop in each region, with the reference rings of its phases."""
+def local_ffts(region: Mapping[str, np.ndarray], refs: np.ndarray, plt) -> Figure:
+    """Power spectra of a crop in each layer, with the reference rings of its phases, so
+    the reader can check the phase assignment by eye.
+
+    Parameters
+    ----------
+    region
+        Arrays of the region (``image``, ``pixel_A``, ``boundaries_nm``).
+    refs
+        Reference rings (``label``, ``d_A``).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     image, pixel_A = region["image"], float(region["pixel_A"])
     size = 256
     fig, axes = plt.subplots(1, 4, figsize=(6.8, 1.9))
@@ -74,8 +104,20 @@ def local_ffts(region, refs, plt):
     return fig
 
 
-def outlines(region, plt):
-    """Segmented crystallites outlined on a crop of each region."""
+def outlines(region: Mapping[str, np.ndarray], plt) -> Figure:
+    """Segmented crystallites outlined on a crop of each layer: what the size range counts.
+
+    Parameters
+    ----------
+    region
+        Arrays of the region (``image``, ``pixel_A``, ``boundaries_nm``, ``mask``).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     image, mask, pixel_nm = region["image"], region["mask"], float(region["pixel_A"]) / 10
     size = 256
     fig, axes = plt.subplots(1, 4, figsize=(6.8, 1.9))
@@ -87,8 +129,21 @@ def outlines(region, plt):
     return fig
 
 
-def layer_depths(layers, plt):
-    """Depth of each layer in every region (stacked from the interphase start)."""
+def layer_depths(layers: np.ndarray, plt) -> Figure:
+    """Depth of each layer in every region (stacked from the interphase start): the
+    scatter between regions behind the quoted means.
+
+    Parameters
+    ----------
+    layers
+        Per-region layer table (``region``, ``layer1_nm``...).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(3.4, 2.6))
     regions = layers["region"].astype(int)
     left = np.zeros(regions.size)
@@ -106,8 +161,20 @@ def layer_depths(layers, plt):
     return fig
 
 
-def layer_means(summary, plt):
-    """Mean thickness of each layer with the range over the regions."""
+def layer_means(summary: np.ndarray, plt) -> Figure:
+    """Mean thickness of each layer with the range over the regions.
+
+    Parameters
+    ----------
+    summary
+        Layer summary (``layer``, ``mean_nm``, ``min_nm``, ``max_nm``).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(3.0, 2.6))
     x = summary["layer"]
     ax.bar(x, summary["mean_nm"], color=[LAYER_COLOURS[int(k)] for k in x], edgecolor="0.3", lw=0.4)
@@ -122,8 +189,21 @@ def layer_means(summary, plt):
     return fig
 
 
-def mosaic(summary, plt):
-    """The multilayer-mosaic interphase drawn to scale from the measured mean thicknesses."""
+def mosaic(summary: np.ndarray, plt) -> Figure:
+    """The multilayer-mosaic interphase drawn to scale from the measured mean thicknesses,
+    so the schematic cannot drift from the numbers.
+
+    Parameters
+    ----------
+    summary
+        Layer summary (``layer``, ``mean_nm``, ``min_nm``, ``max_nm``).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     rng = np.random.default_rng(6)  # crystallite placement is decoration; sizes are to scale
     means = summary["mean_nm"]
     edges = np.concatenate([[0.0], np.cumsum(means)])
@@ -153,16 +233,26 @@ def mosaic(summary, plt):
     return fig
 
 
-def run(build: Path, out: Path) -> None:
-    plt = style.pyplot()
-    data = build / "data"
-    region = np.load(data / "hrtem_region1.npz", allow_pickle=False)
-    refs = style.read_table(data / "hrtem_reference_rings.csv")
-    summary = style.read_table(data / "hrtem_layer_summary.csv")
-    style.save(overview(region, plt), out / FIG_2A)
-    style.save(local_ffts(region, refs, plt), out / FIG_2FFT)
-    style.save(outlines(region, plt), out / FIG_2OUTLINES)
-    style.save(layer_depths(style.read_table(data / "hrtem_layers.csv"), plt), out / FIG_2J)
-    style.save(layer_means(summary, plt), out / FIG_2K)
-    style.save(mosaic(summary, plt), out / FIG_6)
+def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path]) -> None:
+    """Draw Figures 2A, 2B/D/F/H, 2C/E/G/I, 2J, 2K and 6.
+
+    Parameters
+    ----------
+    inputs
+        ``region1`` (arrays of the region Fig 2 shows), ``reference_rings``,
+        ``layer_summary``, ``layers`` (tables of the hrtem step) and ``style``.
+    outputs
+        ``fig2a``, ``fig2_ffts``, ``fig2_crystallites``, ``fig2j``, ``fig2k``, ``fig6``.
+    """
+    plt = style.pyplot(inputs["style"])
+    with np.load(inputs["region1"], allow_pickle=False) as region:
+        region = dict(region)
+    refs = datatable.read(inputs["reference_rings"])
+    summary = datatable.read(inputs["layer_summary"])
+    style.save(overview(region, plt), outputs["fig2a"])
+    style.save(local_ffts(region, refs, plt), outputs["fig2_ffts"])
+    style.save(outlines(region, plt), outputs["fig2_crystallites"])
+    style.save(layer_depths(datatable.read(inputs["layers"]), plt), outputs["fig2j"])
+    style.save(layer_means(summary, plt), outputs["fig2k"])
+    style.save(mosaic(summary, plt), outputs["fig6"])
     plt.close("all")

@@ -1,21 +1,39 @@
-"""Figures 1C, 1D and S3 from the calibrated images the micrographs step wrote."""
+"""Figures 1C, 1D, S2 and S3 from the calibrated images the micrographs step wrote.
+
+Plotting is a step of its own: restyling a figure never reruns the analysis.
+"""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis import style
 
-FIG_1C = "figures/fig1c_fib_sem_cross_section.png"
-FIG_1D = "figures/fig1d_stem_df_interface.png"
-FIG_S3_FRAMES = "figures/figS3a_lipon_frames.png"
-FIG_S3_NCC = "figures/figS3b_frame_similarity.svg"
-FIG_S2 = "figures/figS2_liftout_sequence.png"
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
-def cross_section(sem, plt):
-    """The cross-section with the measured Li film between two dashed lines."""
+def cross_section(sem: Mapping[str, np.ndarray], plt: ModuleType) -> Figure:
+    """The cross-section with the measured Li film between two dashed lines (Fig 1C).
+
+    Drawing the measured boundaries on the image lets the reader judge the thickness.
+
+    Parameters
+    ----------
+    sem
+        The micrographs step's cross-section (``image``, ``pixel_nm``, ``li_top_px``,
+        ``li_bottom_px``).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(3.2, 3.2))
     style.show_micrograph(ax, sem["image"], float(sem["pixel_nm"]))
     for row in (sem["li_top_px"], sem["li_bottom_px"]):
@@ -27,7 +45,22 @@ def cross_section(sem, plt):
     return fig
 
 
-def dark_field(df, plt, letter: str):
+def dark_field(df: Mapping[str, np.ndarray], plt: ModuleType, letter: str) -> Figure:
+    """A dark-field image of the interface, Li on the left and LiPON on the right (Fig 1D).
+
+    Parameters
+    ----------
+    df
+        The micrographs step's image (``image``, ``pixel_nm``).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+    letter
+        The panel letter the caption refers to.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(3.0, 3.0))
     style.show_micrograph(ax, df["image"], float(df["pixel_nm"]))
     ax.text(0.04, 0.95, "Li", color="white", transform=ax.transAxes, va="top", fontsize=8)
@@ -36,8 +69,20 @@ def dark_field(df, plt, letter: str):
     return fig
 
 
-def liftout(sequence, plt):
-    """The Pt-free lift-out, step by step, each image with its scale bar."""
+def liftout(sequence: Mapping[str, np.ndarray], plt: ModuleType) -> Figure:
+    """The Pt-free lift-out, step by step, each image with its scale bar (Fig S2).
+
+    Parameters
+    ----------
+    sequence
+        The micrographs step's lift-out stack (``frames``, ``pixel_nm``, ``labels``).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     frames = sequence["frames"]
     columns = 2
     rows = -(-len(frames) // columns)
@@ -51,7 +96,20 @@ def liftout(sequence, plt):
     return fig
 
 
-def frames_pair(frames, plt):
+def frames_pair(frames: Mapping[str, np.ndarray], plt: ModuleType) -> Figure:
+    """The first and last frame of the beam-stability series side by side (Fig S3A).
+
+    Parameters
+    ----------
+    frames
+        The micrographs step's series summary (``first``, ``last``, ``ncc``, ``pixel_nm``).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, axes = plt.subplots(1, 2, figsize=(4.4, 2.3))
     px = float(frames["pixel_nm"])
     last = len(frames["ncc"])
@@ -62,7 +120,20 @@ def frames_pair(frames, plt):
     return fig
 
 
-def similarity(frames, plt):
+def similarity(frames: Mapping[str, np.ndarray], plt: ModuleType) -> Figure:
+    """NCC of every frame with the first (Fig S3B): a flat line means no beam damage.
+
+    Parameters
+    ----------
+    frames
+        The micrographs step's series summary (``ncc``).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(3.2, 2.2))
     ncc = frames["ncc"]
     ax.plot(np.arange(1, ncc.size + 1), ncc, "o-", ms=3)
@@ -73,13 +144,23 @@ def similarity(frames, plt):
     return fig
 
 
-def run(build: Path, out: Path) -> None:
-    plt = style.pyplot()
-    load = lambda name: np.load(build / "data" / name, allow_pickle=False)
-    style.save(cross_section(load("sem_cross_section.npz"), plt), out / FIG_1C)
-    style.save(dark_field(load("stem_interface_df.npz"), plt, "D"), out / FIG_1D)
-    frames = load("stem_frames.npz")
-    style.save(frames_pair(frames, plt), out / FIG_S3_FRAMES)
-    style.save(similarity(frames, plt), out / FIG_S3_NCC)
-    style.save(liftout(load("sem_liftout.npz"), plt), out / FIG_S2)
+def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path]) -> None:
+    """Draw Figures 1C, 1D, S2, S3A and S3B.
+
+    Parameters
+    ----------
+    inputs
+        ``sem_cross_section``, ``df_interface``, ``frames``, ``liftout`` (the
+        micrographs step's arrays) and ``style`` (the paper's style sheet).
+    outputs
+        ``fig1c``, ``fig1d``, ``figS2``, ``figS3a``, ``figS3b``.
+    """
+    plt = style.pyplot(inputs["style"])
+    load = lambda role: np.load(inputs[role], allow_pickle=False)
+    style.save(cross_section(load("sem_cross_section"), plt), outputs["fig1c"])
+    style.save(dark_field(load("df_interface"), plt, "D"), outputs["fig1d"])
+    frames = load("frames")
+    style.save(frames_pair(frames, plt), outputs["figS3a"])
+    style.save(similarity(frames, plt), outputs["figS3b"])
+    style.save(liftout(load("liftout"), plt), outputs["figS2"])
     plt.close("all")

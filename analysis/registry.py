@@ -1,13 +1,19 @@
-"""Every step of the paper's pipeline, in order.  ``dodo.py`` turns this into tasks.
+"""Every step of the paper's pipeline, declared once.  ``dodo.py`` turns this into tasks.
 
-Kept as plain data so importing it costs nothing: the modules named here are only
-imported when their step runs.
+This is the only place where a file path or a method choice is written: each step names
+its inputs and outputs by role and its parameters by name, and the runner hands them to
+the module's ``run(inputs, outputs, **params)``.  Kept as plain data so importing it
+costs nothing: the modules named here are only imported when their step runs.
+
+Parameters carry their unit and the reason for their value; the methods text quotes
+them with ``{{< param STEP.NAME >}}``.
 """
 from __future__ import annotations
 
-from paperbuild.step import Step
+from paperbuild.step import Param, Step, built, project, raw
 
-STYLE = "analysis/paper.mplstyle"
+STYLE = project("analysis/paper.mplstyle")
+PHASES = project("data/external/phases.yaml")
 NUMERIC_LIBRARIES = ("numpy", "scipy", "galvani")
 EM_LIBRARIES = ("numpy", "scipy", "hyperspy", "exspy", "rosettasciio", "tifffile", "h5py", "lmfit")
 PLOT_LIBRARIES = ("numpy", "matplotlib")
@@ -16,194 +22,344 @@ STEPS: tuple[Step, ...] = (
     Step(
         name="electrochemistry",
         module="analysis.electrochemistry",
-        reads=("echem/thin_film_cell.mpt", "echem/liquid_cell.mpt"),
-        writes=("data/echem_thin_film_cycles.csv", "data/echem_liquid_cycles.csv",
-                "data/echem_thin_film_profiles.csv"),
+        doc="EC-Lab exports -> per-cycle CE, rates, voltage window (Fig 1A, 1B, S1 data)",
+        inputs={"thin_film": raw("echem/thin_film_cell.mpt"), "liquid": raw("echem/liquid_cell.mpt")},
+        outputs={"thin_film_cycles": "data/echem_thin_film_cycles.csv",
+                 "liquid_cycles": "data/echem_liquid_cycles.csv",
+                 "thin_film_profiles": "data/echem_thin_film_profiles.csv"},
         numbers=("echem.cycles", "echem.fast_rate_C", "echem.slow_rate_C", "echem.voltage_min_V",
                  "echem.voltage_max_V", "echem.ce_floor_after_100", "echem.ce_floor_after_400",
                  "echem.capacity_retention_535", "liquid.ce_max"),
-        params={"ce_floor_cycles": (100, 400)},
+        params={
+            "ce_floor_first_cycle": Param(100, "", "the paper quotes the CE floor from cycle 100 on"),
+            "ce_floor_second_cycle": Param(400, "", "and from cycle 400 on"),
+            "steady_rate_tolerance_pct": Param(20, "%", "a cycle this close to the median C-rate is a steady "
+                                               "(fast) cycle; formation and check-up cycles differ by 50x"),
+        },
         libraries=NUMERIC_LIBRARIES,
     ),
     Step(
         name="electrochemistry_figures",
         module="analysis.electrochemistry_figures",
-        source_root="build",
-        reads=("data/echem_thin_film_cycles.csv", "data/echem_liquid_cycles.csv",
-               "data/echem_thin_film_profiles.csv"),
-        writes=("figures/fig1a_voltage_profiles.svg", "figures/fig1b_coulombic_efficiency.svg",
-                "figures/figS1_ce_solid_vs_liquid.svg"),
+        doc="Figures 1A, 1B and S1 from the per-cycle tables",
+        inputs={"thin_film_cycles": built("data/echem_thin_film_cycles.csv"),
+                "liquid_cycles": built("data/echem_liquid_cycles.csv"),
+                "thin_film_profiles": built("data/echem_thin_film_profiles.csv"),
+                "style": STYLE},
+        outputs={"fig1a": "figures/fig1a_voltage_profiles.svg", "fig1b": "figures/fig1b_coulombic_efficiency.svg",
+                 "figS1": "figures/figS1_ce_solid_vs_liquid.svg"},
         libraries=PLOT_LIBRARIES,
-        extra_deps=(STYLE,),
     ),
     Step(
         name="eds",
         module="analysis.eds",
-        reads=("eds/line_scan.hspy", "eds/spectrum_image.hspy"),
-        writes=("data/eds_profiles.csv", "data/eds_interphase.csv", "data/eds_point_spectra.csv",
-                "data/eds_lines.csv", "data/eds_maps.npz"),
+        doc="EDS line scan and spectrum image -> interphase width, N lead (Fig 1E-G, S5, S6 data)",
+        inputs={"line_scan": raw("eds/line_scan.hspy"), "spectrum_image": raw("eds/spectrum_image.hspy")},
+        outputs={"profiles": "data/eds_profiles.csv", "interphase": "data/eds_interphase.csv",
+                 "point_spectra": "data/eds_point_spectra.csv", "lines": "data/eds_lines.csv",
+                 "maps": "data/eds_maps.npz"},
         numbers=("eds.interphase_width_nm", "eds.n_lead_nm"),
+        params={
+            "integration_width_fwhm": Param(2.0, "FWHM", "exspy's default: holds nearly all of a line's counts "
+                                            "with little background"),
+            "background_offset_fwhm": Param(4.0, "FWHM", "background windows start where a line's tails have "
+                                            "faded, on both sides"),
+            "background_width_fwhm": Param(1.0, "FWHM", "exspy's default background window width"),
+            "onset_pct": Param(10, "%", "the usual 10-90 % rise: away from the noisy fitted levels"),
+            "plateau_pct": Param(90, "%", "the usual 10-90 % rise: away from the noisy fitted levels"),
+            "point_spectrum_positions": Param(5, "", "enough counts for a readable spectrum while spanning "
+                                              "a few scan steps, well under the interphase width"),
+        },
         libraries=EM_LIBRARIES,
     ),
     Step(
         name="micrographs",
         module="analysis.micrographs",
-        reads=("sem/fib_cross_section.tif", "stem/interface_df.tif", "stem/eels_region_df.tif",
-               "stem/lipon_frames.tif", "sem/liftout_sequence.tif"),
-        writes=("data/sem_cross_section.npz", "data/stem_interface_df.npz", "data/stem_eels_region_df.npz",
-                "data/stem_frames.npz", "data/sem_liftout.npz"),
+        doc="SEM/STEM micrographs -> Li film thickness, beam stability (Fig 1C, 1D, S2, S3 data)",
+        inputs={"sem_cross_section": raw("sem/fib_cross_section.tif"), "df_interface": raw("stem/interface_df.tif"),
+                "df_eels_region": raw("stem/eels_region_df.tif"), "lipon_frames": raw("stem/lipon_frames.tif"),
+                "liftout": raw("sem/liftout_sequence.tif")},
+        outputs={"sem_cross_section": "data/sem_cross_section.npz", "df_interface": "data/stem_interface_df.npz",
+                 "df_eels_region": "data/stem_eels_region_df.npz", "frames": "data/stem_frames.npz",
+                 "liftout": "data/sem_liftout.npz"},
         numbers=("sem.li_thickness_um", "stem.beam_stability_min_ncc"),
+        params={
+            "profile_smoothing_px": Param(1.5, "px", "Gaussian sigma: quiets pixel noise, keeps a boundary a few "
+                                          "pixels sharp"),
+            "boundary_prominence": Param(8, "", "gradient peaks this many noise sigmas high are boundaries; "
+                                         "noise alone does not reach it"),
+            "boundary_separation_px": Param(3, "px", "one boundary per edge: a blurred edge spans a few pixels"),
+            "max_shift_px": Param(3, "px", "covers the stage drift between frames, too small to align "
+                                  "unrelated speckle"),
+        },
         libraries=EM_LIBRARIES,
     ),
     Step(
         name="eels",
         module="analysis.eels",
-        reads=("eels/point_*.msa", "eels/feff/Li2O/eels.dat", "eels/feff/Li3PO4/eels.dat",
-               "eels/feff/Li3P/eels.dat", "eels/feff/LiPON/eels.dat"),
-        writes=("data/eels_li_edges.csv", "data/eels_p_edges.csv", "data/eels_o_edges.csv", "data/eels_li_fits.csv",
-                "data/eels_points.csv", "data/eels_references.csv"),
+        doc="EELS point spectra and FEFF references -> Li K and P L2,3 peaks, Li2O share (Fig 3 data)",
+        inputs={"points": raw("eels/point_*.msa"), "ref_Li2O": raw("eels/feff/Li2O/eels.dat"),
+                "ref_Li3PO4": raw("eels/feff/Li3PO4/eels.dat"), "ref_Li3P": raw("eels/feff/Li3P/eels.dat"),
+                "ref_LiPON": raw("eels/feff/LiPON/eels.dat")},
+        outputs={"li_edges": "data/eels_li_edges.csv", "p_edges": "data/eels_p_edges.csv",
+                 "o_edges": "data/eels_o_edges.csv", "li_fits": "data/eels_li_fits.csv",
+                 "points": "data/eels_points.csv", "references": "data/eels_references.csv"},
         numbers=("eels.points", "eels.step_nm", "eels.li_k_peak1_eV", "eels.li_k_peak2_eV", "eels.p_l_peaks_eV",
                  "eels.li2o_fraction"),
+        params={
+            "li_background_eV": Param((47.0, 54.0), "eV", "pre-edge region just below the Li K onset (~55 eV)"),
+            "p_background_eV": Param((120.0, 130.0), "eV", "pre-edge region just below the P L2,3 onset (~132 eV)"),
+            "o_background_eV": Param((505.0, 528.0), "eV", "pre-edge region just below the O K onset (~532 eV)"),
+            "li_fit_window_eV": Param((55.0, 72.0), "eV", "the Li K near-edge structure where Li2O and LiPON differ"),
+            "li_peak_search_eV": Param((57.0, 66.0), "eV", "holds both Li K near-edge peaks (LiPON- and Li2O-like)"),
+            "p_peak_search_eV": Param((134.0, 146.0), "eV", "holds the two P L2,3 near-edge peaks"),
+            "p_peak_prominence": Param(0.02, "", "fraction of the summed edge's range: ignores noise wiggles only"),
+            "smoothing_window_eV": Param(1.5, "eV", "Savitzky-Golay window: narrower than a near-edge peak, wider "
+                                         "than the noise"),
+            "smoothing_order": Param(3, "", "cubic Savitzky-Golay keeps peak heights and positions"),
+            "li_shown_eV": Param((50.0, 80.0), "eV", "the Li K range Fig 3B and 3C show"),
+            "p_shown_eV": Param((125.0, 165.0), "eV", "the P L2,3 range Fig 3B shows"),
+            "o_shown_eV": Param((520.0, 575.0), "eV", "the O K range Fig 3B shows"),
+            "reference_step_eV": Param(0.05, "eV", "grid of the FEFF curves in Fig 3C, finer than their features"),
+        },
         libraries=EM_LIBRARIES,
     ),
     Step(
         name="eds_figures",
         module="analysis.eds_figures",
-        source_root="build",
-        reads=("data/eds_profiles.csv", "data/eds_interphase.csv", "data/eds_point_spectra.csv",
-               "data/eds_lines.csv", "data/eds_maps.npz", "data/stem_interface_df.npz"),
-        writes=("figures/fig1e_p_map.png", "figures/fig1f_n_map.png", "figures/fig1g_normalized_profiles.svg",
-                "figures/figS5a_stem_df.png", "figures/figS5b_eds_line_scan_cps.svg",
-                "figures/figS6_eds_point_spectra.svg"),
+        doc="Figures 1E, 1F, 1G, S5 and S6 from the EDS tables",
+        inputs={"profiles": built("data/eds_profiles.csv"), "interphase": built("data/eds_interphase.csv"),
+                "point_spectra": built("data/eds_point_spectra.csv"), "lines": built("data/eds_lines.csv"),
+                "maps": built("data/eds_maps.npz"), "df_interface": built("data/stem_interface_df.npz"),
+                "style": STYLE},
+        outputs={"fig1e": "figures/fig1e_p_map.png", "fig1f": "figures/fig1f_n_map.png",
+                 "fig1g": "figures/fig1g_normalized_profiles.svg", "figS5a": "figures/figS5a_stem_df.png",
+                 "figS5b": "figures/figS5b_eds_line_scan_cps.svg", "figS6": "figures/figS6_eds_point_spectra.svg"},
         libraries=PLOT_LIBRARIES,
-        extra_deps=(STYLE,),
     ),
     Step(
         name="micrograph_figures",
         module="analysis.micrograph_figures",
-        source_root="build",
-        reads=("data/sem_cross_section.npz", "data/stem_interface_df.npz", "data/stem_frames.npz",
-               "data/sem_liftout.npz"),
-        writes=("figures/fig1c_fib_sem_cross_section.png", "figures/fig1d_stem_df_interface.png",
-                "figures/figS3a_lipon_frames.png", "figures/figS3b_frame_similarity.svg",
-                "figures/figS2_liftout_sequence.png"),
+        doc="Figures 1C, 1D, S2 and S3 from the micrograph arrays",
+        inputs={"sem_cross_section": built("data/sem_cross_section.npz"),
+                "df_interface": built("data/stem_interface_df.npz"), "frames": built("data/stem_frames.npz"),
+                "liftout": built("data/sem_liftout.npz"), "style": STYLE},
+        outputs={"fig1c": "figures/fig1c_fib_sem_cross_section.png", "fig1d": "figures/fig1d_stem_df_interface.png",
+                 "figS3a": "figures/figS3a_lipon_frames.png", "figS3b": "figures/figS3b_frame_similarity.svg",
+                 "figS2": "figures/figS2_liftout_sequence.png"},
         libraries=PLOT_LIBRARIES,
-        extra_deps=(STYLE,),
     ),
     Step(
         name="eels_figures",
         module="analysis.eels_figures",
-        source_root="build",
-        reads=("data/eels_points.csv", "data/stem_eels_region_df.npz", "data/eels_li_edges.csv",
-               "data/eels_p_edges.csv", "data/eels_o_edges.csv", "data/eels_li_fits.csv", "data/eels_references.csv"),
-        writes=("figures/fig3a_eels_points.png", "figures/fig3b_eels_edges.svg", "figures/fig3c_feff_references.svg"),
+        doc="Figure 3 from the EELS tables",
+        inputs={"points": built("data/eels_points.csv"), "df_eels_region": built("data/stem_eels_region_df.npz"),
+                "li_edges": built("data/eels_li_edges.csv"), "p_edges": built("data/eels_p_edges.csv"),
+                "o_edges": built("data/eels_o_edges.csv"), "li_fits": built("data/eels_li_fits.csv"),
+                "references": built("data/eels_references.csv"), "style": STYLE},
+        outputs={"fig3a": "figures/fig3a_eels_points.png", "fig3b": "figures/fig3b_eels_edges.svg",
+                 "fig3c": "figures/fig3c_feff_references.svg"},
         libraries=PLOT_LIBRARIES,
-        extra_deps=(STYLE,),
     ),
     Step(
         name="hrtem",
         module="analysis.hrtem",
-        reads=("hrtem/region_*.tif",),
-        writes=("data/hrtem_layers.csv", "data/hrtem_layer_summary.csv", "data/hrtem_phase_profiles.csv",
-                "data/hrtem_layer_composition.csv", "data/hrtem_crystallites.csv", "data/hrtem_region1.npz",
-                "data/hrtem_reference_rings.csv", "tables/hrtem_reflections.md"),
+        doc="HRTEM regions -> phases, layer thicknesses, crystallite sizes (Fig 2, 6, Table S1 data)",
+        inputs={"regions": raw("hrtem/region_*.tif"), "phases": PHASES},
+        outputs={"layers": "data/hrtem_layers.csv", "layer_summary": "data/hrtem_layer_summary.csv",
+                 "phase_profiles": "data/hrtem_phase_profiles.csv",
+                 "layer_composition": "data/hrtem_layer_composition.csv",
+                 "crystallites": "data/hrtem_crystallites.csv", "region1": "data/hrtem_region1.npz",
+                 "reference_rings": "data/hrtem_reference_rings.csv", "reflections": "tables/hrtem_reflections.md"},
         numbers=("hrtem.regions", "hrtem.layer_li_li2o_nm", "hrtem.layer_li_li2o_li3n_nm",
                  "hrtem.layer_li2o_li3n_li3po4_nm", "hrtem.interphase_nm", "hrtem.crystallite_min_nm",
                  "hrtem.crystallite_max_nm"),
-        params={"expected_regions": 10, "window_px": 128, "step_px": 8},
+        params={
+            "expected_regions": Param(10, "", "the paper measured ten interphase regions"),
+            "window_px": Param(128, "pixels", "local FFT window: several fringe periods of every phase, "
+                               "yet thinner than a layer"),
+            "step_px": Param(8, "pixels", "depth step of the sliding window, finer than a crystallite"),
+            "q_range_inv_A": Param((0.18, 0.66), "Å⁻¹", "holds every reference ring (0.25-0.61 Å⁻¹) with room "
+                                   "for the background on both sides, clear of the low-frequency contrast"),
+            "ring_sigma_range_inv_A": Param((0.004, 0.024), "Å⁻¹", "candidate ring widths: from sharper than one "
+                                            "frequency step of the window to the broadening of 2-nm crystallites"),
+            "ring_sigma_step_inv_A": Param(0.002, "Å⁻¹", "a fifth of the window's frequency step; finer changes "
+                                           "no weight"),
+            "damping_range_A": Param((0, 2.0), "Å", "candidate envelopes: from none to one that damps the "
+                                     "outermost ring twentyfold"),
+            "damping_step_A": Param(0.2, "Å", "ten candidates over the range; the weights vary smoothly with it"),
+            "background_spacing_inv_A": Param(0.05, "Å⁻¹", "centres of the broad background terms, closer than "
+                                              "their width so their sum is smooth"),
+            "background_width_inv_A": Param(0.06, "Å⁻¹", "several ring widths, so a background term cannot "
+                                            "absorb a ring"),
+            "column_prominence": Param(0.15, "", "least prominence of a column or gap, as a fraction of the "
+                                       "occupancy's 5-95 percentile span: above the noise between crystallites"),
+            "crystalline_fraction": Param(0.25, "", "a depth holds crystallites where its phase weight exceeds "
+                                          "this fraction of the image's 95th percentile (LiPON stays far below)"),
+            "fringe_band_margin_inv_A": Param(0.03, "Å⁻¹", "widens the fringe band past the outermost rings by "
+                                              "about the widest ring width"),
+            "band_edge_inv_A": Param(0.01, "Å⁻¹", "soft band edge against ringing, narrower than the margin"),
+            "fringe_smoothing_A": Param(3.0, "Å", "about one fringe period, so the energy is even across a "
+                                        "crystallite"),
+            "crystalline_percentile": Param(90, "", "the crystalline level: high inside the interphase, yet "
+                                            "below single bright pixels"),
+            "amorphous_offset_nm": Param(8.0, "nm", "the amorphous level is read this far past the interphase "
+                                         "end, clear of its last crystallites"),
+            "min_crystallite_nm": Param(2.0, "nm", "smaller specks are noise in the fringe energy, not "
+                                        "crystallites"),
+            "min_crystallites": Param(10, "", "fewer give no meaningful percentiles of the sizes"),
+            "size_percentiles": Param((10, 90), "", "the quoted size range, robust to a few merged or cut "
+                                      "crystallites"),
+            "profile_percentile": Param(95, "", "scales each phase's depth profile (Fig 2) so a few strong "
+                                        "windows do not flatten it"),
+            "ambiguity_steps": Param(2, "", "two reflections closer than two frequency steps of the window "
+                                     "fall into overlapping bins of a local FFT"),
+        },
         libraries=EM_LIBRARIES + ("ase",),
-        external=("data/external/phases.yaml",),
     ),
     Step(
         name="hrtem_figures",
         module="analysis.hrtem_figures",
-        source_root="build",
-        reads=("data/hrtem_region1.npz", "data/hrtem_reference_rings.csv", "data/hrtem_layer_summary.csv",
-               "data/hrtem_layers.csv"),
-        writes=("figures/fig2a_hrtem_region1.png", "figures/fig2bdfh_local_ffts.png",
-                "figures/fig2cegi_crystallites.png", "figures/fig2j_layer_depths.svg",
-                "figures/fig2k_layer_means.svg", "figures/fig6_multilayer_mosaic.svg"),
+        doc="Figures 2 and 6 from the HRTEM tables",
+        inputs={"region1": built("data/hrtem_region1.npz"), "reference_rings": built("data/hrtem_reference_rings.csv"),
+                "layer_summary": built("data/hrtem_layer_summary.csv"), "layers": built("data/hrtem_layers.csv"),
+                "style": STYLE},
+        outputs={"fig2a": "figures/fig2a_hrtem_region1.png", "fig2_ffts": "figures/fig2bdfh_local_ffts.png",
+                 "fig2_crystallites": "figures/fig2cegi_crystallites.png", "fig2j": "figures/fig2j_layer_depths.svg",
+                 "fig2k": "figures/fig2k_layer_means.svg", "fig6": "figures/fig6_multilayer_mosaic.svg"},
         libraries=PLOT_LIBRARIES,
-        extra_deps=(STYLE,),
     ),
     Step(
         name="computations",
         module="analysis.computations",
-        reads=("dft/neb_P.dat", "dft/neb_N.dat", "dft/neb_O.dat", "aimd/POSCAR"),
-        writes=("data/neb_images.csv", "data/neb_curves.csv", "data/aimd_cell.xyz"),
+        doc="NEB and AIMD files -> migration barriers, AIMD cell composition (Fig 5, S7 data)",
+        inputs={"neb_P": raw("dft/neb_P.dat"), "neb_N": raw("dft/neb_N.dat"), "neb_O": raw("dft/neb_O.dat"),
+                "poscar": raw("aimd/POSCAR"), "formation_energies": project("data/external/formation_energies.yaml")},
+        outputs={"neb_images": "data/neb_images.csv", "neb_curves": "data/neb_curves.csv",
+                 "aimd_cell": "data/aimd_cell.xyz"},
         numbers=("dft.barrier_p_eV", "dft.barrier_n_eV", "dft.barrier_o_eV", "dft.formation_li3po4_eV",
                  "dft.formation_li3p_eV", "aimd.atoms_li", "aimd.atoms_p", "aimd.atoms_o", "aimd.atoms_n",
                  "aimd.stoichiometry"),
+        params={
+            "barrier_points": Param(4001, "", "samples of the interpolated path searched for the maximum: "
+                                   "spaced far below the path length, so sampling does not show in 0.01 eV"),
+            "curve_points": Param(400, "", "samples of each drawn NEB curve, smooth at print size (Fig 5B)"),
+        },
         libraries=("numpy", "scipy", "ase"),
-        external=("data/external/formation_energies.yaml",),
     ),
     Step(
         name="computations_figures",
         module="analysis.computations_figures",
-        source_root="build",
-        reads=("data/neb_images.csv", "data/neb_curves.csv", "data/aimd_cell.xyz"),
-        writes=("figures/fig5a_interstitial_hop.svg", "figures/fig5b_neb_profiles.svg",
-                "figures/figS7_aimd_lipon_cell.png"),
+        doc="Figures 5 and S7 from the NEB tables and the AIMD cell",
+        inputs={"neb_images": built("data/neb_images.csv"), "neb_curves": built("data/neb_curves.csv"),
+                "aimd_cell": built("data/aimd_cell.xyz"), "phases": PHASES, "style": STYLE},
+        outputs={"fig5a": "figures/fig5a_interstitial_hop.svg", "fig5b": "figures/fig5b_neb_profiles.svg",
+                 "figS7": "figures/figS7_aimd_lipon_cell.png"},
         libraries=PLOT_LIBRARIES + ("ase",),
-        extra_deps=(STYLE,),
-        external=("data/external/phases.yaml",),
     ),
     Step(
         name="xps",
         module="analysis.xps",
-        reads=("xps/depth_profile.vms", "xps/lipon_reference.vms"),
-        writes=("data/xps_profile_spectra.csv", "data/xps_profile_lines.csv", "data/xps_profile_detection.csv",
-                "data/xps_onsets.csv", "data/xps_atomic_percent.csv", "data/xps_reference_curves.csv",
-                "data/xps_reference_lines.csv"),
+        doc="VAMAS depth profile and LiPON reference -> onsets, binding energies, stoichiometry (Fig 4, S8, S9 data)",
+        inputs={"profile": raw("xps/depth_profile.vms"), "reference": raw("xps/lipon_reference.vms"),
+                "sensitivity_factors": project("data/external/xps_sensitivity_factors.yaml")},
+        outputs={"profile_spectra": "data/xps_profile_spectra.csv", "profile_lines": "data/xps_profile_lines.csv",
+                 "profile_detection": "data/xps_profile_detection.csv", "onsets": "data/xps_onsets.csv",
+                 "atomic_percent": "data/xps_atomic_percent.csv", "reference_curves": "data/xps_reference_curves.csv",
+                 "reference_lines": "data/xps_reference_lines.csv"},
         numbers=("xps.n1s_onset_depth", "xps.p2p_onset_depth", "xps.li3n_n1s_eV", "xps.phosphate_p2p_eV",
                  "xps.profile_shift_eV", "xps.reference_shift_eV", "xps.ref_o1s_nbo_eV", "xps.ref_o1s_bo_eV",
                  "xps.ref_n1s_na_eV", "xps.ref_n1s_nb_eV", "xps.ref_n1s_no2_eV", "xps.ref_p2p32_eV",
                  "xps.ref_p2p12_eV", "xps.ref_p2p_split_eV", "xps.ref_p2p_fixed_split_redchi_ratio",
                  "xps.ref_stoichiometry", "xps.c1s_reference_eV", "xps.p2p_split_fixed_eV"),
+        params={
+            "c1s_reference_eV": Param(284.6, "eV", "adventitious carbon C-C/C-H, the reference the original article uses"),
+            "calibration_search_eV": Param((282.0, 288.0), "eV", "brackets the C-C/C-H line on the recorded scale, "
+                                           "clear of the carbonate line near 290 eV"),
+            "calibration_window_eV": Param(2.5, "eV", "holds the C-C/C-H line and its wings but no neighbour: one line "
+                                           "on a narrow window is a well-posed fit"),
+            "edge_channels": Param(10, "channels", "averaging ten channels keeps one noisy channel from tilting the "
+                                   "background, yet stays clear of the lines"),
+            "flat_background_sigma": Param(3.0, "", "an edge step within three counting sigmas is noise: Shirley has "
+                                           "nothing to distribute"),
+            "shirley_tolerance": Param(1e-6, "counts²", "mean squared change far below counting noise: converged"),
+            "centre_freedom_eV": Param(1.0, "eV", "chemical shifts between LiPON-type compounds stay within about "
+                                       "1 eV of the literature positions"),
+            "gauss_sigma_start_eV": Param(0.55, "eV", "typical instrumental plus chemical broadening of these lines"),
+            "gauss_sigma_range_eV": Param((0.2, 1.5), "eV", "from the analyser's resolution to a broad, charged line"),
+            "lorentz_gamma_start_eV": Param(0.1, "eV", "core-hole lifetime widths of these levels are about 0.1 eV"),
+            "lorentz_gamma_range_eV": Param((0.0, 0.5), "eV", "lifetime broadening of light-element core levels "
+                                            "stays below 0.5 eV"),
+            "free_split_range_eV": Param((0.2, 1.5), "eV", "wide enough for the published P 2p pair and for the "
+                                         "cited 0.87 eV splitting"),
+            "area_start_factor": Param(1.5, "", "starting areas of the size the net counts show; the fit converges "
+                                       "from there"),
+            "detection_sigma": Param(3.0, "", "a noise-only window rarely passes three sigmas (one-sided)"),
+            "persistence": Param(3, "", "three detected steps in a row: one noisy spectrum can neither start nor "
+                                 "hide an onset"),
+        },
         libraries=("numpy", "scipy", "lmfit", "lmfitxps", "vamas"),
-        external=("data/external/xps_sensitivity_factors.yaml",),
     ),
     Step(
         name="xps_figures",
         module="analysis.xps_figures",
-        source_root="build",
-        reads=("data/xps_profile_spectra.csv", "data/xps_onsets.csv", "data/xps_atomic_percent.csv",
-               "data/xps_reference_curves.csv", "data/xps_reference_lines.csv"),
-        writes=("figures/fig4_xps_depth_profile.svg", "figures/figS8_xps_lipon_reference.svg",
-                "figures/figS9_xps_atomic_percent.svg"),
+        doc="Figures 4, S8 and S9 from the XPS tables",
+        inputs={"profile_spectra": built("data/xps_profile_spectra.csv"), "onsets": built("data/xps_onsets.csv"),
+                "atomic_percent": built("data/xps_atomic_percent.csv"),
+                "reference_curves": built("data/xps_reference_curves.csv"),
+                "reference_lines": built("data/xps_reference_lines.csv"), "style": STYLE},
+        outputs={"fig4": "figures/fig4_xps_depth_profile.svg", "figS8": "figures/figS8_xps_lipon_reference.svg",
+                 "figS9": "figures/figS9_xps_atomic_percent.svg"},
         libraries=PLOT_LIBRARIES,
-        extra_deps=(STYLE,),
     ),
     Step(
         name="xrd",
         module="analysis.xrd",
-        reads=("xrd/lipon_pristine.xy", "xrd/lipon_air_2d.xy", "xrd/lipon_cryo_100K.xy"),
-        writes=("data/xrd_patterns.csv", "data/xrd_peaks.csv", "data/xrd_li2co3_reflections.csv"),
+        doc="XRD patterns -> peaks, Li2CO3 indexing, amorphous check (Fig S4 data)",
+        inputs={"pristine": raw("xrd/lipon_pristine.xy"), "air_exposed": raw("xrd/lipon_air_2d.xy"),
+                "cryo": raw("xrd/lipon_cryo_100K.xy"), "li2co3_structure": project("data/external/li2co3_structure.yaml")},
+        outputs={"patterns": "data/xrd_patterns.csv", "peaks": "data/xrd_peaks.csv",
+                 "li2co3_reflections": "data/xrd_li2co3_reflections.csv"},
         numbers=("xrd.pristine_peaks", "xrd.new_peaks", "xrd.li2co3_matched_peaks", "xrd.li2co3_matched_hkl",
                  "xrd.cryo_amorphous", "xrd.cryo_peaks"),
-        params={"wavelength_A": 1.54178},
+        params={
+            "wavelength_A": Param(1.54178, "Å", "Cu Kα (weighted mean of Kα1 and Kα2) of the diffractometer"),
+            "background_stiffness": Param(1e6, "", "arPLS penalty stiff enough not to follow a Bragg peak, soft "
+                                          "enough to follow the amorphous hump"),
+            "smoothing_points": Param(9, "points", "spans less than a Bragg peak's width (about 0.2°, 11 points): "
+                                      "averages noise without flattening the peaks"),
+            "smoothing_order": Param(2, "", "a quadratic keeps a peak's top in place while smoothing"),
+            "detection_sigma": Param(5.0, "", "five sigmas: over thousands of points of three patterns, noise alone "
+                                     "does not reach it"),
+            "min_separation_deg": Param(0.3, "°", "about one and a half peak widths: maxima closer than that are one "
+                                        "peak"),
+            "match_tolerance_deg": Param(0.15, "°", "less than a peak's width, more than the position error of a "
+                                         "refined peak"),
+            "min_reflection_pct": Param(1.0, "%", "lines weaker than 1 % of the strongest could not show above "
+                                        "the noise"),
+        },
         libraries=("numpy", "scipy", "pybaselines", "xraydb", "ase"),
-        external=("data/external/li2co3_structure.yaml",),
     ),
     Step(
         name="xrd_figures",
         module="analysis.xrd_figures",
-        source_root="build",
-        reads=("data/xrd_patterns.csv", "data/xrd_peaks.csv", "data/xrd_li2co3_reflections.csv"),
-        writes=("figures/figS4_xrd.svg",),
+        doc="Figure S4 from the XRD tables",
+        inputs={"patterns": built("data/xrd_patterns.csv"), "peaks": built("data/xrd_peaks.csv"),
+                "li2co3_reflections": built("data/xrd_li2co3_reflections.csv"), "style": STYLE},
+        outputs={"figS4": "figures/figS4_xrd.svg"},
         libraries=PLOT_LIBRARIES,
-        extra_deps=(STYLE,),
     ),
     Step(
         name="design",
         module="analysis.design",
-        reads=(),
-        writes=("tables/table_s1_sample_transfer.md", "tables/table_s2_sei_conductivities.md"),
+        doc="Cell design and cited tables -> Li excess, deposition times, Tables S1 and S2",
+        inputs={"cell_design": project("data/external/cell_design.yaml"),
+                "sample_transfer": project("data/external/sample_transfer.yaml"),
+                "sei_conductivities": project("data/external/sei_conductivities.yaml")},
+        outputs={"table_s1": "tables/table_s1_sample_transfer.md", "table_s2": "tables/table_s2_sei_conductivities.md"},
         numbers=("cell.li_excess_pct", "cell.li_excess_range_pct", "cell.cathode_areal_capacity_mAh_cm2",
                  "cell.li_excess_if_stated_areal_pct", "design.lipon_time_as_printed_h",
                  "design.lipon_time_if_per_second_h", "design.li_time_min"),
         libraries=("pint",),
-        external=("data/external/cell_design.yaml", "data/external/sample_transfer.yaml",
-                  "data/external/sei_conductivities.yaml"),
     ),
 )

@@ -6,23 +6,54 @@ so that an unchanged figure is byte-identical and does not rerun rendering.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-STYLE = Path(__file__).with_name("paper.mplstyle")
+if TYPE_CHECKING:  # annotations only: matplotlib is imported lazily, after the backend is set
+    from types import ModuleType
+
+    import numpy as np
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.image import AxesImage
 
 
-def pyplot():
-    """matplotlib.pyplot on the headless Agg backend with the paper's style applied."""
+def pyplot(style_sheet: Path) -> ModuleType:
+    """matplotlib.pyplot that draws the same on any machine: headless Agg, the paper's style.
+
+    Parameters
+    ----------
+    style_sheet
+        The paper's ``.mplstyle`` file, a declared input of every figure step (so a
+        restyle reruns exactly the figure steps).
+
+    Returns
+    -------
+    module
+        ``matplotlib.pyplot``.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.style.use(STYLE)
+    plt.style.use(Path(style_sheet))
     return plt
 
 
-def save(fig, path: Path) -> None:
-    """Write a figure (format from the suffix) without run-dependent metadata."""
+def save(fig: Figure, path: Path) -> None:
+    """Write a figure so that unchanged content gives identical bytes and reruns nothing downstream.
+
+    Run-dependent metadata (the date in SVG and PDF, the software in PNG) is left
+    out.  The figure is cleared afterwards to free its memory.
+
+    Parameters
+    ----------
+    fig
+        The figure to write.
+    path
+        The output file (a declared output of the step); its suffix picks the format.
+        Parent folders are created.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     metadata = {"Date": None} if path.suffix in (".svg", ".pdf") else {}
@@ -32,13 +63,32 @@ def save(fig, path: Path) -> None:
     fig.canvas.figure.clf()
 
 
-def panel_label(ax, letter: str) -> None:
-    """The bold panel letter the captions refer to, at the axes' top-left corner."""
+def panel_label(ax: Axes, letter: str) -> None:
+    """Mark a panel with the bold letter its caption refers to, at the same place in every figure.
+
+    Parameters
+    ----------
+    ax
+        The panel's axes.
+    letter
+        The panel letter (``"A"``).
+    """
     ax.text(-0.18, 1.04, letter, transform=ax.transAxes, fontweight="bold", fontsize=10, va="bottom", ha="left")
 
 
 def nice_length_nm(width_nm: float) -> float:
-    """A 1-2-5 length close to a fifth of the field of view, for scale bars."""
+    """A scale-bar length that reads as a round number (1-2-5) and fits a fifth of the field.
+
+    Parameters
+    ----------
+    width_nm
+        The image's field of view, in nm (positive).
+
+    Returns
+    -------
+    float
+        1, 2 or 5 times a power of ten, in nm, at most ``width_nm / 5``.
+    """
     import math
 
     target = width_nm / 5
@@ -46,8 +96,28 @@ def nice_length_nm(width_nm: float) -> float:
     return max(m * power for m in (1, 2, 5) if m * power <= target)
 
 
-def show_micrograph(ax, image, pixel_nm: float, cmap: str = "gray", location: str = "lower right"):
-    """An image in pixel coordinates with a calibrated scale bar and no ticks."""
+def show_micrograph(ax: Axes, image: np.ndarray, pixel_nm: float, cmap: str = "gray",
+                    location: str = "lower right") -> AxesImage:
+    """Show a micrograph as every figure does: pixel coordinates, a calibrated scale bar, no ticks.
+
+    Parameters
+    ----------
+    ax
+        The axes to draw in.
+    image
+        The micrograph (rows x columns, or rows x columns x channels).
+    pixel_nm
+        The calibrated pixel size, in nm, that sets the scale bar.
+    cmap
+        Colour map for a single-channel image.
+    location
+        Where the scale bar goes (a matplotlib legend location).
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+        The drawn image (for a colour bar, say).
+    """
     from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
     shown = ax.imshow(image, cmap=cmap, interpolation="nearest")
@@ -59,17 +129,3 @@ def show_micrograph(ax, image, pixel_nm: float, cmap: str = "gray", location: st
     ax.set_xticks([])
     ax.set_yticks([])
     return shown
-
-
-def write_table(path: Path, header: str, rows, row_format: str) -> None:
-    """A CSV table for a figure step: the header line, then ``row_format`` filled per row."""
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(header + "\n")
-        handle.writelines(row_format.format(*row) + "\n" for row in rows)
-
-
-def read_table(path: Path):
-    """A CSV table a step wrote (header of column names), as a NumPy record array."""
-    import numpy as np
-
-    return np.genfromtxt(path, delimiter=",", names=True, dtype=None, encoding="utf-8")

@@ -1,22 +1,23 @@
 """XPS: the depth profile through Li into LiPON (Figure 4, S9) and the LiPON reference (S8).
 
-Definitions (stated in the supplement's methods):
+Definitions (stated in the supplement's methods; every method choice is a parameter of
+the ``xps`` step in ``analysis/registry.py``):
 
 * spectra are read from the instrument's VAMAS export with the ``vamas`` package;
   binding energy = photon energy - kinetic energy - analyser work function, then every
   spectrum of a file is shifted so that the C-C/C-H line of its surface C 1s sits at
-  284.6 eV (one shift per file: below the surface the carbon is etched away);
+  ``c1s_reference_eV`` (one shift per file: below the surface the carbon is etched away);
 * the background is the iterative Shirley background of ``lmfitxps``, anchored on the
-  mean of the first and last ``EDGE_CHANNELS`` channels of the window; where those two
-  means agree within three counting sigmas there is no step to distribute and the
-  background is the straight line between them;
+  mean of the first and last ``edge_channels`` channels of the window; where those two
+  means agree within ``flat_background_sigma`` counting sigmas there is no step to
+  distribute and the background is the straight line between them;
 * lines are Voigt profiles fitted with ``lmfit`` to the background-subtracted counts,
   weighted by counting noise; P 2p is a 2p3/2 + 2p1/2 doublet with the spin-orbit
-  splitting and the 1:2 area ratio fixed from ``data/external``;
+  splitting and the 1:2 area ratio fixed from the cited constants file;
 * a region is *detected* at an etch step when its net area (counts above the Shirley
-  background, summed over the window) exceeds ``DETECTION_SIGMA`` times its counting
+  background, summed over the window) exceeds ``detection_sigma`` times its counting
   uncertainty; the onset depth is the first etch step from which the region stays
-  detected for ``PERSISTENCE`` consecutive steps, so that one noisy spectrum can
+  detected for ``persistence`` consecutive steps, so that one noisy spectrum can
   neither start nor hide an onset;
 * atomic % = (fitted area / sensitivity factor) normalised over C, O, N, P and Li.
 """
@@ -24,30 +25,27 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from analysis.style import write_table
+from analysis import datatable
 from paperbuild.errors import InputError
 from paperbuild.numbers import Number, quantity
 
-PROFILE = "xps/depth_profile.vms"
-REFERENCE = "xps/lipon_reference.vms"
-EXTERNAL = Path(__file__).resolve().parent.parent / "data" / "external" / "xps_sensitivity_factors.yaml"
-REGIONS = ("C 1s", "O 1s", "N 1s", "P 2p", "Li 1s")
-C1S_REFERENCE_EV = 284.6
-CALIBRATION_WINDOW_EV = 2.5
-AL_KALPHA_EV = 1486.7
-EDGE_CHANNELS = 10
-DETECTION_SIGMA = 3.0
-PERSISTENCE = 3
+AL_KALPHA_EV = 1486.7  # photon energy of the monochromated Al K-alpha source
+SOURCE_CHECK_EV = 0.05  # a block within this of AL_KALPHA_EV was taken with that source
+REGIONS = ("C 1s", "O 1s", "N 1s", "P 2p", "Li 1s")  # the regions every etch step records
+ELEMENTS = {"C 1s": "C", "O 1s": "O", "N 1s": "N", "P 2p": "P", "Li 1s": "Li"}
+# A guard, not a method choice: a Shirley iteration that has not converged by then stops
+# the build (see :func:`shirley`), so the cap never shapes a result.
+SHIRLEY_MAX_ITERATIONS = 200
 
 # Chemical states fitted in each region: name -> starting binding energy (eV), from the
-# NIST XPS database and the LiPON literature.  Each centre may move by CENTRE_FREEDOM.
-CENTRE_FREEDOM = 1.0
+# NIST XPS database and the LiPON literature.  Each centre may move by the step's
+# ``centre_freedom_eV``.
 PROFILE_STATES: dict[str, dict[str, float]] = {
     "C 1s": {"C-C/C-H": 285.0, "CO3": 290.0},
     "O 1s": {"Li2O": 528.5, "CO3/PO4": 531.5},
@@ -63,7 +61,33 @@ REFERENCE_STATES: dict[str, dict[str, float]] = {
     "Li 1s": {"Li": 55.5},
 }
 
+# Which declared inputs (roles) each number is derived from.  The P 2p doublet constants
+# and the sensitivity factors share one cited file, role ``sensitivity_factors``.
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "xps.n1s_onset_depth": ("profile",),
+    "xps.p2p_onset_depth": ("profile",),
+    "xps.li3n_n1s_eV": ("profile",),
+    "xps.phosphate_p2p_eV": ("profile", "sensitivity_factors"),
+    "xps.profile_shift_eV": ("profile",),
+    "xps.reference_shift_eV": ("reference",),
+    "xps.ref_o1s_nbo_eV": ("reference",),
+    "xps.ref_o1s_bo_eV": ("reference",),
+    "xps.ref_n1s_na_eV": ("reference",),
+    "xps.ref_n1s_nb_eV": ("reference",),
+    "xps.ref_n1s_no2_eV": ("reference",),
+    "xps.ref_p2p32_eV": ("reference", "sensitivity_factors"),
+    "xps.ref_p2p12_eV": ("reference", "sensitivity_factors"),
+    "xps.ref_p2p_split_eV": ("reference", "sensitivity_factors"),
+    "xps.ref_p2p_fixed_split_redchi_ratio": ("reference", "sensitivity_factors"),
+    "xps.ref_stoichiometry": ("reference", "sensitivity_factors"),
+    # a method parameter echoed for the ledger: no input file shapes it, and the
+    # provenance record cannot say "none", so it keeps the step's inputs
+    "xps.c1s_reference_eV": (),
+    "xps.p2p_split_fixed_eV": ("sensitivity_factors",),
+}
 
+
+# ------------------------------------------------------------------ data types
 @dataclass(frozen=True)
 class Spectrum:
     """One region at one etch step: binding energies ascending, counts per channel."""
@@ -86,9 +110,127 @@ class Line:
     sigma_eV: float
 
 
+@dataclass(frozen=True)
+class Constants:
+    """The cited constants of the quantification and the P 2p doublet."""
+
+    factors: dict[str, float]   # region -> relative sensitivity factor (F 1s = 1)
+    split_eV: float             # P 2p spin-orbit splitting, 2p1/2 above 2p3/2
+    ratio: float                # area of 2p1/2 over 2p3/2
+
+
+@dataclass(frozen=True)
+class ShirleySettings:
+    """How the Shirley background is anchored and iterated.
+
+    ``edge_channels`` channels at each end give the anchor means; a step smaller than
+    ``flat_sigma`` counting sigmas of those means gets a straight line; the iteration
+    has converged when the mean squared change falls below ``tolerance`` (counts²).
+    """
+
+    edge_channels: int
+    flat_sigma: float
+    tolerance: float
+
+
+@dataclass(frozen=True)
+class LineModel:
+    """Starting values and bounds of the Voigt line fits.
+
+    Every centre may move ``centre_freedom_eV`` from its start; the lines of a region
+    share one Gaussian sigma and one Lorentzian gamma; each line's area starts at
+    ``area_start_factor`` x the largest net count, shared among the region's states.
+    """
+
+    centre_freedom_eV: float
+    sigma_start_eV: float
+    sigma_range_eV: tuple[float, float]
+    gamma_start_eV: float
+    gamma_range_eV: tuple[float, float]
+    free_split_range_eV: tuple[float, float]
+    area_start_factor: float
+
+
+@dataclass(frozen=True)
+class Doublet:
+    """A spin-orbit doublet: the partner sits ``split_eV`` above with ``ratio`` of the area.
+
+    With ``free`` the splitting varies within the line model's ``free_split_range_eV``,
+    starting from ``split_eV``.
+    """
+
+    split_eV: float
+    ratio: float
+    free: bool
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Where the C-C/C-H line is put, where it is looked for, and the fit window around it."""
+
+    reference_eV: float
+    search_eV: tuple[float, float]
+    window_eV: float
+
+
+@dataclass(frozen=True)
+class LineFit:
+    """The fitted lines of one region, each state's curve, and the fit's reduced chi-square."""
+
+    lines: list[Line]
+    curves: dict[str, np.ndarray]
+    redchi: float
+    split_eV: float | None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The depth profile, calibrated and fitted at every etch step.
+
+    ``onsets``: region -> onset depth; ``found``: region -> the lines fitted where the
+    region is detected; the ``*_rows`` are the rows of the step's tables.
+    """
+
+    shift_eV: float
+    onsets: dict[str, float]
+    found: dict[str, list[Line]]
+    spectra_rows: list[tuple]
+    line_rows: list[tuple]
+    detection_rows: list[tuple]
+    atomic_rows: list[tuple[float, dict[str, float]]]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The LiPON reference: one fit per region (P 2p with its splitting free), the P 2p
+    fit with the splitting fixed, and the drawn curves as table rows."""
+
+    shift_eV: float
+    fits: dict[str, LineFit]
+    fixed: LineFit
+    curve_rows: list[tuple]
+
+
 # ------------------------------------------------------------------ reading
 def read_vamas(path: Path) -> list[Spectrum]:
-    """Every XPS block of a VAMAS file on a binding-energy axis (uncalibrated)."""
+    """Every XPS block of a VAMAS file on a binding-energy axis (uncalibrated).
+
+    Parameters
+    ----------
+    path
+        The VAMAS export.
+
+    Returns
+    -------
+    list of Spectrum
+        One per block, in file order; the energy axis ascending.
+
+    Raises
+    ------
+    InputError
+        The file is missing, unreadable, holds fewer blocks than its header declares, or a
+        block is not an Al K-alpha XPS spectrum on a monotonic energy axis.
+    """
     from vamas import Vamas
 
     if not path.is_file():
@@ -110,7 +252,7 @@ def _spectrum(path: Path, block) -> Spectrum:
     if block.technique != "XPS":
         raise InputError(path, f"block {name!r} is {block.technique!r}, not XPS")
     source = block.analysis_source_characteristic_energy
-    if abs(source - AL_KALPHA_EV) > 0.05:
+    if abs(source - AL_KALPHA_EV) > SOURCE_CHECK_EV:
         raise InputError(path, f"block {name!r} was taken with a {source} eV source, not Al K-alpha ({AL_KALPHA_EV} eV)")
     counts = np.asarray(block.corresponding_variables[0].y_values, dtype=float)
     step = block.x_step
@@ -131,7 +273,25 @@ def _spectrum(path: Path, block) -> Spectrum:
 
 
 def by_step(path: Path, spectra: Sequence[Spectrum]) -> dict[float, dict[str, Spectrum]]:
-    """Spectra grouped per etch step; every step must hold every region once."""
+    """Spectra grouped per etch step; every step must hold every region once.
+
+    Parameters
+    ----------
+    path
+        The file the spectra came from, named in errors.
+    spectra
+        Its spectra (:func:`read_vamas`).
+
+    Returns
+    -------
+    dict
+        Etch time (s) -> region -> spectrum, by increasing etch time.
+
+    Raises
+    ------
+    InputError
+        An etch step lacks a region or holds one twice.
+    """
     steps: dict[float, dict[str, Spectrum]] = {}
     for spectrum in spectra:
         regions = steps.setdefault(spectrum.etch_s, {})
@@ -145,41 +305,125 @@ def by_step(path: Path, spectra: Sequence[Spectrum]) -> dict[float, dict[str, Sp
     return dict(sorted(steps.items()))
 
 
+def read_constants(path: Path) -> Constants:
+    """The sensitivity factors and P 2p doublet constants of the cited YAML file.
+
+    Parameters
+    ----------
+    path
+        ``xps_sensitivity_factors.yaml`` (keys ``factors``, ``p2p_spin_orbit_split_eV``,
+        ``p2p_area_ratio_12_to_32``).
+
+    Returns
+    -------
+    Constants
+
+    Raises
+    ------
+    InputError
+        A key is missing or a region has no factor.
+    """
+    import yaml
+
+    external = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    try:
+        constants = Constants(dict(external["factors"]), float(external["p2p_spin_orbit_split_eV"]),
+                              float(external["p2p_area_ratio_12_to_32"]))
+    except (KeyError, TypeError) as err:
+        raise InputError(path, f"missing entry {err}") from None
+    missing = [r for r in REGIONS if r not in constants.factors]
+    if missing:
+        raise InputError(path, f"no sensitivity factor for {', '.join(missing)}")
+    return constants
+
+
 # ------------------------------------------------------------------ pure functions
-def shirley(binding: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Iterative Shirley background (lmfitxps), anchored on averaged window edges."""
+def shirley(binding: np.ndarray, counts: np.ndarray, settings: ShirleySettings) -> np.ndarray:
+    """Iterative Shirley background (lmfitxps), anchored on averaged window edges.
+
+    Averaging the edge channels keeps one noisy channel from tilting the whole
+    background; a window with no step beyond counting noise gives Shirley nothing to
+    distribute (its iteration has no fixed point), so it gets the straight line.
+
+    Parameters
+    ----------
+    binding, counts
+        One region's window, binding energy ascending.
+    settings
+        Edge averaging, flatness threshold and convergence tolerance.
+
+    Returns
+    -------
+    numpy.ndarray
+        The background under every channel.
+
+    Raises
+    ------
+    ValueError
+        The iteration did not converge within ``SHIRLEY_MAX_ITERATIONS`` (lmfitxps
+        reports it by printing).
+    """
     from lmfitxps.backgrounds import shirley_calculate
 
-    low, high = counts[:EDGE_CHANNELS].mean(), counts[-EDGE_CHANNELS:].mean()
-    if abs(high - low) < 3.0 * np.sqrt((low + high) / EDGE_CHANNELS):
-        # no step beyond counting noise: nothing for Shirley to distribute (and its
-        # iteration has no fixed point); the background is the line between the edges
+    n = settings.edge_channels
+    low, high = counts[:n].mean(), counts[-n:].mean()
+    if abs(high - low) < settings.flat_sigma * np.sqrt((low + high) / n):
         return np.linspace(low, high, binding.size)
     report = io.StringIO()
     with contextlib.redirect_stdout(report):  # lmfitxps prints instead of raising
-        background = shirley_calculate(binding, counts, tol=1e-6, maxit=200,
+        background = shirley_calculate(binding, counts, tol=settings.tolerance, maxit=SHIRLEY_MAX_ITERATIONS,
                                        bounds=[(binding[0], low), (binding[-1], high)])
     if report.getvalue().strip():
         raise ValueError(f"Shirley background: {report.getvalue().strip()}")
     return np.asarray(background, dtype=float)
 
 
-def net_area(binding: np.ndarray, counts: np.ndarray, background: np.ndarray) -> tuple[float, float]:
+def net_area(binding: np.ndarray, counts: np.ndarray, background: np.ndarray, edge_channels: int) -> tuple[float, float]:
     """Counts above background summed over the window (counts x eV) and its sigma.
 
     The sigma combines the counting noise of the window with that of the two edge
     means that anchor the background (which dominates for a weak line: an error in an
     edge shifts the background under the whole window).
+
+    Parameters
+    ----------
+    binding, counts, background
+        One region's window and its background.
+    edge_channels
+        Channels averaged at each end to anchor the background (as in :func:`shirley`).
+
+    Returns
+    -------
+    tuple of float
+        Net area and its one-sigma uncertainty.
     """
     step = abs(float(binding[1] - binding[0]))
     width = step * counts.size
-    edge_variance = (counts[:EDGE_CHANNELS].mean() + counts[-EDGE_CHANNELS:].mean()) / EDGE_CHANNELS
+    edge_variance = (counts[:edge_channels].mean() + counts[-edge_channels:].mean()) / edge_channels
     variance = step**2 * counts.clip(min=0).sum() + width**2 * edge_variance / 4.0
     return float((counts - background).sum() * step), float(np.sqrt(variance))
 
 
-def onset(depths: Sequence[float], detected: Sequence[bool], persistence: int = PERSISTENCE) -> float | None:
-    """First depth from which ``persistence`` consecutive steps are detected (None if never)."""
+def onset(depths: Sequence[float], detected: Sequence[bool], persistence: int) -> float | None:
+    """First depth from which ``persistence`` consecutive steps are detected.
+
+    Requiring a run of detections keeps one noisy spectrum from starting an onset, and
+    one missed detection from hiding it.
+
+    Parameters
+    ----------
+    depths
+        Etch depths, increasing.
+    detected
+        Whether the region is detected at each depth.
+    persistence
+        Consecutive detections needed.
+
+    Returns
+    -------
+    float or None
+        The onset depth, or None when the region is never detected long enough.
+    """
     flags = list(detected)
     for index in range(len(flags) - persistence + 1):
         if all(flags[index:index + persistence]):
@@ -187,18 +431,8 @@ def onset(depths: Sequence[float], detected: Sequence[bool], persistence: int = 
     return None
 
 
-@dataclass(frozen=True)
-class LineFit:
-    """The fitted lines of one region, each state's curve, and the fit's reduced chi-square."""
-
-    lines: list[Line]
-    curves: dict[str, np.ndarray]
-    redchi: float
-    split_eV: float | None
-
-
-def _state_curves(x: np.ndarray, values: Mapping[str, float], names: Sequence[str], split: float | None,
-                  ratio: float) -> dict[str, np.ndarray]:
+def _state_curves(x: np.ndarray, values: Mapping[str, float], names: Sequence[str], doublet: Doublet | None
+                  ) -> dict[str, np.ndarray]:
     """Each line's curve; a doublet gives two, named '<state> 2p3/2' and '<state> 2p1/2'."""
     from scipy.special import voigt_profile
 
@@ -206,53 +440,88 @@ def _state_curves(x: np.ndarray, values: Mapping[str, float], names: Sequence[st
     curves = {}
     for i, name in enumerate(names):
         main = values[f"a{i}"] * voigt_profile(x - values[f"c{i}"], sigma, gamma)
-        if split is None:
+        if doublet is None:
             curves[name] = main
         else:
             curves[f"{name} 2p3/2"] = main
-            curves[f"{name} 2p1/2"] = ratio * values[f"a{i}"] * voigt_profile(x - values[f"c{i}"] - values["split"],
-                                                                              sigma, gamma)
+            curves[f"{name} 2p1/2"] = doublet.ratio * values[f"a{i}"] * voigt_profile(
+                x - values[f"c{i}"] - values["split"], sigma, gamma)
     return curves
 
 
-def fit_lines(region: str, binding: np.ndarray, net: np.ndarray, counts: np.ndarray, states: Mapping[str, float], *,
-              p2p_split: float | None = None, ratio: float = 0.5, split_free: bool = False) -> LineFit:
+def fit_lines(region: str, binding: np.ndarray, net: np.ndarray, counts: np.ndarray, states: Mapping[str, float],
+              model: LineModel, doublet: Doublet | None) -> LineFit:
     """Least-squares fit (lmfit) of Voigt lines sharing one Gaussian and one Lorentzian width.
 
-    With ``p2p_split`` every state is a doublet whose 2p1/2 partner sits ``p2p_split``
-    above and carries ``ratio`` of the 2p3/2 area; ``split_free`` lets the splitting vary
-    (0.2-1.5 eV) to test a published pair of positions.  Weights are counting noise.
-    A state's area includes its doublet partner.
+    One width pair per region: the lines of a region are broadened by the same
+    instrument and charging.  Weights are counting noise.  A doublet's 2p1/2 partner is
+    tied to its 2p3/2 line; fitting it with the splitting free tests whether a published
+    pair of positions can be one doublet.  A state's area includes its doublet partner.
+
+    Parameters
+    ----------
+    region
+        The region's name, carried into the lines.
+    binding, net, counts
+        Binding energies, background-subtracted counts and raw counts (for the weights).
+    states
+        State name -> starting centre (eV).
+    model
+        Starting values and bounds of the fit.
+    doublet
+        The doublet constants, or None for single lines.
+
+    Returns
+    -------
+    LineFit
     """
     import lmfit
 
     names = list(states)
     params = lmfit.Parameters()
-    start = max(float(net.max()), 1.0) * 1.5 / len(names)
+    start = max(float(net.max()), 1.0) * model.area_start_factor / len(names)
     for i, centre in enumerate(states.values()):
-        params.add(f"c{i}", value=centre, min=centre - CENTRE_FREEDOM, max=centre + CENTRE_FREEDOM)
+        params.add(f"c{i}", value=centre, min=centre - model.centre_freedom_eV, max=centre + model.centre_freedom_eV)
         params.add(f"a{i}", value=start, min=0.0)
-    params.add("sigma", value=0.55, min=0.2, max=1.5)
-    params.add("gamma", value=0.1, min=0.0, max=0.5)
-    if p2p_split is not None:
-        params.add("split", value=p2p_split, min=0.2, max=1.5, vary=split_free)
+    params.add("sigma", value=model.sigma_start_eV, min=model.sigma_range_eV[0], max=model.sigma_range_eV[1])
+    params.add("gamma", value=model.gamma_start_eV, min=model.gamma_range_eV[0], max=model.gamma_range_eV[1])
+    if doublet is not None:
+        params.add("split", value=doublet.split_eV, min=model.free_split_range_eV[0], max=model.free_split_range_eV[1],
+                   vary=doublet.free)
     weights = 1.0 / np.sqrt(np.clip(counts, 1.0, None))
 
     def residual(p):
         values = p.valuesdict()
-        return (sum(_state_curves(binding, values, names, p2p_split, ratio).values()) - net) * weights
+        return (sum(_state_curves(binding, values, names, doublet).values()) - net) * weights
 
     result = lmfit.minimize(residual, params, method="leastsq", nan_policy="raise")
     values = result.params.valuesdict()
-    curves = _state_curves(binding, values, names, p2p_split, ratio)
-    scale = 1.0 + ratio if p2p_split is not None else 1.0
+    curves = _state_curves(binding, values, names, doublet)
+    scale = 1.0 + doublet.ratio if doublet is not None else 1.0
     lines = [Line(region, name, values[f"c{i}"], values[f"a{i}"] * scale, values["sigma"]) for i, name in enumerate(names)]
-    return LineFit(lines, curves, float(result.redchi),
-                   values["split"] if p2p_split is not None else None)
+    return LineFit(lines, curves, float(result.redchi), values["split"] if doublet is not None else None)
 
 
 def atomic_percent(areas: Mapping[str, float], factors: Mapping[str, float]) -> dict[str, float]:
-    """Atomic % of each region's element from its area and sensitivity factor."""
+    """Atomic % of each region's element from its area and sensitivity factor.
+
+    Parameters
+    ----------
+    areas
+        Region -> fitted area (negative areas count as zero).
+    factors
+        Region -> relative sensitivity factor.
+
+    Returns
+    -------
+    dict
+        Region -> atomic %, summing to 100.
+
+    Raises
+    ------
+    ValueError
+        No region has signal.
+    """
     amounts = {region: max(area, 0.0) / factors[region] for region, area in areas.items()}
     total = sum(amounts.values())
     if total <= 0:
@@ -261,7 +530,25 @@ def atomic_percent(areas: Mapping[str, float], factors: Mapping[str, float]) -> 
 
 
 def formula_per_p(areas: Mapping[str, float], factors: Mapping[str, float]) -> tuple[list[float], str]:
-    """Li, O and N per P from fitted areas, and the formula as the paper writes it."""
+    """Li, O and N per P from fitted areas, and the formula as the paper writes it.
+
+    Parameters
+    ----------
+    areas
+        Region -> fitted area (Li 1s, P 2p, O 1s and N 1s are used).
+    factors
+        Region -> relative sensitivity factor.
+
+    Returns
+    -------
+    tuple
+        ``[Li/P, O/P, N/P]`` and the formula, e.g. ``"Li2.84PO3.35N0.38"``.
+
+    Raises
+    ------
+    ValueError
+        No P 2p signal.
+    """
     per = {region: areas[region] / factors[region] for region in ("Li 1s", "P 2p", "O 1s", "N 1s")}
     if per["P 2p"] <= 0:
         raise ValueError("no P 2p signal")
@@ -270,52 +557,128 @@ def formula_per_p(areas: Mapping[str, float], factors: Mapping[str, float]) -> t
 
 
 def weighted_centre(lines: Sequence[Line]) -> float:
-    """Area-weighted mean centre of fitted lines."""
+    """Area-weighted mean centre of fitted lines: strong steps count more than faint ones.
+
+    Parameters
+    ----------
+    lines
+        Lines with positive total area.
+
+    Returns
+    -------
+    float
+        The mean centre (eV).
+    """
     areas = np.array([line.area for line in lines])
     return float(np.average([line.centre_eV for line in lines], weights=areas))
 
 
-def calibration_shift(spectrum: Spectrum) -> float:
-    """Shift (eV) that puts the C-C/C-H line of a C 1s spectrum at 284.6 eV.
+def calibration_shift(spectrum: Spectrum, calibration: Calibration, shirley_settings: ShirleySettings,
+                      model: LineModel) -> float:
+    """Shift (eV) that puts the C-C/C-H line of a C 1s spectrum at the reference energy.
 
-    One Voigt line is fitted within ``CALIBRATION_WINDOW_EV`` of the strongest channel
-    between 282 and 288 eV (recorded scale).  A single line on a narrow window is a
-    well-posed fit; adding a carbonate line that may be absent (as on the reference)
+    One Voigt line is fitted within ``calibration.window_eV`` of the strongest channel
+    inside ``calibration.search_eV`` (recorded scale).  A single line on a narrow window
+    is a well-posed fit; adding a carbonate line that may be absent (as on the reference)
     left its parameters free to wander and moved the C-C centre by hundredths of an eV
     between otherwise identical runs.
+
+    Parameters
+    ----------
+    spectrum
+        The surface C 1s spectrum of a file.
+    calibration
+        Reference energy, search range and fit window.
+    shirley_settings, model
+        Background and line-fit settings.
+
+    Returns
+    -------
+    float
+        The shift to add to every binding energy of the file.
+
+    Raises
+    ------
+    ValueError
+        The background does not converge.
     """
-    background = shirley(spectrum.binding_eV, spectrum.counts)
+    background = shirley(spectrum.binding_eV, spectrum.counts, shirley_settings)
     net = spectrum.counts - background
-    window = (spectrum.binding_eV > 282.0) & (spectrum.binding_eV < 288.0)
+    low, high = calibration.search_eV
+    window = (spectrum.binding_eV > low) & (spectrum.binding_eV < high)
     start = float(spectrum.binding_eV[window][np.argmax(net[window])])
-    near = np.abs(spectrum.binding_eV - start) <= CALIBRATION_WINDOW_EV
-    fit = fit_lines("C 1s", spectrum.binding_eV[near], net[near], spectrum.counts[near], {"C-C/C-H": start})
-    return C1S_REFERENCE_EV - fit.lines[0].centre_eV
+    near = np.abs(spectrum.binding_eV - start) <= calibration.window_eV
+    fit = fit_lines("C 1s", spectrum.binding_eV[near], net[near], spectrum.counts[near], {"C-C/C-H": start}, model, None)
+    return calibration.reference_eV - fit.lines[0].centre_eV
 
 
 def _calibrated(spectrum: Spectrum, shift: float) -> Spectrum:
     return Spectrum(spectrum.region, spectrum.etch_s, spectrum.binding_eV + shift, spectrum.counts, spectrum.block)
 
 
-def _load_external() -> tuple[dict[str, float], float, float]:
-    import yaml
+def fit_region(spectrum: Spectrum, states: Mapping[str, float], shirley_settings: ShirleySettings, model: LineModel,
+               doublet: Doublet | None) -> tuple[np.ndarray, LineFit]:
+    """Shirley background and line fit of one region (the doublet applies to P 2p only).
 
-    external = yaml.safe_load(EXTERNAL.read_text(encoding="utf-8"))
-    return external["factors"], external["p2p_spin_orbit_split_eV"], external["p2p_area_ratio_12_to_32"]
+    Parameters
+    ----------
+    spectrum
+        A calibrated spectrum.
+    states
+        State name -> starting centre (eV).
+    shirley_settings, model
+        Background and line-fit settings.
+    doublet
+        The P 2p doublet constants; ignored for other regions.
 
+    Returns
+    -------
+    tuple
+        The background and the fit.
 
-def _fit_region(spectrum: Spectrum, states: Mapping[str, float], split: float, ratio: float, **extra):
-    background = shirley(spectrum.binding_eV, spectrum.counts)
+    Raises
+    ------
+    ValueError
+        The background does not converge.
+    """
+    background = shirley(spectrum.binding_eV, spectrum.counts, shirley_settings)
     net = spectrum.counts - background
-    doublet = dict(p2p_split=split, ratio=ratio, **extra) if spectrum.region == "P 2p" else {}
-    return background, fit_lines(spectrum.region, spectrum.binding_eV, net, spectrum.counts, states, **doublet)
+    used = doublet if spectrum.region == "P 2p" else None
+    return background, fit_lines(spectrum.region, spectrum.binding_eV, net, spectrum.counts, states, model, used)
 
 
-def analyse_profile(path: Path, factors, split, ratio, progress=print):
-    """Calibrate, fit and quantify every etch step of the depth profile."""
-    steps = by_step(path, read_vamas(path))
+def analyse_profile(steps: Mapping[float, Mapping[str, Spectrum]], constants: Constants, calibration: Calibration,
+                    shirley_settings: ShirleySettings, model: LineModel, detection_sigma: float, persistence: int,
+                    progress: Callable[[str], None] = print) -> Profile:
+    """Calibrate, fit and quantify every etch step of the depth profile.
+
+    Parameters
+    ----------
+    steps
+        Etch time -> region -> spectrum (:func:`by_step`).
+    constants
+        Sensitivity factors and the P 2p doublet (fixed splitting).
+    calibration, shirley_settings, model
+        Calibration, background and line-fit settings.
+    detection_sigma
+        Net area over its uncertainty above which a region is detected.
+    persistence
+        Consecutive detected steps that make an onset.
+    progress
+        Receives a line every ten etch steps.
+
+    Returns
+    -------
+    Profile
+
+    Raises
+    ------
+    ValueError
+        A fit fails (the message names the block), or N 1s or P 2p never has an onset.
+    """
     depths = list(steps)
-    shift = calibration_shift(steps[depths[0]]["C 1s"])
+    shift = calibration_shift(steps[depths[0]]["C 1s"], calibration, shirley_settings, model)
+    doublet = Doublet(constants.split_eV, constants.ratio, free=False)
     spectra_rows, line_rows, detection_rows, atomic_rows = [], [], [], []
     detected: dict[str, list[bool]] = {"N 1s": [], "P 2p": []}
     found: dict[str, list[Line]] = {"N 1s": [], "P 2p": []}
@@ -324,43 +687,62 @@ def analyse_profile(path: Path, factors, split, ratio, progress=print):
         for region in REGIONS:
             spectrum = _calibrated(steps[depth][region], shift)
             try:
-                background, fit = _fit_region(spectrum, PROFILE_STATES[region], split, ratio)
-                lines = fit.lines
+                background, fit = fit_region(spectrum, PROFILE_STATES[region], shirley_settings, model, doublet)
             except ValueError as err:
-                raise InputError(path, f"block {spectrum.block!r}: {err}") from None
+                raise ValueError(f"block {spectrum.block!r}: {err}") from None
+            lines = fit.lines
             areas[region] = sum(line.area for line in lines)
             spectra_rows += [(depth, region, e, c, b) for e, c, b in zip(spectrum.binding_eV, spectrum.counts, background)]
             line_rows += [(depth, region, line.name, line.centre_eV, line.area, line.sigma_eV) for line in lines]
             if region in detected:
-                area, sigma = net_area(spectrum.binding_eV, spectrum.counts, background)
-                seen = area > DETECTION_SIGMA * sigma
+                area, sigma = net_area(spectrum.binding_eV, spectrum.counts, background, shirley_settings.edge_channels)
+                seen = area > detection_sigma * sigma
                 detected[region].append(seen)
                 detection_rows.append((depth, region, area, sigma, int(seen)))
                 if seen:
                     found[region] += lines
-        atomic_rows.append((depth, atomic_percent(areas, factors)))
+        atomic_rows.append((depth, atomic_percent(areas, constants.factors)))
         if number % 10 == 0 or number == len(depths):
             progress(f"xps: depth profile {number}/{len(depths)} etch steps fitted")
-    onsets = {region: onset(depths, flags) for region, flags in detected.items()}
+    onsets = {region: onset(depths, flags, persistence) for region, flags in detected.items()}
     for region, depth in onsets.items():
         if depth is None:
-            raise InputError(path, f"{region} is never detected ({DETECTION_SIGMA:g} sigma for {PERSISTENCE} steps)")
-    return dict(shift=shift, onsets=onsets, found=found, spectra=spectra_rows, lines=line_rows,
-                detection=detection_rows, atomic=atomic_rows)
+            raise ValueError(f"{region} is never detected ({detection_sigma:g} sigma for {persistence} steps)")
+    return Profile(shift, onsets, found, spectra_rows, line_rows, detection_rows, atomic_rows)
 
 
-def analyse_reference(path: Path, factors, split, ratio):
-    """Calibrate and fit the LiPON reference; P 2p both with the fixed splitting and free."""
-    steps = by_step(path, read_vamas(path))
-    if len(steps) != 1:
-        raise InputError(path, f"expected one set of regions, found {len(steps)} etch steps")
-    regions = next(iter(steps.values()))
-    shift = calibration_shift(regions["C 1s"])
+def analyse_reference(regions: Mapping[str, Spectrum], constants: Constants, calibration: Calibration,
+                      shirley_settings: ShirleySettings, model: LineModel) -> Reference:
+    """Calibrate and fit the LiPON reference; P 2p both with the splitting free and fixed.
+
+    The free fit is the one quoted (it recovers the published pair of positions); the
+    fixed fit's reduced chi-square shows how badly one doublet describes that pair.
+
+    Parameters
+    ----------
+    regions
+        Region -> spectrum of the reference's single set of regions.
+    constants
+        Sensitivity factors and the P 2p doublet.
+    calibration, shirley_settings, model
+        Calibration, background and line-fit settings.
+
+    Returns
+    -------
+    Reference
+
+    Raises
+    ------
+    ValueError
+        A background does not converge.
+    """
+    shift = calibration_shift(regions["C 1s"], calibration, shirley_settings, model)
+    free = Doublet(constants.split_eV, constants.ratio, free=True)
+    fixed_doublet = Doublet(constants.split_eV, constants.ratio, free=False)
     fits, curves, fixed = {}, [], None
     for region in REGIONS:
         spectrum = _calibrated(regions[region], shift)
-        background, fit = _fit_region(spectrum, REFERENCE_STATES[region], split, ratio,
-                                      **({"split_free": True} if region == "P 2p" else {}))
+        background, fit = fit_region(spectrum, REFERENCE_STATES[region], shirley_settings, model, free)
         fits[region] = fit
         x = spectrum.binding_eV
         curves += [(region, "counts", e, v) for e, v in zip(x, spectrum.counts)]
@@ -369,12 +751,25 @@ def analyse_reference(path: Path, factors, split, ratio):
         for name, component in fit.curves.items():
             curves += [(region, name, e, v) for e, v in zip(x, component + background)]
         if region == "P 2p":
-            fixed = _fit_region(spectrum, REFERENCE_STATES[region], split, ratio)[1]
-    return dict(shift=shift, fits=fits, fixed=fixed, curves=curves)
+            fixed = fit_region(spectrum, REFERENCE_STATES[region], shirley_settings, model, fixed_doublet)[1]
+    return Reference(shift, fits, fixed, curves)
 
 
-def _curve_rows(fit: LineFit, ratio: float) -> list[tuple]:
-    """One row per drawn curve: a doublet's partners get their own position and area share."""
+def reference_line_rows(fit: LineFit, ratio: float) -> list[tuple]:
+    """One row per drawn curve: a doublet's partners get their own position and area share.
+
+    Parameters
+    ----------
+    fit
+        One region's fit.
+    ratio
+        The doublet's area ratio (2p1/2 over 2p3/2).
+
+    Returns
+    -------
+    list of tuple
+        ``(region, state, centre_eV, area, sigma_eV)`` rows.
+    """
     rows = []
     for line in fit.lines:
         if fit.split_eV is None:
@@ -386,43 +781,54 @@ def _curve_rows(fit: LineFit, ratio: float) -> list[tuple]:
     return rows
 
 
-def run(raw: Path, out: Path) -> list[Number]:
-    data = out / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    factors, split, ratio = _load_external()
-    profile = analyse_profile(raw / PROFILE, factors, split, ratio)
-    reference = analyse_reference(raw / REFERENCE, factors, split, ratio)
+def profile_numbers(profile: Profile) -> list[Number]:
+    """The depth profile's numbers: onsets, interphase line positions, calibration shift.
 
-    write_table(data / "xps_profile_spectra.csv", "depth,region,binding_eV,counts,background", profile["spectra"],
-               "{:g},{},{:.2f},{:g},{:.1f}")
-    write_table(data / "xps_profile_lines.csv", "depth,region,state,centre_eV,area,sigma_eV", profile["lines"],
-               "{:g},{},{},{:.3f},{:.1f},{:.3f}")
-    write_table(data / "xps_profile_detection.csv", "depth,region,net_area,sigma,detected", profile["detection"],
-               "{:g},{},{:.1f},{:.1f},{}")
-    write_table(data / "xps_onsets.csv", "region,onset_depth", list(profile["onsets"].items()), "{},{:g}")
-    elements = {"C 1s": "C", "O 1s": "O", "N 1s": "N", "P 2p": "P", "Li 1s": "Li"}
-    write_table(data / "xps_atomic_percent.csv", "depth," + ",".join(elements.values()),
-               [(depth, *(percent[r] for r in elements)) for depth, percent in profile["atomic"]],
-               "{:g}" + ",{:.3f}" * len(elements))
-    write_table(data / "xps_reference_curves.csv", "region,curve,binding_eV,value", reference["curves"],
-               "{},{},{:.2f},{:.2f}")
-    ref_lines = [line for fit in reference["fits"].values() for line in fit.lines]
-    write_table(data / "xps_reference_lines.csv", "region,state,centre_eV,area,sigma_eV",
-               [row for fit in reference["fits"].values() for row in _curve_rows(fit, ratio)],
-               "{},{},{:.3f},{:.1f},{:.3f}")
+    Parameters
+    ----------
+    profile
+        The analysed profile.
 
-    ref = {(line.region, line.name): line for line in ref_lines}
-    p_fit = reference["fits"]["P 2p"]
+    Returns
+    -------
+    list of Number
+    """
+    return [
+        Number("xps.n1s_onset_depth", int(profile.onsets["N 1s"]), "a.u.", f"{profile.onsets['N 1s']:g}"),
+        Number("xps.p2p_onset_depth", int(profile.onsets["P 2p"]), "a.u.", f"{profile.onsets['P 2p']:g}"),
+        quantity("xps.li3n_n1s_eV", weighted_centre(profile.found["N 1s"]), "eV", 1),
+        quantity("xps.phosphate_p2p_eV", weighted_centre(profile.found["P 2p"]), "eV", 1),
+        quantity("xps.profile_shift_eV", profile.shift_eV, "eV", 2),
+    ]
+
+
+def reference_numbers(reference: Reference, factors: Mapping[str, float]) -> list[Number]:
+    """The reference's numbers: line positions, the free P 2p splitting, the fixed-split
+    fit's chi-square ratio and the composition per P.
+
+    Parameters
+    ----------
+    reference
+        The analysed reference.
+    factors
+        Region -> relative sensitivity factor.
+
+    Returns
+    -------
+    list of Number
+
+    Raises
+    ------
+    ValueError
+        No P 2p signal.
+    """
+    ref = {(line.region, line.name): line for fit in reference.fits.values() for line in fit.lines}
+    p_fit = reference.fits["P 2p"]
     p32, free_split = ref[("P 2p", "PO4")].centre_eV, p_fit.split_eV
-    areas = {region: sum(line.area for line in fit.lines) for region, fit in reference["fits"].items()}
+    areas = {region: sum(line.area for line in fit.lines) for region, fit in reference.fits.items()}
     ratios, formula = formula_per_p(areas, factors)
     return [
-        Number("xps.n1s_onset_depth", int(profile["onsets"]["N 1s"]), "a.u.", f"{profile['onsets']['N 1s']:g}"),
-        Number("xps.p2p_onset_depth", int(profile["onsets"]["P 2p"]), "a.u.", f"{profile['onsets']['P 2p']:g}"),
-        quantity("xps.li3n_n1s_eV", weighted_centre(profile["found"]["N 1s"]), "eV", 1),
-        quantity("xps.phosphate_p2p_eV", weighted_centre(profile["found"]["P 2p"]), "eV", 1),
-        quantity("xps.profile_shift_eV", profile["shift"], "eV", 2),
-        quantity("xps.reference_shift_eV", reference["shift"], "eV", 2),
+        quantity("xps.reference_shift_eV", reference.shift_eV, "eV", 2),
         quantity("xps.ref_o1s_nbo_eV", ref[("O 1s", "NBO")].centre_eV, "eV", 1),
         quantity("xps.ref_o1s_bo_eV", ref[("O 1s", "BO")].centre_eV, "eV", 1),
         quantity("xps.ref_n1s_na_eV", ref[("N 1s", "Na")].centre_eV, "eV", 1),
@@ -431,9 +837,156 @@ def run(raw: Path, out: Path) -> list[Number]:
         quantity("xps.ref_p2p32_eV", p32, "eV", 1),
         quantity("xps.ref_p2p12_eV", p32 + free_split, "eV", 1),
         quantity("xps.ref_p2p_split_eV", free_split, "eV", 2),
-        quantity("xps.ref_p2p_fixed_split_redchi_ratio", reference["fixed"].redchi / p_fit.redchi, "", 0),
+        quantity("xps.ref_p2p_fixed_split_redchi_ratio", reference.fixed.redchi / p_fit.redchi, "", 0),
         Number("xps.ref_stoichiometry", [round(r, 4) for r in ratios], "per P", formula),
-        # the method's inputs, echoed so the text states exactly what the fits used
-        quantity("xps.c1s_reference_eV", C1S_REFERENCE_EV, "eV", 1),
-        quantity("xps.p2p_split_fixed_eV", split, "eV", 2),
     ]
+
+
+def method_numbers(calibration: Calibration, constants: Constants) -> list[Number]:
+    """The method's inputs, echoed so the ledger records exactly what the fits used.
+
+    Parameters
+    ----------
+    calibration
+        Carries the C 1s reference energy (a parameter).
+    constants
+        Carries the fixed P 2p splitting (cited).
+
+    Returns
+    -------
+    list of Number
+    """
+    return [
+        quantity("xps.c1s_reference_eV", calibration.reference_eV, "eV", 1),
+        quantity("xps.p2p_split_fixed_eV", constants.split_eV, "eV", 2),
+    ]
+
+
+# ------------------------------------------------------------------ tables
+def write_profile_tables(profile: Profile, outputs: Mapping[str, Path]) -> None:
+    """The depth profile's tables for Figures 4 and S9.
+
+    Parameters
+    ----------
+    profile
+        The analysed profile.
+    outputs
+        ``profile_spectra``, ``profile_lines``, ``profile_detection``, ``onsets`` and
+        ``atomic_percent``.
+    """
+    datatable.write_rows(outputs["profile_spectra"], "depth,region,binding_eV,counts,background", profile.spectra_rows,
+                         "{:g},{},{:.2f},{:g},{:.1f}")
+    datatable.write_rows(outputs["profile_lines"], "depth,region,state,centre_eV,area,sigma_eV", profile.line_rows,
+                         "{:g},{},{},{:.3f},{:.1f},{:.3f}")
+    datatable.write_rows(outputs["profile_detection"], "depth,region,net_area,sigma,detected", profile.detection_rows,
+                         "{:g},{},{:.1f},{:.1f},{}")
+    datatable.write_rows(outputs["onsets"], "region,onset_depth", list(profile.onsets.items()), "{},{:g}")
+    datatable.write_rows(outputs["atomic_percent"], "depth," + ",".join(ELEMENTS.values()),
+                         [(depth, *(percent[r] for r in ELEMENTS)) for depth, percent in profile.atomic_rows],
+                         "{:g}" + ",{:.3f}" * len(ELEMENTS))
+
+
+def write_reference_tables(reference: Reference, ratio: float, outputs: Mapping[str, Path]) -> None:
+    """The reference's tables for Figure S8.
+
+    Parameters
+    ----------
+    reference
+        The analysed reference.
+    ratio
+        The doublet's area ratio, to split a P 2p area between its partners.
+    outputs
+        ``reference_curves`` and ``reference_lines``.
+    """
+    datatable.write_rows(outputs["reference_curves"], "region,curve,binding_eV,value", reference.curve_rows,
+                         "{},{},{:.2f},{:.2f}")
+    datatable.write_rows(outputs["reference_lines"], "region,state,centre_eV,area,sigma_eV",
+                         [row for fit in reference.fits.values() for row in reference_line_rows(fit, ratio)],
+                         "{},{},{:.3f},{:.1f},{:.3f}")
+
+
+# ------------------------------------------------------------------ edge
+def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, c1s_reference_eV: float,
+        calibration_search_eV: tuple[float, float], calibration_window_eV: float, edge_channels: int,
+        flat_background_sigma: float, shirley_tolerance: float,
+        centre_freedom_eV: float, gauss_sigma_start_eV: float, gauss_sigma_range_eV: tuple[float, float],
+        lorentz_gamma_start_eV: float, lorentz_gamma_range_eV: tuple[float, float],
+        free_split_range_eV: tuple[float, float], area_start_factor: float, detection_sigma: float,
+        persistence: int) -> list[Number]:
+    """Depth profile and reference: tables for Figures 4, S8 and S9, and the numbers.
+
+    Parameters
+    ----------
+    inputs
+        ``profile`` and ``reference`` (VAMAS exports) and ``sensitivity_factors`` (the
+        cited factors and P 2p doublet constants).
+    outputs
+        ``profile_spectra``, ``profile_lines``, ``profile_detection``, ``onsets``,
+        ``atomic_percent``, ``reference_curves``, ``reference_lines``.
+    c1s_reference_eV
+        Where the C-C/C-H line of each file's surface C 1s is put.
+    calibration_search_eV
+        Binding-energy range (recorded scale) in which that line is looked for.
+    calibration_window_eV
+        Half-width of the one-line calibration fit around the strongest channel.
+    edge_channels
+        Channels averaged at each end of a window to anchor the background.
+    flat_background_sigma
+        Edge step (in counting sigmas) below which the background is a straight line.
+    shirley_tolerance
+        Convergence of the Shirley iteration (mean squared change, counts²).
+    centre_freedom_eV
+        How far a line's centre may move from its literature start.
+    gauss_sigma_start_eV, gauss_sigma_range_eV
+        Start and bounds of the shared Gaussian sigma.
+    lorentz_gamma_start_eV, lorentz_gamma_range_eV
+        Start and bounds of the shared Lorentzian gamma.
+    free_split_range_eV
+        Bounds of the P 2p splitting when it is fitted free.
+    area_start_factor
+        A line's starting area, in units of the largest net count shared among the states.
+    detection_sigma
+        Net area over its uncertainty above which a region is detected.
+    persistence
+        Consecutive detected etch steps that make an onset.
+
+    Returns
+    -------
+    list of Number
+        The profile's numbers (from the profile, the P 2p position also from the doublet
+        constants), the reference's (from the reference, those using the doublet or the
+        factors also from the constants file) and the method's echoed inputs.
+
+    Raises
+    ------
+    InputError
+        A file is unreadable or incomplete, a fit fails, or a region has no onset.
+    """
+    calibration = Calibration(c1s_reference_eV, tuple(calibration_search_eV), calibration_window_eV)
+    shirley_settings = ShirleySettings(edge_channels, flat_background_sigma, shirley_tolerance)
+    model = LineModel(centre_freedom_eV, gauss_sigma_start_eV, tuple(gauss_sigma_range_eV), lorentz_gamma_start_eV,
+                      tuple(lorentz_gamma_range_eV), tuple(free_split_range_eV), area_start_factor)
+    constants = read_constants(inputs["sensitivity_factors"])
+
+    path = inputs["profile"]
+    steps = by_step(path, read_vamas(path))
+    try:
+        profile = analyse_profile(steps, constants, calibration, shirley_settings, model, detection_sigma, persistence)
+        numbers = profile_numbers(profile)
+    except ValueError as err:
+        raise InputError(path, str(err)) from None
+
+    path = inputs["reference"]
+    steps = by_step(path, read_vamas(path))
+    if len(steps) != 1:
+        raise InputError(path, f"expected one set of regions, found {len(steps)} etch steps")
+    try:
+        reference = analyse_reference(next(iter(steps.values())), constants, calibration, shirley_settings, model)
+        numbers += reference_numbers(reference, constants.factors)
+    except ValueError as err:
+        raise InputError(path, str(err)) from None
+    numbers += method_numbers(calibration, constants)
+
+    write_profile_tables(profile, outputs)
+    write_reference_tables(reference, constants.ratio, outputs)
+    return [number.from_inputs(*(inputs[role] for role in DERIVED_FROM[number.key])) for number in numbers]

@@ -2,21 +2,36 @@
 fits) and Figure S9 (atomic % against depth)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from analysis import style
+from analysis import datatable, style
 
-FIG_4 = "figures/fig4_xps_depth_profile.svg"
-FIG_S8 = "figures/figS8_xps_lipon_reference.svg"
-FIG_S9 = "figures/figS9_xps_atomic_percent.svg"
 PROFILE_PANELS = ("O 1s", "N 1s", "P 2p", "Li 1s")
 ELEMENT_COLOURS = {"O": "C1", "C": "0.35", "N": "C0", "P": "C2", "Li": "C3"}
 
 
-def depth_profile(spectra, onsets, plt):
-    """One panel per region: each etch step's net spectrum drawn at its depth."""
+def depth_profile(spectra: np.ndarray, onsets: np.ndarray, plt) -> "matplotlib.figure.Figure":
+    """One panel per region: each etch step's net spectrum drawn at its depth.
+
+    Drawing the spectra at their depth makes an onset read as the depth where a line
+    first rises out of the stack; the onset step is drawn bold.
+
+    Parameters
+    ----------
+    spectra
+        The ``profile_spectra`` table (depth, region, binding_eV, counts, background).
+    onsets
+        The ``onsets`` table (region, onset_depth).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     from matplotlib import colormaps
 
     fig, axes = plt.subplots(1, len(PROFILE_PANELS), figsize=(7.0, 3.6), sharey=True)
@@ -44,8 +59,23 @@ def depth_profile(spectra, onsets, plt):
     return fig
 
 
-def reference(curves, lines, plt):
-    """The reference's spectra with background, fitted components and envelope."""
+def reference(curves: np.ndarray, lines: np.ndarray, plt) -> "matplotlib.figure.Figure":
+    """The reference's spectra with background, fitted components and envelope.
+
+    Parameters
+    ----------
+    curves
+        The ``reference_curves`` table (region, curve, binding_eV, value).
+    lines
+        The ``reference_lines`` table (region, state, centre_eV, area, sigma_eV): the
+        legend quotes each component's centre.
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, axes = plt.subplots(2, 2, figsize=(6.0, 4.4))
     for ax, region, letter in zip(axes.flat, PROFILE_PANELS, "ABCD"):
         rows = curves[curves["region"] == region]
@@ -72,8 +102,23 @@ def reference(curves, lines, plt):
     return fig
 
 
-def atomic_percent(table, plt):
-    """(A) every element against depth; (B) O, N and P on their own scale."""
+def atomic_percent(table: np.ndarray, plt) -> "matplotlib.figure.Figure":
+    """(A) every element against depth; (B) O, N and P on their own scale.
+
+    The second panel exists because Li and C dominate the first and flatten the
+    minority elements whose onsets the text discusses.
+
+    Parameters
+    ----------
+    table
+        The ``atomic_percent`` table (depth and one column per element).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, (left, right) = plt.subplots(1, 2, figsize=(6.4, 2.6))
     for element, colour in ELEMENT_COLOURS.items():
         left.plot(table["depth"], table[element], "o-", ms=2, color=colour, label=element)
@@ -89,12 +134,21 @@ def atomic_percent(table, plt):
     return fig
 
 
-def run(build: Path, out: Path) -> None:
-    plt = style.pyplot()
-    data = build / "data"
-    style.save(depth_profile(style.read_table(data / "xps_profile_spectra.csv"),
-                             style.read_table(data / "xps_onsets.csv"), plt), out / FIG_4)
-    style.save(reference(style.read_table(data / "xps_reference_curves.csv"),
-                         style.read_table(data / "xps_reference_lines.csv"), plt), out / FIG_S8)
-    style.save(atomic_percent(style.read_table(data / "xps_atomic_percent.csv"), plt), out / FIG_S9)
+def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path]) -> None:
+    """Draw Figures 4, S8 and S9.
+
+    Parameters
+    ----------
+    inputs
+        ``profile_spectra``, ``onsets``, ``reference_curves``, ``reference_lines`` and
+        ``atomic_percent`` (tables of the xps step) and ``style`` (the paper's style sheet).
+    outputs
+        ``fig4``, ``figS8``, ``figS9``.
+    """
+    plt = style.pyplot(inputs["style"])
+    style.save(depth_profile(datatable.read(inputs["profile_spectra"]), datatable.read(inputs["onsets"]), plt),
+               outputs["fig4"])
+    style.save(reference(datatable.read(inputs["reference_curves"]), datatable.read(inputs["reference_lines"]), plt),
+               outputs["figS8"])
+    style.save(atomic_percent(datatable.read(inputs["atomic_percent"]), plt), outputs["figS9"])
     plt.close("all")

@@ -1,81 +1,190 @@
 """XRD of LiPON films (Figure S4): Li2CO3 after air exposure, no Bragg peak at 100 K.
 
-Definitions (stated in the supplement's methods):
+Definitions (stated in the supplement's methods; every method choice is a parameter of
+the ``xrd`` step in ``analysis/registry.py``):
 
 * the background is the arPLS baseline of ``pybaselines`` (asymmetrically reweighted
-  penalised least squares, stiffness ``BACKGROUND_STIFFNESS``): it follows the amorphous
+  penalised least squares, stiffness ``background_stiffness``): it follows the amorphous
   hump and the low-angle air scatter, and its noise-aware weights keep it from riding
   up into Bragg peaks or sinking below the noise;
 * a Bragg peak is a local maximum of the Savitzky-Golay-smoothed net counts that stands
-  ``DETECTION_SIGMA`` counting sigmas (of the smoothed signal) above the background;
-  peaks closer than ``MIN_SEPARATION_DEG`` are one peak;
+  ``detection_sigma`` counting sigmas (of the smoothed signal) above the background;
+  peaks closer than ``min_separation_deg`` are one peak;
 * a *new* peak of the air-exposed film is one with no pristine peak within
-  ``MATCH_TOLERANCE_DEG``; it is *indexed* to the strongest Li2CO3 reflection within
-  ``MATCH_TOLERANCE_DEG`` of it, the reflections being computed from the cited crystal
-  structure (kinematic structure factors with Waasmaier-Kirfel form factors from ``xraydb``
-  and the Lorentz-polarisation factor);
+  ``match_tolerance_deg``; it is *indexed* to the strongest Li2CO3 reflection within
+  ``match_tolerance_deg`` of it (among reflections of at least ``min_reflection_pct`` of
+  the strongest), the reflections being computed from the cited crystal structure
+  (kinematic structure factors with Waasmaier-Kirfel form factors from ``xraydb`` and
+  the Lorentz-polarisation factor);
 * the 100 K film is amorphous when its pattern has no Bragg peak at all.
 """
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from analysis.style import write_table
+from analysis import datatable
 from paperbuild.errors import InputError
 from paperbuild.numbers import Number, count
 
-PATTERNS = {"pristine": "xrd/lipon_pristine.xy", "air-exposed": "xrd/lipon_air_2d.xy", "cryo 100 K": "xrd/lipon_cryo_100K.xy"}
-STRUCTURE = Path(__file__).resolve().parent.parent / "data" / "external" / "li2co3_structure.yaml"
-BACKGROUND_STIFFNESS = 1e6
-SMOOTHING_POINTS = 9
-DETECTION_SIGMA = 5.0
-MIN_SEPARATION_DEG = 0.3
-MATCH_TOLERANCE_DEG = 0.15
-MIN_REFLECTION_RELATIVE = 0.01  # computed reflections weaker than this are not candidates
+# input role -> the pattern's name in the tables and the figure
+PATTERNS = {"pristine": "pristine", "air_exposed": "air-exposed", "cryo": "cryo 100 K"}
+WAVELENGTH_CHECK_A = 1e-4  # a header wavelength this close to the methods' is the same source
+MIN_SCAN_POINTS = 50       # fewer rows than this is not a full scan but a damaged export
+
+# Which declared inputs (roles) each number is derived from.
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "xrd.pristine_peaks": ("pristine",),
+    "xrd.new_peaks": ("pristine", "air_exposed"),
+    "xrd.li2co3_matched_peaks": ("pristine", "air_exposed", "li2co3_structure"),
+    "xrd.li2co3_matched_hkl": ("pristine", "air_exposed", "li2co3_structure"),
+    "xrd.cryo_amorphous": ("cryo",),
+    "xrd.cryo_peaks": ("cryo",),
+}
 
 
 @dataclass(frozen=True)
 class Reflection:
+    """A powder line: its label (hkl), spacing, position and intensity (strongest = 1)."""
+
     hkl: tuple[int, int, int]
     d_A: float
     two_theta_deg: float
-    intensity: float  # relative to the strongest, 1.0
+    intensity: float
 
 
 @dataclass(frozen=True)
 class Peak:
+    """A detected peak: refined position, smoothed net height and its counting sigma."""
+
     two_theta_deg: float
     height: float
     sigma: float
 
 
+@dataclass(frozen=True)
+class PeakRule:
+    """What counts as a Bragg peak.
+
+    Net counts are smoothed by a Savitzky-Golay filter of ``smoothing_points`` points
+    and polynomial order ``smoothing_order``; a local maximum standing
+    ``detection_sigma`` sigmas of the smoothed noise above the background is a peak;
+    maxima closer than ``min_separation_deg`` are one peak.
+    """
+
+    smoothing_points: int
+    smoothing_order: int
+    detection_sigma: float
+    min_separation_deg: float
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One measured pattern with its background and detected peaks."""
+
+    two_theta_deg: np.ndarray
+    counts: np.ndarray
+    background: np.ndarray
+    peaks: list[Peak]
+
+
+@dataclass(frozen=True)
+class Diffraction:
+    """All three patterns, the computed Li2CO3 lines and the indexing of the new peaks.
+
+    ``patterns`` maps role (``pristine``, ``air_exposed``, ``cryo``) to pattern;
+    ``indexed`` pairs each new peak with its reflection (None when none is in tolerance).
+    """
+
+    patterns: dict[str, Pattern]
+    reflections: list[Reflection]
+    new: list[Peak]
+    indexed: list[tuple[Peak, Reflection | None]]
+
+    @property
+    def matched(self) -> list[tuple[Peak, Reflection]]:
+        """The new peaks that have a reflection."""
+        return [(p, r) for p, r in self.indexed if r is not None]
+
+
 # ------------------------------------------------------------------ crystallography
-def load_structure(path: Path = STRUCTURE):
-    """The cited structure as ASE Atoms, built from its space group and asymmetric unit."""
+def load_structure(path: Path):
+    """The cited structure as ASE Atoms, built from its space group and asymmetric unit.
+
+    Parameters
+    ----------
+    path
+        A YAML file with ``space_group``, ``cell`` (a, b, c, alpha, beta, gamma) and
+        ``sites`` (symbol and fractional coordinates).
+
+    Returns
+    -------
+    ase.Atoms
+        The full unit cell.
+
+    Raises
+    ------
+    InputError
+        A key is missing.
+    """
     import yaml
     from ase.spacegroup import crystal
 
-    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    cell = spec["cell"]
-    symbols = [site[0] for site in spec["sites"]]
-    basis = [tuple(site[1:]) for site in spec["sites"]]
-    return crystal(symbols, basis, spacegroup=spec["space_group"],
-                   cellpar=[cell[k] for k in ("a", "b", "c", "alpha", "beta", "gamma")])
+    spec = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    try:
+        cell = spec["cell"]
+        symbols = [site[0] for site in spec["sites"]]
+        basis = [tuple(site[1:]) for site in spec["sites"]]
+        return crystal(symbols, basis, spacegroup=spec["space_group"],
+                       cellpar=[cell[k] for k in ("a", "b", "c", "alpha", "beta", "gamma")])
+    except (KeyError, TypeError) as err:
+        raise InputError(path, f"missing entry {err}") from None
 
 
 def form_factor(symbol: str, s: float) -> float:
-    """X-ray form factor at s = sin(theta)/lambda (1/Å): Waasmaier-Kirfel, as xraydb tabulates it."""
+    """X-ray form factor at s = sin(theta)/lambda (1/Å): Waasmaier-Kirfel, as xraydb tabulates it.
+
+    Parameters
+    ----------
+    symbol
+        Element symbol.
+    s
+        sin(theta)/lambda in 1/Å.
+
+    Returns
+    -------
+    float
+        f0 in electrons.
+    """
     import xraydb
 
     return float(xraydb.f0(symbol, s)[0])
 
 
 def powder_reflections(atoms, wavelength_A: float, two_theta_max_deg: float) -> list[Reflection]:
-    """Powder lines (equal-d reflections merged) with kinematic intensities, strongest = 1."""
+    """Powder lines (equal-d reflections merged) with kinematic intensities, strongest = 1.
+
+    Reflections of equal spacing coincide in a powder pattern, so their intensities add;
+    the line is labelled by its member with the most non-negative indices.
+
+    Parameters
+    ----------
+    atoms
+        The unit cell (ASE Atoms).
+    wavelength_A
+        The X-ray wavelength.
+    two_theta_max_deg
+        The end of the measured range: lines beyond it are not computed.
+
+    Returns
+    -------
+    list of Reflection
+        By increasing 2θ, systematic absences removed.
+    """
     d_min = wavelength_A / (2.0 * np.sin(np.radians(two_theta_max_deg / 2.0)))
     limits = [int(np.ceil(length / d_min)) for length in atoms.cell.lengths()]
     reciprocal = atoms.cell.reciprocal()
@@ -92,12 +201,12 @@ def powder_reflections(atoms, wavelength_A: float, two_theta_max_deg: float) -> 
         phases = np.exp(2j * np.pi * fractional @ np.asarray(hkl))
         factors = {sym: form_factor(sym, s) for sym in set(symbols)}
         structure_factor = sum(factors[sym] * phase for sym, phase in zip(symbols, phases))
-        lines.setdefault(round(d, 4), []).append((hkl, abs(structure_factor) ** 2))
+        lines.setdefault(round(d, 4), []).append((hkl, abs(structure_factor) ** 2))  # equal d to 1e-4 Å
     reflections = []
     for d, members in lines.items():
         total = sum(weight for _, weight in members)
         if total < 1e-6:
-            continue  # systematically absent
+            continue  # systematically absent (zero up to rounding)
         theta = np.arcsin(wavelength_A / (2.0 * d))
         lorentz_polarisation = (1 + np.cos(2 * theta) ** 2) / (np.sin(theta) ** 2 * np.cos(theta))
         label = max((hkl for hkl, _ in members), key=lambda m: (sum(v >= 0 for v in m), m))
@@ -108,26 +217,59 @@ def powder_reflections(atoms, wavelength_A: float, two_theta_max_deg: float) -> 
 
 
 def hkl_label(hkl: tuple[int, int, int]) -> str:
-    """Miller indices as crystallographers write them in text: (-2 0 2) -> '(2̄02)'."""
+    """Miller indices as crystallographers write them in text: (-2 0 2) -> '(2̄02)'.
+
+    Parameters
+    ----------
+    hkl
+        Miller indices.
+
+    Returns
+    -------
+    str
+        The label with combining overlines on negative indices.
+    """
     return "(" + "".join(f"{abs(v)}\u0304" if v < 0 else str(v) for v in hkl) + ")"
 
 
 # ------------------------------------------------------------------ reading
 def read_xy(path: Path, wavelength_A: float) -> tuple[np.ndarray, np.ndarray]:
-    """2θ (degrees) and counts from a two-column .xy export; the header's wavelength must match."""
+    """2θ (degrees) and counts from a two-column .xy export; the header's wavelength must match.
+
+    A pattern taken at another wavelength would put every line at another angle, so a
+    mismatch stops the build instead of mis-indexing.
+
+    Parameters
+    ----------
+    path
+        The export.
+    wavelength_A
+        The wavelength the methods state.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        2θ (strictly increasing) and counts.
+
+    Raises
+    ------
+    InputError
+        The file is missing, at another wavelength, not two numeric columns, too short,
+        or its 2θ is not increasing.
+    """
     if not path.is_file():
         raise InputError(path, "file is missing")
     header = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.startswith("#")]
     for line in header:
         if "wavelength" in line.lower():
             stated = float(line.split(":")[1].split()[0])
-            if abs(stated - wavelength_A) > 1e-4:
+            if abs(stated - wavelength_A) > WAVELENGTH_CHECK_A:
                 raise InputError(path, f"recorded with wavelength {stated} Å, the methods give {wavelength_A} Å")
     try:
         table = np.loadtxt(path, comments="#", ndmin=2)
     except ValueError as err:
         raise InputError(path, f"not a two-column .xy pattern ({err})") from None
-    if table.shape[1] < 2 or table.shape[0] < 50:
+    if table.shape[1] < 2 or table.shape[0] < MIN_SCAN_POINTS:
         raise InputError(path, f"expected two columns (2θ, counts) and a full scan; found shape {table.shape}")
     two_theta, counts = table[:, 0], table[:, 1]
     if not np.all(np.diff(two_theta) > 0):
@@ -136,24 +278,55 @@ def read_xy(path: Path, wavelength_A: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ------------------------------------------------------------------ peaks
-def background(two_theta: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Asymmetrically reweighted penalised least squares (pybaselines ``arpls``)."""
+def background(two_theta: np.ndarray, counts: np.ndarray, stiffness: float) -> np.ndarray:
+    """Asymmetrically reweighted penalised least squares (pybaselines ``arpls``).
+
+    Parameters
+    ----------
+    two_theta, counts
+        The pattern.
+    stiffness
+        The smoothness penalty ``lam``: stiff enough not to follow a Bragg peak, soft
+        enough to follow the amorphous hump.
+
+    Returns
+    -------
+    numpy.ndarray
+        The background at every point.
+    """
     from pybaselines import Baseline
 
-    return Baseline(x_data=two_theta).arpls(counts, lam=BACKGROUND_STIFFNESS)[0]
+    return Baseline(x_data=two_theta).arpls(counts, lam=stiffness)[0]
 
 
-def find_peaks(two_theta: np.ndarray, counts: np.ndarray, base: np.ndarray) -> list[Peak]:
-    """Bragg peaks standing DETECTION_SIGMA counting sigmas above the background."""
+def find_peaks(two_theta: np.ndarray, counts: np.ndarray, base: np.ndarray, rule: PeakRule) -> list[Peak]:
+    """Bragg peaks standing ``rule.detection_sigma`` counting sigmas above the background.
+
+    The sigma is that of the smoothed signal (Poisson noise times the filter's noise
+    gain), so the threshold means the same for any smoothing width.  Positions are
+    refined by a parabola through the top three points.
+
+    Parameters
+    ----------
+    two_theta, counts, base
+        The pattern and its background.
+    rule
+        Smoothing, threshold and minimum separation.
+
+    Returns
+    -------
+    list of Peak
+        By increasing 2θ.
+    """
     from scipy.signal import find_peaks as local_maxima
     from scipy.signal import savgol_coeffs, savgol_filter
 
-    smoothed = savgol_filter(counts - base, SMOOTHING_POINTS, 2)
-    gain = float(np.sqrt(np.sum(savgol_coeffs(SMOOTHING_POINTS, 2) ** 2)))  # noise kept by the filter
+    smoothed = savgol_filter(counts - base, rule.smoothing_points, rule.smoothing_order)
+    gain = float(np.sqrt(np.sum(savgol_coeffs(rule.smoothing_points, rule.smoothing_order) ** 2)))
     sigma = gain * np.sqrt(np.clip(counts, 1.0, None))
     step = float(np.median(np.diff(two_theta)))
-    indices, _ = local_maxima(smoothed, height=DETECTION_SIGMA * sigma,
-                              distance=max(1, int(MIN_SEPARATION_DEG / step)))
+    indices, _ = local_maxima(smoothed, height=rule.detection_sigma * sigma,
+                              distance=max(1, int(rule.min_separation_deg / step)))
     peaks = []
     for i in indices:
         if 0 < i < len(smoothed) - 1:  # parabola through the top three points
@@ -165,54 +338,187 @@ def find_peaks(two_theta: np.ndarray, counts: np.ndarray, base: np.ndarray) -> l
     return peaks
 
 
-def new_peaks(exposed: list[Peak], pristine: list[Peak]) -> list[Peak]:
-    return [p for p in exposed if all(abs(p.two_theta_deg - q.two_theta_deg) > MATCH_TOLERANCE_DEG for q in pristine)]
+def new_peaks(exposed: Sequence[Peak], pristine: Sequence[Peak], tolerance_deg: float) -> list[Peak]:
+    """Peaks of the exposed film with no pristine peak within ``tolerance_deg``.
+
+    Parameters
+    ----------
+    exposed, pristine
+        Peaks of the two patterns.
+    tolerance_deg
+        Largest 2θ difference at which two peaks are the same.
+
+    Returns
+    -------
+    list of Peak
+    """
+    return [p for p in exposed if all(abs(p.two_theta_deg - q.two_theta_deg) > tolerance_deg for q in pristine)]
 
 
-def index_peaks(peaks: list[Peak], reflections: list[Reflection]) -> list[tuple[Peak, Reflection | None]]:
-    """Each peak with the strongest candidate reflection within MATCH_TOLERANCE_DEG (or None)."""
-    candidates = [r for r in reflections if r.intensity >= MIN_REFLECTION_RELATIVE]
+def index_peaks(peaks: Sequence[Peak], reflections: Sequence[Reflection], tolerance_deg: float,
+                min_relative: float) -> list[tuple[Peak, Reflection | None]]:
+    """Each peak with the strongest candidate reflection within ``tolerance_deg`` (or None).
+
+    Reflections weaker than ``min_relative`` of the strongest are not candidates: a
+    line that faint could not show in the measured pattern.
+
+    Parameters
+    ----------
+    peaks
+        The peaks to index.
+    reflections
+        Computed powder lines.
+    tolerance_deg
+        Largest 2θ difference between a peak and its reflection.
+    min_relative
+        Weakest candidate intensity, relative to the strongest line (a fraction).
+
+    Returns
+    -------
+    list of tuple
+        ``(peak, reflection or None)`` in the order of ``peaks``.
+    """
+    candidates = [r for r in reflections if r.intensity >= min_relative]
     matched = []
     for peak in peaks:
-        near = [r for r in candidates if abs(r.two_theta_deg - peak.two_theta_deg) <= MATCH_TOLERANCE_DEG]
+        near = [r for r in candidates if abs(r.two_theta_deg - peak.two_theta_deg) <= tolerance_deg]
         matched.append((peak, max(near, key=lambda r: r.intensity) if near else None))
     return matched
 
 
-# ------------------------------------------------------------------ step
-def run(raw: Path, out: Path, wavelength_A: float = 1.54178) -> list[Number]:
-    data = out / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    patterns, peaks = {}, {}
-    for name, relative in PATTERNS.items():
-        two_theta, counts = read_xy(raw / relative, wavelength_A)
-        base = background(two_theta, counts)
-        patterns[name] = (two_theta, counts, base)
-        peaks[name] = find_peaks(two_theta, counts, base)
-    reflections = powder_reflections(load_structure(), wavelength_A, float(patterns["air-exposed"][0].max()))
-    fresh = new_peaks(peaks["air-exposed"], peaks["pristine"])
-    indexed = index_peaks(fresh, reflections)
-    matched = [(p, r) for p, r in indexed if r is not None]
+def analyse(scans: Mapping[str, tuple[np.ndarray, np.ndarray]], atoms, wavelength_A: float, stiffness: float,
+            rule: PeakRule, match_tolerance_deg: float, min_relative: float) -> Diffraction:
+    """Backgrounds and peaks of every pattern; new peaks of the air-exposed film, indexed.
 
-    write_table(data / "xrd_patterns.csv", "pattern,two_theta_deg,counts,background",
-                [(name, t, c, b) for name, (two_theta, counts, base) in patterns.items()
-                 for t, c, b in zip(two_theta, counts, base)], "{},{:.3f},{:g},{:.1f}")
-    lookup = dict(indexed)
-    write_table(data / "xrd_peaks.csv", "pattern,two_theta_deg,height,sigma,hkl,reference_two_theta_deg",
-                [(name, p.two_theta_deg, p.height, p.sigma,
-                  hkl_label(ref.hkl) if (ref := lookup.get(p) if name == "air-exposed" else None) else "",
-                  f"{ref.two_theta_deg:.3f}" if ref else "")
-                 for name, found in peaks.items() for p in found], "{},{:.3f},{:.1f},{:.1f},{},{}")
-    write_table(data / "xrd_li2co3_reflections.csv", "hkl,d_A,two_theta_deg,intensity",
-                [(hkl_label(r.hkl), r.d_A, r.two_theta_deg, r.intensity)
-                 for r in reflections if r.intensity >= MIN_REFLECTION_RELATIVE], "{},{:.4f},{:.3f},{:.4f}")
-    amorphous = not peaks["cryo 100 K"]
+    Parameters
+    ----------
+    scans
+        Role (``pristine``, ``air_exposed``, ``cryo``) -> (2θ, counts).
+    atoms
+        The Li2CO3 unit cell.
+    wavelength_A
+        The X-ray wavelength.
+    stiffness
+        arPLS smoothness penalty.
+    rule
+        What counts as a peak.
+    match_tolerance_deg
+        Largest 2θ difference for "same peak" and for indexing.
+    min_relative
+        Weakest candidate reflection, relative to the strongest.
+
+    Returns
+    -------
+    Diffraction
+    """
+    patterns = {}
+    for role, (two_theta, counts) in scans.items():
+        base = background(two_theta, counts, stiffness)
+        patterns[role] = Pattern(two_theta, counts, base, find_peaks(two_theta, counts, base, rule))
+    reflections = powder_reflections(atoms, wavelength_A, float(patterns["air_exposed"].two_theta_deg.max()))
+    fresh = new_peaks(patterns["air_exposed"].peaks, patterns["pristine"].peaks, match_tolerance_deg)
+    return Diffraction(patterns, reflections, fresh, index_peaks(fresh, reflections, match_tolerance_deg, min_relative))
+
+
+def diffraction_numbers(result: Diffraction) -> list[Number]:
+    """Peak counts, the indexed Li2CO3 lines and the verdict on the 100 K film.
+
+    Parameters
+    ----------
+    result
+        The analysed patterns.
+
+    Returns
+    -------
+    list of Number
+    """
+    matched = result.matched
+    cryo = result.patterns["cryo"].peaks
+    amorphous = not cryo
     return [
-        count("xrd.pristine_peaks", len(peaks["pristine"]), "peaks"),
-        count("xrd.new_peaks", len(fresh), "peaks"),
+        count("xrd.pristine_peaks", len(result.patterns["pristine"].peaks), "peaks"),
+        count("xrd.new_peaks", len(result.new), "peaks"),
         count("xrd.li2co3_matched_peaks", len(matched), "peaks"),
         Number("xrd.li2co3_matched_hkl", [hkl_label(r.hkl) for _, r in matched], "",
                ", ".join(hkl_label(r.hkl) for _, r in matched)),
         Number("xrd.cryo_amorphous", amorphous, "", "amorphous" if amorphous else "crystalline"),
-        count("xrd.cryo_peaks", len(peaks["cryo 100 K"]), "peaks"),
+        count("xrd.cryo_peaks", len(cryo), "peaks"),
     ]
+
+
+def write_tables(result: Diffraction, min_relative: float, outputs: Mapping[str, Path]) -> None:
+    """The tables Figure S4 is drawn from.
+
+    Parameters
+    ----------
+    result
+        The analysed patterns.
+    min_relative
+        Reflections at least this strong (relative) are listed, as in the indexing.
+    outputs
+        ``patterns``, ``peaks`` and ``li2co3_reflections``.
+    """
+    datatable.write_rows(outputs["patterns"], "pattern,two_theta_deg,counts,background",
+                         [(PATTERNS[role], t, c, b) for role, pattern in result.patterns.items()
+                          for t, c, b in zip(pattern.two_theta_deg, pattern.counts, pattern.background)],
+                         "{},{:.3f},{:g},{:.1f}")
+    lookup = dict(result.indexed)
+    rows = []
+    for role, pattern in result.patterns.items():
+        for p in pattern.peaks:
+            ref = lookup.get(p) if role == "air_exposed" else None
+            rows.append((PATTERNS[role], p.two_theta_deg, p.height, p.sigma, hkl_label(ref.hkl) if ref else "",
+                         f"{ref.two_theta_deg:.3f}" if ref else ""))
+    datatable.write_rows(outputs["peaks"], "pattern,two_theta_deg,height,sigma,hkl,reference_two_theta_deg", rows,
+                         "{},{:.3f},{:.1f},{:.1f},{},{}")
+    datatable.write_rows(outputs["li2co3_reflections"], "hkl,d_A,two_theta_deg,intensity",
+                         [(hkl_label(r.hkl), r.d_A, r.two_theta_deg, r.intensity)
+                          for r in result.reflections if r.intensity >= min_relative], "{},{:.4f},{:.3f},{:.4f}")
+
+
+# ------------------------------------------------------------------ step
+def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, wavelength_A: float, background_stiffness: float,
+        smoothing_points: int, smoothing_order: int, detection_sigma: float, min_separation_deg: float,
+        match_tolerance_deg: float, min_reflection_pct: float) -> list[Number]:
+    """The three patterns: tables for Figure S4 and the numbers.
+
+    Parameters
+    ----------
+    inputs
+        ``pristine``, ``air_exposed``, ``cryo`` (.xy patterns) and ``li2co3_structure``
+        (the cited crystal structure).
+    outputs
+        ``patterns``, ``peaks`` and ``li2co3_reflections``.
+    wavelength_A
+        Cu K-alpha wavelength; each pattern's header must state it.
+    background_stiffness
+        arPLS smoothness penalty.
+    smoothing_points, smoothing_order
+        Savitzky-Golay window (points) and polynomial order.
+    detection_sigma
+        Height, in sigmas of the smoothed noise, a peak must reach.
+    min_separation_deg
+        Maxima closer than this are one peak.
+    match_tolerance_deg
+        Largest 2θ difference for "same peak" (pristine vs exposed) and for indexing.
+    min_reflection_pct
+        Weakest candidate reflection, in % of the strongest.
+
+    Returns
+    -------
+    list of Number
+        Each derived from the patterns it counts (the indexing also from the structure).
+
+    Raises
+    ------
+    InputError
+        A pattern or the structure file is unreadable or inconsistent with the methods.
+    """
+    scans = {role: read_xy(inputs[role], wavelength_A) for role in PATTERNS}
+    atoms = load_structure(inputs["li2co3_structure"])
+    rule = PeakRule(smoothing_points, smoothing_order, detection_sigma, min_separation_deg)
+    min_relative = min_reflection_pct / 100.0
+    result = analyse(scans, atoms, wavelength_A, background_stiffness, rule, match_tolerance_deg, min_relative)
+    write_tables(result, min_relative, outputs)
+    return [number.from_inputs(*(inputs[role] for role in DERIVED_FROM[number.key]))
+            for number in diffraction_numbers(result)]

@@ -2,19 +2,49 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
-from analysis import style
+import numpy as np
 
-FIG_S4 = "figures/figS4_xrd.svg"
+from analysis import datatable, style
 
 
 def mathtext_hkl(label: str) -> str:
-    """'(2̄02)' (combining overline, for text) -> mathtext with a bar, which every font draws."""
+    """'(2̄02)' (combining overline, for text) -> mathtext with a bar, which every font draws.
+
+    Parameters
+    ----------
+    label
+        Miller indices as the tables write them.
+
+    Returns
+    -------
+    str
+        A mathtext string.
+    """
     return "$" + re.sub(r"(\d)\u0304", r"\\bar{\1}", label) + "$"
 
 
-def patterns(table, peaks, reflections, plt):
+def patterns(table: np.ndarray, peaks: np.ndarray, reflections: np.ndarray, plt) -> "matplotlib.figure.Figure":
+    """(A) pristine and air-exposed patterns, offset, the indexed peaks labelled and the
+    computed Li2CO3 lines drawn beneath; (B) the 100 K pattern over its background.
+
+    Parameters
+    ----------
+    table
+        The ``patterns`` table (pattern, two_theta_deg, counts, background).
+    peaks
+        The ``peaks`` table (pattern, two_theta_deg, height, sigma, hkl, ...).
+    reflections
+        The ``li2co3_reflections`` table (hkl, d_A, two_theta_deg, intensity).
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, (left, right) = plt.subplots(1, 2, figsize=(6.8, 2.8))
     offset = 0.0
     for name, colour in (("pristine", "0.35"), ("air-exposed", "C1")):
@@ -46,9 +76,18 @@ def patterns(table, peaks, reflections, plt):
     return fig
 
 
-def run(build: Path, out: Path) -> None:
-    plt = style.pyplot()
-    data = build / "data"
-    style.save(patterns(style.read_table(data / "xrd_patterns.csv"), style.read_table(data / "xrd_peaks.csv"),
-                        style.read_table(data / "xrd_li2co3_reflections.csv"), plt), out / FIG_S4)
+def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path]) -> None:
+    """Draw Figure S4.
+
+    Parameters
+    ----------
+    inputs
+        ``patterns``, ``peaks`` and ``li2co3_reflections`` (tables of the xrd step) and
+        ``style`` (the paper's style sheet).
+    outputs
+        ``figS4``.
+    """
+    plt = style.pyplot(inputs["style"])
+    style.save(patterns(datatable.read(inputs["patterns"]), datatable.read(inputs["peaks"]),
+                        datatable.read(inputs["li2co3_reflections"]), plt), outputs["figS4"])
     plt.close("all")

@@ -1,21 +1,41 @@
 """The doit actions behind every task, each turning a BuildError into one clean message.
 
 doit shows a returned ``TaskFailed`` as its message alone; anything else that goes
-wrong is a bug and keeps its traceback.
+wrong is a bug and keeps its traceback.  Each action imports its work lazily, so
+loading ``dodo.py`` stays instant.
 """
 from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from doit.exceptions import TaskFailed
 
 from paperbuild.errors import BuildError
+from paperbuild.paths import Roots
+
+if TYPE_CHECKING:  # annotations only: the actions import their work lazily
+    from paperbuild.step import Step
 
 
-def reported(func):
-    """Return TaskFailed(message) for errors a user can cause."""
+def reported(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Let a user's mistake stop doit with one readable sentence, while bugs keep their traceback.
+
+    Parameters
+    ----------
+    func
+        A doit action that raises a :class:`~paperbuild.errors.BuildError` for anything
+        a user can cause (missing file, drifted number, bad ledger).
+
+    Returns
+    -------
+    callable
+        The action, returning ``TaskFailed(str(error))`` instead of raising a
+        BuildError; any other exception propagates unchanged.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -29,23 +49,73 @@ def reported(func):
 
 
 @reported
-def verify_raw(raw: Path, stamp: Path) -> None:
+def verify_raw(roots: Roots) -> None:
+    """Refuse to analyse a raw tree that differs from its manifest; stamp the verified hashes.
+
+    The stamp (``roots.raw_verified``) is what the report lists as the raw files; a
+    :class:`~paperbuild.errors.ManifestError` reaches doit as ``TaskFailed``.
+
+    Parameters
+    ----------
+    roots
+        The build's roots: the raw tree to verify and the build folder for the stamp.
+    """
     from paperbuild import atomic, manifest
 
-    verified = manifest.verify_manifest(raw)
-    atomic.write_text(stamp, json.dumps({"raw": str(raw), "files": verified}, indent=2) + "\n")
-    print(f"  {raw}: {len(verified)} files match {manifest.MANIFEST_NAME}")
+    verified = manifest.verify_manifest(roots.raw)
+    atomic.write_text(roots.raw_verified, json.dumps({"raw": str(roots.raw), "files": verified}, indent=2) + "\n")
+    print(f"  {roots.raw}: {len(verified)} files match {manifest.MANIFEST_NAME}")
 
 
 @reported
-def run_step(step, raw: Path, build: Path) -> None:
+def run_step(step: Step, roots: Roots) -> None:
+    """doit's entry to one analysis or figure step, with user errors as one-line failures.
+
+    The work, staging and provenance are :func:`paperbuild.runner.run_step`'s.
+
+    Parameters
+    ----------
+    step
+        The step's declaration from the registry.
+    roots
+        Raw tree, build folder and project the step's declared paths resolve against.
+    """
     from paperbuild.runner import run_step as run
 
-    run(step, raw, build)
+    run(step, roots)
+
+
+@reported
+def write_params(steps: Iterable[Step], target: Path) -> None:
+    """Publish the registry's method parameters so the paper quotes them instead of retyping them.
+
+    Parameters
+    ----------
+    steps
+        Every registered step; each parameter is keyed ``step.name``.
+    target
+        The build's ``params.json``, read by the ``param`` shortcode and the lint.
+    """
+    from paperbuild import atomic
+
+    records = {f"{step.name}.{name}": param.record(step.name) for step in steps for name, param in step.params.items()}
+    atomic.write_text(target, json.dumps(records, indent=2, ensure_ascii=False) + "\n")
+    print(f"  {len(records)} method parameters -> {target}")
 
 
 @reported
 def merge_numbers(parts: list[Path], target: Path) -> None:
+    """Give the article, drift check and report one numbers file instead of one per step.
+
+    A key computed by two steps reaches doit as ``TaskFailed``.
+
+    Parameters
+    ----------
+    parts
+        The per-step ``numbers/<step>.json`` files.
+    target
+        The merged ``numbers.json``.
+    """
     from paperbuild import numbers
 
     merged = numbers.merge(parts)
@@ -55,6 +125,17 @@ def merge_numbers(parts: list[Path], target: Path) -> None:
 
 @reported
 def check_drift(numbers_file: Path, ledger: Path) -> None:
+    """Stop the build before rendering when a quoted number moved outside its ledger tolerance.
+
+    The failure message is the drift table (see :func:`paperbuild.ledger.check_drift`).
+
+    Parameters
+    ----------
+    numbers_file
+        The merged ``numbers.json``.
+    ledger
+        The ledger of locked values (``paper/ledger.yaml``).
+    """
     from paperbuild import ledger as ledger_mod
     from paperbuild import numbers
 
@@ -64,6 +145,15 @@ def check_drift(numbers_file: Path, ledger: Path) -> None:
 
 @reported
 def accept(numbers_file: Path, ledger: Path) -> None:
+    """``doit accept``: lock the current numbers deliberately, as one reviewable ledger diff.
+
+    Parameters
+    ----------
+    numbers_file
+        The merged ``numbers.json`` whose values become the locks.
+    ledger
+        The ledger to rewrite (only its locks change).
+    """
     from paperbuild import ledger as ledger_mod
     from paperbuild import numbers
 
@@ -73,33 +163,60 @@ def accept(numbers_file: Path, ledger: Path) -> None:
 
 
 @reported
-def lint(sources: list[Path], numbers_file: Path) -> None:
+def lint(sources: list[Path], numbers_file: Path, params_file: Path) -> None:
+    """Keep results out of the prose: fail on unknown keys and hand-typed numbers or parameters.
+
+    Parameters
+    ----------
+    sources
+        The paper's Markdown sources.
+    numbers_file
+        The merged ``numbers.json`` (the keys ``num`` may quote).
+    params_file
+        The build's ``params.json`` (the keys ``param`` may quote).
+    """
     from paperbuild import lint as lint_mod
     from paperbuild import numbers
 
-    lint_mod.check(sources, numbers.load(numbers_file))
-    print(f"  {len(sources)} documents quote numbers only through the shortcode")
+    lint_mod.check(sources, numbers.load(numbers_file), lint_mod.load_params(params_file))
+    print(f"  {len(sources)} documents quote numbers and parameters only through shortcodes")
 
 
 @reported
-def render(document: Path, paper: Path, build: Path, targets: list[str]) -> None:
+def render(document: str, roots: Roots, targets: list[Path]) -> None:
+    """Render one document and leave a step record, so the report can time rendering too.
+
+    Parameters
+    ----------
+    document
+        ``"article"`` or ``"supplement"``.
+    roots
+        The build's roots (sources, numbers, figures, and where the record goes).
+    targets
+        The HTML and PDF files to write.
+    """
     import time
 
     from paperbuild import atomic
     from paperbuild import render as render_mod
 
     started = time.perf_counter()
-    render_mod.render(document, paper, build, [Path(t) for t in targets])
-    record = {"step": f"render:{document}", "outputs": [str(Path(t).relative_to(build)) for t in targets],
+    render_mod.render(document, roots, [Path(t) for t in targets])
+    record = {"step": f"render:{document}", "outputs": [str(Path(t).relative_to(roots.build)) for t in targets],
               "seconds": round(time.perf_counter() - started, 3)}
-    atomic.write_text(Path(build) / "steps" / f"render_{document}.json", json.dumps(record, indent=2) + "\n")
+    atomic.write_text(roots.step_record(f"render_{document}"), json.dumps(record, indent=2) + "\n")
 
 
 @reported
-def report(build: Path, raw: Path, project: Path, ledger: Path) -> None:
-    from analysis.registry import STEPS
+def report(roots: Roots) -> None:
+    """Certify the build for a reviewer: write the reproduction report (Markdown and HTML).
+
+    Parameters
+    ----------
+    roots
+        The build whose files the report reads and where it lands.
+    """
     from paperbuild import report as report_mod
 
-    libraries = sorted({lib for step in STEPS for lib in step.libraries} | {"doit", "pypandoc_binary", "typst"})
-    md, html = report_mod.write_report(build, raw, project, ledger, STEPS, libraries)
+    md, html = report_mod.write_report(roots)
     print(f"  reproduction report -> {html} (and {md.name})")

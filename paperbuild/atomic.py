@@ -15,7 +15,19 @@ from pathlib import Path
 
 
 def write_bytes(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically, creating parent folders."""
+    """Replace ``path`` with ``data`` so that readers see the old file or the new one, never half.
+
+    The bytes go to a temporary file in the same folder, which is renamed over
+    ``path``; on any error (or interruption) the temporary file is removed and the
+    previous ``path`` survives.  Parent folders are created.
+
+    Parameters
+    ----------
+    path
+        The file to (re)write.
+    data
+        Its complete new content.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -31,19 +43,50 @@ def write_bytes(path: Path, data: bytes) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Replace ``path`` with UTF-8 ``text`` atomically."""
+    """Replace ``path`` with ``text`` all at once (:func:`write_bytes`), in UTF-8 whatever the locale.
+
+    Parameters
+    ----------
+    path
+        The file to (re)write.
+    text
+        Its complete new content.
+    """
     write_bytes(path, text.encode("utf-8"))
 
 
 @contextlib.contextmanager
-def staged_tree(dest: Path, expected: list[str] | None = None) -> Iterator[Path]:
-    """Yield an empty staging folder; on success move its files into ``dest``.
+def staged_tree(dest: Path, expected: list[str] | None = None, step: str = "step") -> Iterator[Path]:
+    """Let a step land all of its declared outputs or none of them.
 
     A step writes all of its outputs into the staging folder.  Only when the step
     returns without error are the files renamed into ``dest`` one by one, so an error
     mid-step leaves every previous output untouched.  ``expected`` (paths relative to
-    the staging root) makes a step that forgot an output fail loudly.
+    the staging root) is the complete list of outputs: a step that forgot one, or wrote
+    one more, fails naming the file, and nothing moves into ``dest``.  The staging
+    folder is removed in every case.
+
+    Parameters
+    ----------
+    dest
+        The build folder the outputs land in (created if missing).
+    expected
+        Every output, relative to the staging root; None skips the check.
+    step
+        The step's name, for messages.
+
+    Yields
+    ------
+    Path
+        An empty staging folder inside ``dest``.
+
+    Raises
+    ------
+    DeclarationError
+        The step left a declared output unwritten, or wrote an undeclared file.
     """
+    from paperbuild.errors import DeclarationError
+
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(dir=dest, prefix=".stage-"))
@@ -53,7 +96,11 @@ def staged_tree(dest: Path, expected: list[str] | None = None) -> Iterator[Path]
         if expected is not None:
             missing = sorted(set(expected) - set(produced))
             if missing:
-                raise RuntimeError(f"step did not write its declared outputs: {', '.join(missing)}")
+                raise DeclarationError(f"{step} did not write its declared outputs: {', '.join(missing)}")
+            undeclared = sorted(set(produced) - set(expected))
+            if undeclared:
+                raise DeclarationError(f"{step} wrote {', '.join(undeclared)}, which the registry does not "
+                                       "declare as outputs; declare them or stop writing them")
         for rel in produced:
             target = dest / rel
             target.parent.mkdir(parents=True, exist_ok=True)

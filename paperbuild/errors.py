@@ -31,3 +31,7 @@ class LedgerError(BuildError):
 
 class NumberKeyError(BuildError):
     """A number key is unknown, duplicated or missing."""
+
+
+class DeclarationError(BuildError):
+    """A step used an input, output or parameter that its registry entry does not declare."""

@@ -8,13 +8,13 @@ only the locks, so the change is one reviewable diff.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from paperbuild import atomic
 from paperbuild.errors import LedgerError
+from paperbuild.numbers import agree
 
 HEADER = """\
 # The ledger of quoted numbers.  Each key is a number in build/numbers.json.
@@ -47,7 +47,28 @@ def _strict_loader():
 
 
 def load_ledger(path: Path) -> dict[str, dict[str, Any]]:
-    """Read the ledger; every problem names the file (and line where YAML knows it)."""
+    """Read the ledger strictly, so a hand-edit mistake is reported, never silently used.
+
+    Every problem names the file (and the line, where YAML knows it); a key written
+    twice is an error rather than "the last one wins".
+
+    Parameters
+    ----------
+    path
+        The ledger (``paper/ledger.yaml``).
+
+    Returns
+    -------
+    dict
+        Number key -> entry (at least ``locked`` and ``tolerance``); empty for an
+        empty file.
+
+    Raises
+    ------
+    LedgerError
+        The file is missing, not YAML, not a mapping, repeats a key, or has an entry
+        without ``locked`` or ``tolerance``.
+    """
     import yaml
 
     path = Path(path)
@@ -69,23 +90,22 @@ def load_ledger(path: Path) -> dict[str, dict[str, Any]]:
     return data
 
 
-def _differs(computed: Any, locked: Any, tolerance: float) -> tuple[bool, str]:
-    """Whether computed drifted from locked, and the difference as text."""
-    if isinstance(computed, bool) or isinstance(locked, bool) or isinstance(computed, str) or isinstance(locked, str):
-        return computed != locked, "" if computed == locked else "changed"
-    if isinstance(computed, list) or isinstance(locked, list):
-        if not (isinstance(computed, list) and isinstance(locked, list)) or len(computed) != len(locked):
-            return True, "shape changed"
-        diffs = [_differs(c, l, tolerance) for c, l in zip(computed, locked)]
-        return any(d for d, _ in diffs), ", ".join(t for _, t in diffs)
-    difference = float(computed) - float(locked)
-    if not math.isfinite(difference):
-        return True, "not finite"
-    return abs(difference) > tolerance + 1e-12, f"{difference:+.4g}"
-
-
 def drift_rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, Mapping[str, Any]]) -> list[dict[str, str]]:
-    """One row per key that is unlocked, missing, or outside its tolerance."""
+    """List what stops the build: every key that is new, no longer computed, or outside its lock.
+
+    Parameters
+    ----------
+    numbers
+        The build's numbers (``numbers.json`` records).
+    ledger
+        The ledger's entries (:func:`load_ledger`).
+
+    Returns
+    -------
+    list of dict
+        Rows with ``key``, ``locked``, ``computed``, ``difference``, ``tolerance`` and
+        ``step`` as text, sorted by key; empty when every number matches its lock.
+    """
     rows = []
     for key in sorted(set(numbers) | set(ledger)):
         num, lock = numbers.get(key), ledger.get(key)
@@ -94,8 +114,8 @@ def drift_rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, Ma
         elif num is None:
             rows.append(_row(key, lock.get("text", lock["locked"]), "(not computed)", "missing", lock["tolerance"], "-"))
         else:
-            drifted, diff = _differs(num["value"], lock["locked"], float(lock["tolerance"]))
-            if drifted:
+            agrees, diff = agree(num["value"], lock["locked"], float(lock["tolerance"]))
+            if not agrees:
                 rows.append(_row(key, lock.get("text", lock["locked"]), num["text"], diff, lock["tolerance"], num["step"]))
     return rows
 
@@ -106,7 +126,18 @@ def _row(key, locked, computed, difference, tolerance, step) -> dict[str, str]:
 
 
 def format_table(rows: list[dict[str, str]]) -> str:
-    """A plain fixed-width table, readable in a terminal and in CI logs."""
+    """Show drift rows as a plain fixed-width table, readable in a terminal and in CI logs.
+
+    Parameters
+    ----------
+    rows
+        Rows sharing the same keys (the first row's keys are the columns).
+
+    Returns
+    -------
+    str
+        A header, a rule and one line per row; empty when there are no rows.
+    """
     if not rows:
         return ""
     columns = list(rows[0])
@@ -116,7 +147,26 @@ def format_table(rows: list[dict[str, str]]) -> str:
 
 
 def check_drift(numbers: Mapping[str, Any], ledger_path: Path) -> int:
-    """Raise LedgerError with the drift table when any number moved; else return the count checked."""
+    """Guarantee that the paper quotes only accepted values: any drift fails with one table.
+
+    Parameters
+    ----------
+    numbers
+        The build's numbers (``numbers.json`` records).
+    ledger_path
+        The ledger of locked values.
+
+    Returns
+    -------
+    int
+        How many numbers were checked (all matched their locks).
+
+    Raises
+    ------
+    LedgerError
+        The ledger is malformed, or a number is new, missing or outside its
+        tolerance (the message holds the table of every such key).
+    """
     ledger = load_ledger(ledger_path)
     rows = drift_rows(numbers, ledger)
     if rows:
@@ -128,7 +178,19 @@ def check_drift(numbers: Mapping[str, Any], ledger_path: Path) -> int:
 
 
 def default_tolerance(text: str) -> float:
-    """Half a unit in the last printed digit: the printed text may not change."""
+    """A new key's tolerance: half a unit in the last printed digit, so its text cannot change.
+
+    Parameters
+    ----------
+    text
+        The number's printed form (``"99.70 %"``, ``"535 cycles"``, ``"C/10"``).
+
+    Returns
+    -------
+    float
+        ``0.005`` for two decimals, ``0.5`` for an integer, ``0`` for text that is
+        not a plain number (it must stay equal).
+    """
     head = text.split()[0] if text.split() else text
     if "." in head and head.replace(".", "", 1).lstrip("-").isdigit():
         return 0.5 * 10 ** -len(head.split(".")[1])
@@ -150,10 +212,27 @@ LEDGER_FIELDS = ("locked", "text", "unit", "tolerance", "published", "inputs_ran
 
 
 def accept(numbers: Mapping[str, Mapping[str, Any]], ledger_path: Path) -> list[str]:
-    """Rewrite the ledger's locks from ``numbers``; return a line per change.
+    """Lock new values deliberately: rewrite only the locks, so the change is one reviewable diff.
 
     Tolerance, published value, claim and quotation stay as the ledger has them; a
     new key gets the default tolerance; a key no longer computed is dropped.
+
+    Parameters
+    ----------
+    numbers
+        The build's numbers (``numbers.json`` records) to lock.
+    ledger_path
+        The ledger to rewrite (created when missing).
+
+    Returns
+    -------
+    list of str
+        One line per new, changed or dropped key; empty when the locks already match.
+
+    Raises
+    ------
+    LedgerError
+        The existing ledger is malformed.
     """
     import yaml
 

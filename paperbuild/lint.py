@@ -2,9 +2,12 @@
 
 Two checks on the paper's Markdown sources:
 
-* every ``{{< num KEY >}}`` names a key the build computes, and no other shortcode
-  than ``num`` and ``include`` appears (the fallback renderer supports only those);
-* no number the build computes is typed by hand.  With shortcodes, code, links,
+* every ``{{< num KEY >}}`` names a key the build computes, every
+  ``{{< param STEP.NAME >}}`` a parameter the registry declares, and no other
+  shortcode than ``num``, ``param`` and ``include`` appears (the fallback renderer
+  supports only those);
+* no number the build computes, and no method parameter, is typed by hand (a
+  parameter's elements count one by one: a q range typed as "0.18" is a copy).  With shortcodes, code, links,
   cross-references, citations and the YAML front matter's non-prose fields removed, a
   number token counts as a hand-typed copy of a registered number when it matches the
   printed text of that number (``"99.70 %"``, ``"C/10"``), or its numeric part written
@@ -25,7 +28,7 @@ from typing import Any
 from paperbuild.errors import BuildError, NumberKeyError
 
 SHORTCODE = re.compile(r"\{\{<\s*(\S+)\s*([^>]*?)\s*>\}\}")
-SUPPORTED_SHORTCODES = ("num", "include")
+SUPPORTED_SHORTCODES = ("num", "param", "include")
 _FENCE = re.compile(r"^(```|~~~).*?^\1", re.S | re.M)
 _INLINE_CODE = re.compile(r"`[^`]*`")
 _LINK_TARGET = re.compile(r"\]\([^)]*\)")
@@ -78,7 +81,23 @@ def _numeric_head(text: str) -> str | None:
 
 
 def typed_numbers(text: str, numbers: Mapping[str, Mapping[str, Any]]) -> list[tuple[int, str, str]]:
-    """(line, token, key) for each hand-typed copy of a registered number."""
+    """Find numbers typed into the prose by hand, which would go stale when the build changes.
+
+    The matching rules are the module's (printed text, any rounding with a decimal
+    point, integers of two or more digits; a different following unit is no copy).
+
+    Parameters
+    ----------
+    text
+        A document's Markdown source.
+    numbers
+        Registered values as records with ``text``, ``value`` and ``unit``.
+
+    Returns
+    -------
+    list of tuple of (int, str, str)
+        ``(line, token, key)`` for each copy, sorted and without repeats.
+    """
     prose = _prose(text)
     found = []
     for key, rec in numbers.items():
@@ -89,12 +108,16 @@ def typed_numbers(text: str, numbers: Mapping[str, Mapping[str, Any]]) -> list[t
         for form in forms:
             if len(form) >= 3 or not form.isdigit():
                 for m in re.finditer(rf"(?<![\w.]){re.escape(form)}(?![\w]|\.\d)", prose):
+                    unit = _FOLLOWING_UNIT.match(prose, m.end())
+                    if (_numeric_head(form) == form and unit and unit.group(1) in _UNITS
+                            and not str(rec.get("unit", "")).startswith(unit.group(1))):
+                        continue  # a bare count is not copied by "100 nm" or "100 K"
                     found.append((prose.count("\n", 0, m.start()) + 1, form, key))
         for m in _NUMBER.finditer(prose):
             token = m.group(0)
             line = prose.count("\n", 0, m.start()) + 1
             unit = _FOLLOWING_UNIT.match(prose, m.end())
-            if unit and unit.group(1) in _UNITS and unit.group(1) != rec.get("unit", ""):
+            if unit and unit.group(1) in _UNITS and not str(rec.get("unit", "")).startswith(unit.group(1)):
                 continue  # "10 %" is not a copy of a count of 10, nor "5 nm" of 5 C
             if "." in token and isinstance(value, (int, float)) and not isinstance(value, bool):
                 decimals = len(token.split(".")[1])
@@ -105,7 +128,68 @@ def typed_numbers(text: str, numbers: Mapping[str, Mapping[str, Any]]) -> list[t
     return sorted(set(found))
 
 
-def problems(path: Path, text: str, numbers: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+def load_params(path: Path) -> dict[str, dict[str, Any]]:
+    """Read the method parameters the paper may quote; a missing file is a user error, not a bug.
+
+    Parameters
+    ----------
+    path
+        The build's ``params.json``.
+
+    Returns
+    -------
+    dict
+        Key ``step.name`` -> record with ``value``, ``unit``, ``text``, ``step`` and ``why``.
+
+    Raises
+    ------
+    NumberKeyError
+        The file is missing or not JSON.
+    """
+    import json
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NumberKeyError(f"{path}: parameters file is missing (has the build run?)") from None
+    except json.JSONDecodeError as err:
+        raise NumberKeyError(f"{path}: not valid JSON ({err})") from None
+
+
+def _parameter_forms(params: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Parameters as lint entries: the whole printed form, and each element of a tuple."""
+    forms: dict[str, dict[str, Any]] = {}
+    for key, rec in params.items():
+        value = rec.get("value")
+        if isinstance(value, list):
+            forms[key] = {"text": rec.get("text", ""), "unit": rec.get("unit", ""), "value": None}
+            for i, item in enumerate(value):
+                forms[f"{key}[{i}]"] = {"text": f"{item:g}" if isinstance(item, float) else str(item),
+                                        "unit": rec.get("unit", ""), "value": item}
+        else:
+            forms[key] = {"text": rec.get("text", ""), "unit": rec.get("unit", ""), "value": value}
+    return forms
+
+
+def problems(path: Path, text: str, numbers: Mapping[str, Mapping[str, Any]],
+             params: Mapping[str, Mapping[str, Any]] | None = None) -> list[Problem]:
+    """Every way one document breaks the quoting rules, so all can be fixed in one pass.
+
+    Parameters
+    ----------
+    path
+        The document, for messages.
+    text
+        Its Markdown source.
+    numbers, params
+        The build's numbers and method parameters (records with ``text``, ``value``, ``unit``).
+
+    Returns
+    -------
+    list of Problem
+        Unknown keys, unsupported shortcodes and hand-typed copies, in source order.
+    """
+    params = params or {}
     out = []
     for m in SHORTCODE.finditer(text):
         line = text.count("\n", 0, m.start()) + 1
@@ -115,17 +199,42 @@ def problems(path: Path, text: str, numbers: Mapping[str, Mapping[str, Any]]) ->
         elif name == "num" and (len(args) != 1 or args[0] not in numbers):
             key = " ".join(args) or "(none)"
             out.append(Problem(path, line, f"unknown number key '{key}': no step computes it"))
+        elif name == "param" and (len(args) != 1 or args[0] not in params):
+            key = " ".join(args) or "(none)"
+            out.append(Problem(path, line, f"unknown parameter key '{key}': no step declares it"))
     for line, token, key in typed_numbers(text, numbers):
         out.append(Problem(path, line, f"'{token}' is typed by hand; quote {key} with {{{{< num {key} >}}}}"))
-    return out
+    for line, token, key in typed_numbers(text, _parameter_forms(params)):
+        whole = key.split("[")[0]
+        out.append(Problem(path, line, f"'{token}' is typed by hand; it is method parameter {whole}, "
+                                       f"quote it with {{{{< param {whole} >}}}}"))
+    return sorted(out, key=lambda p: p.line)
 
 
-def check(paths: list[Path], numbers: Mapping[str, Mapping[str, Any]]) -> None:
-    """Raise LintError (or NumberKeyError for unknown keys) listing every problem."""
+def check(paths: list[Path], numbers: Mapping[str, Mapping[str, Any]],
+          params: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    """Enforce the quoting rules on the whole paper, reporting every problem at once.
+
+    Parameters
+    ----------
+    paths
+        The paper's Markdown sources.
+    numbers
+        The build's numbers (``numbers.json`` records).
+    params
+        The build's method parameters (``params.json`` records); None means none.
+
+    Raises
+    ------
+    LintError
+        A number or parameter is typed by hand, or a shortcode is unsupported.
+    NumberKeyError
+        The only problems are unknown number or parameter keys.
+    """
     found: list[Problem] = []
     for path in paths:
-        found += problems(Path(path), Path(path).read_text(encoding="utf-8"), numbers)
+        found += problems(Path(path), Path(path).read_text(encoding="utf-8"), numbers, params)
     if found:
-        unknown_only = all("unknown number key" in p.message for p in found)
+        unknown_only = all(p.message.startswith(("unknown number key", "unknown parameter key")) for p in found)
         kind = NumberKeyError if unknown_only else LintError
         raise kind(f"{len(found)} problem(s) in the paper's text:\n  " + "\n  ".join(map(str, found)))

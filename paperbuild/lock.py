@@ -18,7 +18,19 @@ _held = []  # keeps the locked file open for the life of the process
 
 
 def doit_command(argv: list[str]) -> str:
-    """The doit sub-command in ``argv`` ('run' when none is given)."""
+    """Tell which doit sub-command runs, so read-only commands can skip the build lock.
+
+    Parameters
+    ----------
+    argv
+        The command line, program name first (as ``sys.argv``).
+
+    Returns
+    -------
+    str
+        The first word that is neither an option nor a ``name=value`` setting;
+        ``"run"`` (doit's default) when there is none.
+    """
     for word in argv[1:]:
         if not word.startswith("-") and "=" not in word:
             return word
@@ -26,7 +38,24 @@ def doit_command(argv: list[str]) -> str:
 
 
 def acquire(build: Path, argv: list[str] | None = None) -> None:
-    """Take the build folder's lock, or exit with a message if another build holds it."""
+    """Keep two builds from racing on one build folder; the lock lasts until this process ends.
+
+    Read-only commands return at once without the lock.  Once the lock is held,
+    staging folders left by a killed build are removed and SIGTERM is turned into
+    KeyboardInterrupt, so a stopped build cleans up like Ctrl-C.
+
+    Parameters
+    ----------
+    build
+        The build folder (its ``.build.lock`` is created if missing).
+    argv
+        The doit command line; None means ``sys.argv``.
+
+    Raises
+    ------
+    SystemExit
+        Another build holds the lock; the message names the folder and the holder.
+    """
     import fcntl
 
     if doit_command(sys.argv if argv is None else argv) in READ_ONLY_COMMANDS:

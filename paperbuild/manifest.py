@@ -24,7 +24,18 @@ _CHUNK = 1 << 20
 
 
 def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks so large raw files stay cheap."""
+    """Fingerprint a file for manifests and provenance, in chunks so large raw files stay cheap.
+
+    Parameters
+    ----------
+    path
+        The file to hash.
+
+    Returns
+    -------
+    str
+        The SHA-256 digest, 64 lower-case hex digits (as ``sha256sum`` prints it).
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
@@ -33,10 +44,20 @@ def sha256_file(path: Path) -> str:
 
 
 def list_tree(root: Path) -> list[str]:
-    """Relative POSIX paths of every file under ``root`` except the manifest itself.
+    """What a raw tree holds, for comparison with its manifest: every file but the manifest.
 
     Hidden files (editor or OS droppings such as ``.DS_Store``) count: a raw tree is
     exactly what the manifest says, nothing more.
+
+    Parameters
+    ----------
+    root
+        The raw tree.
+
+    Returns
+    -------
+    list of str
+        Relative POSIX paths, sorted.
     """
     root = Path(root)
     return sorted(
@@ -47,7 +68,23 @@ def list_tree(root: Path) -> list[str]:
 
 
 def read_manifest(root: Path) -> dict[str, str]:
-    """Map relative path to hex digest, as listed in ``root/MANIFEST.sha256``."""
+    """Read what the raw tree should hold, refusing a manifest ``sha256sum -c`` would misread.
+
+    Parameters
+    ----------
+    root
+        The raw tree whose ``MANIFEST.sha256`` to read.
+
+    Returns
+    -------
+    dict of str to str
+        Relative path -> hex digest, as listed.
+
+    Raises
+    ------
+    ManifestError
+        The manifest is missing, has a malformed line, or lists a path twice.
+    """
     path = Path(root) / MANIFEST_NAME
     if not path.is_file():
         raise ManifestError(
@@ -67,7 +104,23 @@ def read_manifest(root: Path) -> dict[str, str]:
 
 
 def write_manifest(root: Path) -> Path:
-    """Write ``root/MANIFEST.sha256`` for every file now in the tree."""
+    """Record a raw tree as it is now, so later builds can prove they read the same files.
+
+    Parameters
+    ----------
+    root
+        The raw tree; every file in it (see :func:`list_tree`) is hashed.
+
+    Returns
+    -------
+    Path
+        The written ``root/MANIFEST.sha256``.
+
+    Raises
+    ------
+    ManifestError
+        ``root`` is not a folder.
+    """
     root = Path(root)
     if not root.is_dir():
         raise ManifestError(f"{root}: not a folder")
@@ -78,9 +131,23 @@ def write_manifest(root: Path) -> Path:
 
 
 def verify_manifest(root: Path) -> dict[str, str]:
-    """Check the tree against its manifest; return the verified digests.
+    """Refuse a raw tree that is not exactly what its manifest lists, naming every difference.
 
-    Raises ManifestError naming every missing, extra and changed file.
+    Parameters
+    ----------
+    root
+        The raw tree to check.
+
+    Returns
+    -------
+    dict of str to str
+        Relative path -> hex digest of every verified file.
+
+    Raises
+    ------
+    ManifestError
+        The manifest is missing or malformed, or a file is missing, extra or changed
+        (all of them listed in one message).
     """
     root = Path(root)
     listed = read_manifest(root)
@@ -97,6 +164,19 @@ def verify_manifest(root: Path) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m paperbuild.manifest write|verify DIR``: manifests for users' own raw trees.
+
+    Parameters
+    ----------
+    argv
+        The arguments after the program name; None means ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 1 when the tree or its manifest is wrong (the
+        message goes to stderr).
+    """
     parser = argparse.ArgumentParser(prog="python -m paperbuild.manifest", description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=["write", "verify"])
     parser.add_argument("root", type=Path, help="the raw data folder")
@@ -118,6 +198,16 @@ def read_manifest_names(root: Path) -> list[str]:
 
     For ``dodo.py``: cheap, and never raises, so that the verify task itself runs
     and reports the problem with its full message.
+
+    Parameters
+    ----------
+    root
+        The raw tree whose ``MANIFEST.sha256`` to read.
+
+    Returns
+    -------
+    list of str
+        Relative paths in manifest order; empty when the manifest cannot be read.
     """
     try:
         return [line.partition("  ")[2] for line in (Path(root) / MANIFEST_NAME).read_text(encoding="utf-8").splitlines() if line.strip()]

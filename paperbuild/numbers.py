@@ -11,7 +11,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Union
 
@@ -29,22 +29,69 @@ class Number:
     """One quoted number as an analysis computed it.
 
     ``text`` is the form printed in the paper (for example ``"76.4 nm"``); it is what
-    the article shows, so its rounding is part of the result.
+    the article shows, so its rounding is part of the result.  ``derived_from`` names
+    the input files (among those the runner handed the step) that the value depends on;
+    empty means all of the step's inputs.
     """
 
     key: str
     value: Value
     unit: str
     text: str
+    derived_from: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         if not KEY_PATTERN.match(self.key):
             raise NumberKeyError(f"number key {self.key!r} is not of the form 'technique.name'")
         object.__setattr__(self, "value", _plain(self.value, self.key))
+        object.__setattr__(self, "derived_from", tuple(Path(p) for p in self.derived_from))
+
+    def from_inputs(self, *paths: Path | tuple[Path, ...]) -> "Number":
+        """The same number, recorded as derived from only ``paths`` (files or tuples of files).
+
+        Parameters
+        ----------
+        *paths
+            Input paths exactly as the runner handed them to the step.
+
+        Returns
+        -------
+        Number
+            A copy whose provenance lists only those inputs.
+        """
+        flat: list[Path] = []
+        for item in paths:
+            flat.extend(item if isinstance(item, tuple) else (item,))
+        return replace(self, derived_from=tuple(flat))
 
 
 def quantity(key: str, value: float, unit: str, decimals: int) -> Number:
-    """A number printed with a fixed count of decimals and its unit (SI spacing)."""
+    """A measured number whose printed rounding is fixed here, once, not in the prose.
+
+    Parameters
+    ----------
+    key
+        The number's key, ``technique.name``.
+    value
+        The computed value (numpy scalars are fine).
+    unit
+        Its unit; printed after the value with a space (SI spacing), or nothing if empty.
+    decimals
+        Digits after the decimal point in the printed text.  The stored value keeps
+        four more, so locks and tolerances see more than the text.
+
+    Returns
+    -------
+    Number
+        The value, its unit and its printed text (``"76.4 nm"``).
+
+    Raises
+    ------
+    ValueError
+        The value is not finite.
+    NumberKeyError
+        The key is not of the form ``technique.name``.
+    """
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{key}: computed value is {value}")
@@ -53,7 +100,27 @@ def quantity(key: str, value: float, unit: str, decimals: int) -> Number:
 
 
 def count(key: str, value: int, unit: str = "") -> Number:
-    """An integer count (cycles, points, regions)."""
+    """A counted number (cycles, points, regions), stored and printed as an exact integer.
+
+    Parameters
+    ----------
+    key
+        The number's key, ``technique.name``.
+    value
+        The count (truncated to an integer).
+    unit
+        What is counted (``"cycles"``); kept in the record, not printed.
+
+    Returns
+    -------
+    Number
+        The count, with its decimal digits as the printed text.
+
+    Raises
+    ------
+    NumberKeyError
+        The key is not of the form ``technique.name``.
+    """
     return Number(key, int(value), unit, str(int(value)))
 
 
@@ -78,7 +145,24 @@ def _plain(value: Any, key: str) -> Value:
 
 
 def record(number: Number, step: str, inputs: Mapping[str, str], code: str) -> dict[str, Any]:
-    """The JSON record of one number with its provenance."""
+    """The one record shape every reader of ``numbers.json`` relies on: value plus provenance.
+
+    Parameters
+    ----------
+    number
+        The number as the step returned it.
+    step
+        The step that computed it.
+    inputs
+        Input name -> SHA-256 of the files it was derived from.
+    code
+        Hash of the step's source files.
+
+    Returns
+    -------
+    dict
+        The fields of ``RECORD_FIELDS``, inputs sorted by name.
+    """
     return {
         "value": number.value,
         "unit": number.unit,
@@ -89,18 +173,55 @@ def record(number: Number, step: str, inputs: Mapping[str, str], code: str) -> d
     }
 
 
-def write_step_numbers(path: Path, step: str, numbers: Iterable[Number], inputs: Mapping[str, str], code: str) -> None:
-    """Write one step's numbers file; a key given twice is an error."""
+def write_step_numbers(path: Path, step: str, numbers: Iterable[Number],
+                       inputs: Mapping[str, Mapping[str, str]], code: str) -> None:
+    """Write one step's numbers with provenance, sorted so an unchanged result is byte-identical.
+
+    Parameters
+    ----------
+    path
+        ``numbers/<step>.json`` in the staging folder.
+    step
+        The step's name.
+    numbers
+        What the step returned.
+    inputs
+        Number key -> the inputs (name -> SHA-256) that number was derived from.
+    code
+        Hash of the step's source files.
+
+    Raises
+    ------
+    NumberKeyError
+        A key is returned twice.
+    """
     records: dict[str, Any] = {}
     for number in numbers:
         if number.key in records:
             raise NumberKeyError(f"step {step} returned {number.key} twice")
-        records[number.key] = record(number, step, inputs, code)
+        records[number.key] = record(number, step, inputs[number.key], code)
     atomic.write_text(path, json.dumps(dict(sorted(records.items())), indent=2, ensure_ascii=False) + "\n")
 
 
 def merge(paths: Iterable[Path]) -> dict[str, dict[str, Any]]:
-    """Join per-step numbers files; a key computed by two steps is an error."""
+    """Join per-step numbers files so each key has exactly one source step.
+
+    Parameters
+    ----------
+    paths
+        The per-step ``numbers/<step>.json`` files.
+
+    Returns
+    -------
+    dict
+        Key -> record, sorted by key.
+
+    Raises
+    ------
+    NumberKeyError
+        A file is missing or malformed (see :func:`load`), or two steps compute
+        the same key.
+    """
     merged: dict[str, dict[str, Any]] = {}
     for path in paths:
         for key, rec in load(path).items():
@@ -111,7 +232,23 @@ def merge(paths: Iterable[Path]) -> dict[str, dict[str, Any]]:
 
 
 def load(path: Path) -> dict[str, dict[str, Any]]:
-    """Read a numbers file and check that every record has the contract's fields."""
+    """Read a numbers file, refusing records that lack the contract's fields.
+
+    Parameters
+    ----------
+    path
+        A ``numbers.json`` or ``numbers/<step>.json``.
+
+    Returns
+    -------
+    dict
+        Key -> record with at least the fields of ``RECORD_FIELDS``.
+
+    Raises
+    ------
+    NumberKeyError
+        The file is missing, not JSON, or a record lacks a field.
+    """
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -127,4 +264,47 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def write_merged(path: Path, merged: Mapping[str, Any]) -> None:
+    """Write ``numbers.json`` atomically, so the article and report never read half a file.
+
+    Parameters
+    ----------
+    path
+        The merged ``numbers.json``.
+    merged
+        Key -> record (:func:`merge`).
+    """
     atomic.write_text(path, json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
+
+
+def agree(computed: Any, reference: Any, tolerance: float) -> tuple[bool, str]:
+    """Whether two values of a number agree within ``tolerance``: the one test every check shares.
+
+    The one comparison the drift check, the reproduction report and ``numdiff`` share,
+    so a number cannot pass one and fail another.  Strings and booleans must be equal;
+    lists must have the same length and agree element by element.  A relative epsilon
+    of 1e-9 absorbs the binary rounding of values and locks, nothing more.
+
+    Parameters
+    ----------
+    computed, reference
+        Values as JSON holds them (number, string, boolean or list of those).
+    tolerance
+        The largest absolute difference that still agrees.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Agreement, and the difference as text (``"+0.012"``, ``"changed"``, ``""``).
+    """
+    if any(isinstance(v, (bool, str)) for v in (computed, reference)):
+        return computed == reference, "" if computed == reference else "changed"
+    if isinstance(computed, list) or isinstance(reference, list):
+        if not (isinstance(computed, list) and isinstance(reference, list)) or len(computed) != len(reference):
+            return False, "shape changed"
+        parts = [agree(c, r, tolerance) for c, r in zip(computed, reference)]
+        return all(ok for ok, _ in parts), ", ".join(text for _, text in parts)
+    difference = float(computed) - float(reference)
+    if not math.isfinite(difference):
+        return False, "not finite"
+    epsilon = 1e-9 * max(1.0, abs(float(computed)), abs(float(reference)))
+    return abs(difference) <= float(tolerance) + epsilon, f"{difference:+.4g}"

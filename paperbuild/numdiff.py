@@ -17,12 +17,32 @@ from pathlib import Path
 from typing import Any
 
 from paperbuild.errors import BuildError
+from paperbuild.paths import PROJECT_ROOT as PROJECT
 
-PROJECT = Path(__file__).resolve().parent.parent
 
 
 def load_side(spec: str, project: Path = PROJECT) -> dict[str, dict[str, Any]]:
-    """``{key: {"value", "text"}}`` from a numbers file, a build folder, a ledger or ``git:REV``."""
+    """Bring any side of a comparison to one shape, whether a build, a ledger or a past revision.
+
+    Parameters
+    ----------
+    spec
+        A ``numbers.json``, a build folder holding one, a ledger (``.yaml``/``.yml``,
+        whose locks are read), or ``git:REV`` (``paper/ledger.yaml`` at that revision).
+    project
+        The git checkout ``git:REV`` is read from.
+
+    Returns
+    -------
+    dict
+        Key -> ``{"value": ..., "text": ...}``.
+
+    Raises
+    ------
+    BuildError
+        The revision or file cannot be read, or is not a numbers file or ledger
+        (a malformed ledger raises :class:`~paperbuild.errors.LedgerError`).
+    """
     import json
 
     import yaml
@@ -55,9 +75,25 @@ def load_side(spec: str, project: Path = PROJECT) -> dict[str, dict[str, Any]]:
 
 def diff_rows(before: Mapping[str, Mapping[str, Any]], after: Mapping[str, Mapping[str, Any]],
               tolerances: Mapping[str, float], show_all: bool = False) -> list[dict[str, str]]:
-    """One row per key whose printed value changed or that moved outside its tolerance
-    (or every key with ``show_all``)."""
-    from paperbuild.ledger import _differs
+    """Classify each key's change, so a reviewer sees which quoted numbers moved and how far.
+
+    Parameters
+    ----------
+    before, after
+        The two sides (:func:`load_side`).
+    tolerances
+        Key -> ledger tolerance; a key without one must agree exactly.
+    show_all
+        List unchanged keys too.
+
+    Returns
+    -------
+    list of dict
+        One row per key whose printed text changed, that moved outside its tolerance,
+        or was added or removed (every key with ``show_all``): ``key``, ``before``,
+        ``after``, ``difference``, ``tolerance`` and ``status`` as text, sorted by key.
+    """
+    from paperbuild.numbers import agree
 
     rows = []
     for key in sorted(set(before) | set(after)):
@@ -66,7 +102,8 @@ def diff_rows(before: Mapping[str, Mapping[str, Any]], after: Mapping[str, Mappi
         if old is None or new is None:
             state, difference = ("added" if old is None else "removed"), "-"
         else:
-            drifted, difference = _differs(new["value"], old["value"], float(tolerance or 0.0))
+            agrees, difference = agree(new["value"], old["value"], float(tolerance or 0.0))
+            drifted = not agrees
             if not drifted and str(old["text"]) == str(new["text"]):
                 state = "same"  # equal as printed (locks keep a few more digits than the text)
             else:
@@ -80,6 +117,20 @@ def diff_rows(before: Mapping[str, Mapping[str, Any]], after: Mapping[str, Mappi
 
 
 def render(rows: list[dict[str, str]], markdown: bool) -> str:
+    """Lay out the change rows for where they are read: a terminal or a CI job summary.
+
+    Parameters
+    ----------
+    rows
+        Rows of :func:`diff_rows`.
+    markdown
+        A Markdown table (``|`` in cells escaped) instead of fixed-width columns.
+
+    Returns
+    -------
+    str
+        The table with its header.
+    """
     columns = ["key", "before", "after", "difference", "tolerance", "status"]
     if markdown:
         lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
@@ -92,6 +143,19 @@ def render(rows: list[dict[str, str]], markdown: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m paperbuild.numdiff BEFORE AFTER``: an exit status CI can gate pull requests on.
+
+    Parameters
+    ----------
+    argv
+        The arguments after the program name; None means ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit status: 0 when every number stayed within tolerance, 1 when one moved
+        outside it or disappeared, 2 when a side or the ledger cannot be read.
+    """
     from paperbuild.ledger import load_ledger
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

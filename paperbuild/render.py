@@ -17,6 +17,7 @@ from pathlib import Path
 
 from paperbuild import atomic
 from paperbuild.errors import BuildError
+from paperbuild.paths import Roots
 
 DOCUMENTS = ("article", "supplement")
 SHARED_SOURCES = ("_quarto.yml", "references.bib", "paper.css", "filters/quarto-subset.lua",
@@ -29,9 +30,24 @@ class RenderError(BuildError):
 
 
 def paper_sources(paper: Path, document: str | None = None) -> list[Path]:
-    """Source files a document's rendering reads (all documents when ``document`` is None).
+    """The source files a document's rendering reads, so doit reruns it exactly when one changes.
 
     Includes (``_*.md`` / ``_*.qmd``) are shared by both documents.
+
+    Parameters
+    ----------
+    paper
+        The paper's source folder.
+    document
+        ``"article"`` or ``"supplement"``: its ``.qmd``, the includes and the shared
+        configuration, filters and bibliography.  None: every document's ``.qmd`` and
+        the includes (the Markdown the lint checks).
+
+    Returns
+    -------
+    list of Path
+        The files: the documents' ``.qmd`` first, then the includes sorted by name,
+        then the shared files.
     """
     paper = Path(paper)
     documents = DOCUMENTS if document is None else (document,)
@@ -43,7 +59,15 @@ def paper_sources(paper: Path, document: str | None = None) -> list[Path]:
 
 
 def backend() -> str:
-    """'quarto' when the quarto command is on PATH (unless forced off), else 'pandoc'."""
+    """Choose the renderer, so the paper builds on machines without Quarto.
+
+    ``PAPERBUILD_RENDERER=pandoc`` (or ``quarto``) forces the choice.
+
+    Returns
+    -------
+    str
+        ``"quarto"`` when the quarto command is on PATH, else ``"pandoc"``.
+    """
     forced = os.environ.get("PAPERBUILD_RENDERER", "").strip().lower()
     if forced in ("pandoc", "quarto"):
         return forced
@@ -62,13 +86,27 @@ def _stage(document: str, paper: Path, build: Path) -> Path:
         if (build / folder).is_dir():
             shutil.copytree(build / folder, stage / folder)
     shutil.copy2(build / "numbers.json", stage / "numbers.json")
+    shutil.copy2(build / "params.json", stage / "params.json")
     (stage / "provenance.json").write_text(json.dumps(provenance(build, paper.parent), indent=1), encoding="utf-8")
     return stage
 
 
 def provenance(build: Path, project: Path) -> dict:
-    """What the HTML links to: each step's module source and each figure's step and data,
-    as paths relative to ``build/paper/`` where the HTML is written."""
+    """Let a reader of the HTML follow each figure back to the code and data that made it.
+
+    Parameters
+    ----------
+    build
+        The build folder (its ``steps/*.json`` records are read).
+    project
+        The project checkout holding each step's module source.
+
+    Returns
+    -------
+    dict
+        ``{"steps": {step: {"source"}}, "figures": {figure: {"step", "source", "data"}}}``,
+        paths relative to ``build/paper/`` where the HTML is written.
+    """
     html_dir = build / "paper"
 
     def link(path: Path) -> str:
@@ -79,8 +117,8 @@ def provenance(build: Path, project: Path) -> dict:
         record = json.loads(record_file.read_text(encoding="utf-8"))
         if "source" not in record:
             continue  # render records
-        root = build if record.get("source_root") == "build" else None
-        data = [link(root / name) for name in record.get("inputs", {}) if root is not None]
+        roots = record.get("input_roots", {})
+        data = [link(build / name) for name in record.get("inputs", {}) if roots.get(name) == "build"]
         steps[record["step"]] = {"source": link(project / record["source"])}
         for output in record.get("outputs", []):
             if output.startswith("figures/"):
@@ -105,7 +143,8 @@ def _pandoc(stage: Path, document: str) -> str:
 
     pandoc = pypandoc.get_pandoc_path()
     common = [pandoc, f"{document}.qmd", "--from", "markdown", "--standalone", "--lua-filter", FILTER,
-              "--citeproc", "--metadata", "numbers-file=numbers.json", "--metadata", "provenance-file=provenance.json",
+              "--citeproc", "--metadata", "numbers-file=numbers.json", "--metadata", "params-file=params.json",
+              "--metadata", "provenance-file=provenance.json",
               "--metadata", "link-citations=true"]
     _run(common + ["--to", "html5", "--embed-resources", "--css", "paper.css",
                    "--output", f"{document}.html"], stage, document)
@@ -119,15 +158,36 @@ def _pandoc(stage: Path, document: str) -> str:
 
 def _quarto(stage: Path, document: str) -> str:
     _run(["quarto", "render", f"{document}.qmd", "--to", "html,typst", "-M", "numbers-file:numbers.json",
-          "-M", "provenance-file:provenance.json"], stage, document)
+          "-M", "params-file:params.json", "-M", "provenance-file:provenance.json"], stage, document)
     version = subprocess.run(["quarto", "--version"], capture_output=True, text=True).stdout.strip()
     return f"Quarto {version}"
 
 
-def render(document: str, paper: Path, build: Path, targets: list[Path]) -> str:
-    """Render one document into its targets; earlier outputs survive any failure."""
-    build = Path(build)
-    stage = _stage(document, Path(paper), build)
+def render(document: str, roots: Roots, targets: list[Path]) -> str:
+    """Render one document into its targets; earlier outputs survive any failure.
+
+    Parameters
+    ----------
+    document
+        ``"article"`` or ``"supplement"`` (``paper/<document>.qmd``).
+    roots
+        The build's roots: sources from ``roots.paper``, numbers, parameters and figures
+        from ``roots.build``.
+    targets
+        The HTML and PDF files to write.
+
+    Returns
+    -------
+    str
+        Which back end rendered, with its version.
+
+    Raises
+    ------
+    RenderError
+        The renderer refused the document or wrote no output.
+    """
+    build = roots.build
+    stage = _stage(document, roots.paper, build)
     used = _quarto(stage, document) if backend() == "quarto" else _pandoc(stage, document)
     for target in targets:
         produced = stage / target.name

@@ -19,30 +19,41 @@ from pathlib import Path
 from typing import Any
 
 from paperbuild import atomic
+from paperbuild.errors import BuildError
+from paperbuild.paths import PROJECT_ROOT, Roots
+from paperbuild.numbers import agree
 
 REPRODUCED = "reproduced"
 WITHIN_ROUNDING = "differs, within rounding of inputs"
 DIFFERS = "differs"
 NEW = "new (not in the paper)"
+RENDERER_LIBRARIES = ("doit", "pypandoc_binary", "typst")
 
 
 # ------------------------------------------------------------------ pure
-def _close(computed: Any, published: Any, tolerance: float) -> bool:
-    if isinstance(published, list) or isinstance(computed, list):
-        return (isinstance(published, list) and isinstance(computed, list) and len(published) == len(computed)
-                and all(_close(c, p, tolerance) for c, p in zip(computed, published)))
-    if isinstance(published, (bool, str)) or isinstance(computed, (bool, str)):
-        return computed == published
-    return math.isclose(float(computed), float(published), abs_tol=float(tolerance) + 1e-9)
-
-
 def status(computed: Any, entry: Mapping[str, Any], numbers: Mapping[str, Mapping[str, Any]]) -> str:
-    """How a computed value compares with the paper's: reproduced, within the rounding of
-    the inputs (when the ledger names a range number), differs, or new."""
+    """Judge a computed value against the published one, the report's verdict on reproduction.
+
+    Parameters
+    ----------
+    computed
+        The value this build computed.
+    entry
+        The number's ledger entry (``published``, ``tolerance``, ``inputs_range``).
+    numbers
+        All of the build's numbers, for the range number ``inputs_range`` names.
+
+    Returns
+    -------
+    str
+        ``REPRODUCED`` within the tolerance of the published value;
+        ``WITHIN_ROUNDING`` when the published value lies in the range the rounding
+        of the inputs allows; ``NEW`` when the paper gives no value; else ``DIFFERS``.
+    """
     published = entry.get("published")
     if published is None:
         return NEW
-    if _close(computed, published, entry.get("tolerance", 0)):
+    if agree(computed, published, entry.get("tolerance", 0))[0]:
         return REPRODUCED
     range_key = entry.get("inputs_range")
     if range_key and range_key in numbers:
@@ -53,7 +64,21 @@ def status(computed: Any, entry: Mapping[str, Any], numbers: Mapping[str, Mappin
 
 
 def locked_status(computed: Any, entry: Mapping[str, Any]) -> str:
-    return "matches lock" if _close(computed, entry["locked"], entry.get("tolerance", 0)) else "DRIFTED"
+    """Show in the report whether a number still matches its lock, even after a drift stop.
+
+    Parameters
+    ----------
+    computed
+        The value this build computed.
+    entry
+        The number's ledger entry (``locked``, ``tolerance``).
+
+    Returns
+    -------
+    str
+        ``"matches lock"`` or ``"DRIFTED"``.
+    """
+    return "matches lock" if agree(computed, entry["locked"], entry.get("tolerance", 0))[0] else "DRIFTED"
 
 
 def _cell(value: Any) -> str:
@@ -65,6 +90,23 @@ def _cell(value: Any) -> str:
 
 
 def number_rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Account for every quoted number, computed or only in the ledger, in the report's tables.
+
+    Parameters
+    ----------
+    numbers
+        The build's numbers (``numbers.json`` records).
+    ledger
+        The ledger's entries.
+
+    Returns
+    -------
+    list of dict
+        One row per key of either, sorted: ``key``, ``published``, ``reproduced``,
+        ``locked``, ``tolerance``, ``status`` (:func:`status`, or ``"missing"``),
+        ``lock`` (:func:`locked_status`, or ``"not locked"``), ``step`` and
+        ``derived from``, all as Markdown-ready text.
+    """
     rows = []
     for key in sorted(set(numbers) | set(ledger)):
         num, entry = numbers.get(key), ledger.get(key, {})
@@ -77,11 +119,27 @@ def number_rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, M
             "status": status(num["value"], entry, numbers) if num else "missing",
             "lock": locked_status(num["value"], entry) if num and entry else "not locked",
             "step": num["step"] if num else "–",
+            "derived from": ", ".join(f"`{name}`" for name in num.get("inputs", {})) if num else "–",
         })
     return rows
 
 
 def table(rows: Iterable[Mapping[str, str]], columns: list[str]) -> list[str]:
+    """Lay out report rows as a Markdown table, choosing which columns a section shows.
+
+    Parameters
+    ----------
+    rows
+        Rows holding at least ``columns``; cells are used as they are (escape ``|``
+        beforehand).
+    columns
+        The columns, in order.
+
+    Returns
+    -------
+    list of str
+        The table's lines: header, rule, one line per row.
+    """
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows]
     return lines
@@ -97,6 +155,19 @@ def _git(root: Path, *args: str) -> str | None:
 
 
 def environment(libraries: Iterable[str]) -> list[dict[str, str]]:
+    """Record the software the results depend on, so a version effect can be told from a bug.
+
+    Parameters
+    ----------
+    libraries
+        Distribution names to list.
+
+    Returns
+    -------
+    list of dict
+        Rows with ``item`` and ``version``: Python, the platform, then each library
+        by name (``"absent"`` when not installed).
+    """
     from paperbuild.step import library_versions
 
     rows = [{"item": "Python", "version": sys.version.split()[0]},
@@ -118,17 +189,41 @@ def _thumbnail(figure: Path, folder: Path) -> Path:
     return target
 
 
-def write_report(build: Path, raw: Path, project: Path, ledger_path: Path, steps: Iterable[Any],
-                 libraries: Iterable[str]) -> tuple[Path, Path]:
-    """Write report.md and report.html into ``build/reproduction``; return their paths."""
+def write_report(roots: Roots, renderer_libraries: Iterable[str] = RENDERER_LIBRARIES) -> tuple[Path, Path]:
+    """Certify one build for a reviewer in a single self-contained file (plus its Markdown source).
+
+    Everything comes from files the build wrote (numbers, step records, the raw-tree
+    stamp) and the ledger, so the report needs no registry and can be rewritten offline.
+
+    Parameters
+    ----------
+    roots
+        The build's raw tree, build folder and project.
+    renderer_libraries
+        Distributions used outside the steps (listed in the environment table besides
+        the libraries each step record names).
+
+    Returns
+    -------
+    tuple of Path
+        The Markdown and HTML reports.
+
+    Raises
+    ------
+    BuildError
+        A file the report needs is missing or malformed.
+    """
     from paperbuild.ledger import load_ledger
     from paperbuild.numbers import load
 
-    build, out = Path(build), Path(build) / "reproduction"
-    numbers = load(build / "numbers.json")
-    ledger = load_ledger(ledger_path)
-    verified = json.loads((build / "raw_verified.json").read_text(encoding="utf-8"))
+    build, project, out = roots.build, roots.project, roots.reproduction
+    numbers = load(roots.numbers)
+    ledger = load_ledger(roots.ledger)
+    if not roots.raw_verified.is_file():
+        raise BuildError(f"{roots.raw_verified}: missing; run the build (doit) before the report")
+    verified = json.loads(roots.raw_verified.read_text(encoding="utf-8"))
     records = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted((build / "steps").glob("*.json"))}
+    libraries = sorted({lib for r in records.values() for lib in r.get("libraries", {})} | set(renderer_libraries))
     commit = _git(project, "rev-parse", "HEAD")
     dirty = _git(project, "status", "--porcelain")
     rows = number_rows(numbers, ledger)
@@ -138,15 +233,14 @@ def write_report(build: Path, raw: Path, project: Path, ledger_path: Path, steps
     thumbs = out / "thumbnails"
     thumbs.mkdir(parents=True, exist_ok=True)
     figure_rows = []
-    for step in steps:
-        for rel in step.writes:
+    for record in records.values():
+        for rel in record.get("outputs", []):
             if not rel.startswith("figures/") or not (build / rel).is_file():
                 continue
-            record = records.get(step.name, {})
             inputs = ", ".join(f"`{name}` ({digest[:10]})" for name, digest in record.get("inputs", {}).items())
             thumb = _thumbnail(build / rel, thumbs)
             figure_rows.append({"figure": f"![]({Path('..') / thumb.relative_to(build)}){{width=220px}}",
-                                "file": f"`{rel}`", "step": f"{step.name} (`{record.get('source', step.module)}`)",
+                                "file": f"`{rel}`", "step": f"{record['step']} (`{record['source']}`)",
                                 "inputs": inputs or "–"})
     timing_rows = [{"task": r["step"], "seconds": f"{r['seconds']:.2f}"} for r in records.values()]
     raw_rows = [{"file": f"`{name}`", "sha256": f"`{digest}`"} for name, digest in sorted(verified["files"].items())]
@@ -169,6 +263,9 @@ def write_report(build: Path, raw: Path, project: Path, ledger_path: Path, steps
         "Published: the value in the original article; reproduced: this build; locked: the accepted value in the "
         "ledger. A value is reproduced when it lies within the tolerance of the published one.", "",
         *table(rows, ["key", "published", "reproduced", "locked", "tolerance", "status", "lock", "step"]), "",
+        "## Where each number comes from", "",
+        "The inputs each number was derived from (a subset of its step's inputs), as recorded in `numbers.json`.", "",
+        *table(rows, ["key", "step", "derived from"]), "",
         "## Figures", "",
         *table(figure_rows, ["figure", "file", "step", "inputs"]), "",
         "## Environment", "",
@@ -197,17 +294,30 @@ def _to_html(md: Path, html: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from paperbuild.actions import report
+    """``python -m paperbuild.report``: rewrite the report of a build folder, e.g. after a drift stop.
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    root = Path(__file__).resolve().parent.parent
-    parser.add_argument("--build", type=Path, default=root / "build")
-    parser.add_argument("--raw", type=Path, default=root / "data" / "raw")
+    Parameters
+    ----------
+    argv
+        The arguments after the program name; None means ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit status: 0 when the report was written, 1 when a file it needs is
+        missing or malformed (the message goes to stderr).
+    """
+    parser = argparse.ArgumentParser(prog="python -m paperbuild.report", description=__doc__.splitlines()[0])
+    parser.add_argument("--build", type=Path, default=PROJECT_ROOT / "build", help="build folder (default: build/)")
+    parser.add_argument("--raw", type=Path, default=PROJECT_ROOT / "data" / "raw",
+                        help="raw tree the build read (default: data/raw)")
     args = parser.parse_args(argv)
-    failed = report(args.build.resolve(), args.raw.resolve(), root, root / "paper" / "ledger.yaml")
-    if failed is not None:
-        print(failed.message if hasattr(failed, "message") else failed, file=sys.stderr)
+    try:
+        md, html = write_report(Roots(raw=args.raw, build=args.build))
+    except BuildError as err:
+        print(f"report: {err}", file=sys.stderr)
         return 1
+    print(f"reproduction report -> {html} (and {md.name})")
     return 0
 
 

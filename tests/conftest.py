@@ -7,9 +7,10 @@ import pytest
 import yaml
 
 from data.synth.tree import write_tree
+from paperbuild.paths import PROJECT_ROOT
 from data.synth.truth import load_truth, merge
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT  # the checkout under test (paperbuild/paths.py is the one place that knows it)
 
 
 def make_tree(out: Path, overrides: dict | None = None) -> Path:
@@ -38,14 +39,20 @@ def small_tree(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def default_build(raw_tree, tmp_path_factory) -> Path:
-    """Every analysis step of the registry run on the default tree (no figures, no render)."""
+    """Every analysis step of the registry run on the default tree (no figures, no render),
+    with the parameters file the paper's shortcodes read."""
+    import json
+
     from analysis.registry import STEPS
     from paperbuild.numbers import merge, write_merged
+    from paperbuild.paths import Roots
     from paperbuild.runner import run_step
 
-    build = tmp_path_factory.mktemp("build")
+    roots = Roots(raw=raw_tree, build=tmp_path_factory.mktemp("build"))
     for step in STEPS:
-        if step.source_root == "raw":
-            run_step(step, raw_tree, build)
-    write_merged(build / "numbers.json", merge(sorted((build / "numbers").glob("*.json"))))
-    return build
+        if not step.build_inputs() and step.numbers:
+            run_step(step, roots)
+    write_merged(roots.numbers, merge(sorted((roots.build / "numbers").glob("*.json"))))
+    params = {f"{s.name}.{n}": p.record(s.name) for s in STEPS for n, p in s.params.items()}
+    roots.params.write_text(json.dumps(params), encoding="utf-8")
+    return roots.build

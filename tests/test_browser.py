@@ -12,7 +12,7 @@ import shutil
 import pytest
 
 from paperbuild import render
-from tests.test_render import _targets, paper  # noqa: F401  (the small-document fixture)
+from tests.test_render import _roots, _targets, paper  # noqa: F401  (the small-document fixture)
 
 
 def _browser():
@@ -37,10 +37,10 @@ def _with_step_records(build):
     """The records the build writes after each step, which the HTML links are made from."""
     (build / "steps").mkdir()
     (build / "steps" / "echem.json").write_text(json.dumps(
-        {"step": "echem", "source": "analysis/electrochemistry.py", "source_root": "raw",
+        {"step": "echem", "source": "analysis/electrochemistry.py", "input_roots": {"a.mpt": "raw"},
          "inputs": {"a.mpt": "0" * 64}, "outputs": ["numbers/echem.json"]}))
     (build / "steps" / "echem_figures.json").write_text(json.dumps(
-        {"step": "echem_figures", "source": "analysis/electrochemistry_figures.py", "source_root": "build",
+        {"step": "echem_figures", "source": "analysis/electrochemistry_figures.py", "input_roots": {"data/cycles.csv": "build"},
          "inputs": {"data/cycles.csv": "2" * 64}, "outputs": ["figures/one.svg"]}))
 
 
@@ -54,7 +54,7 @@ def test_number_and_figure_provenance_in_chromium(paper):  # noqa: F811
 
     paper_dir, build = paper
     _with_step_records(build)
-    render.render("article", paper_dir, build, _targets(build))
+    render.render("article", _roots(paper_dir, build), _targets(build))
     browser = _browser()
     try:
         browser.get((build / "paper" / "article.html").as_uri())

@@ -92,6 +92,20 @@ def test_noop_then_single_edits_rerun_only_dependents(built):
                    "report"}
 
 
+def test_changing_a_parameter_reruns_exactly_its_step(built):
+    """A registry parameter is a dependency of its step alone (and of the text that quotes it)."""
+    registry = built / "analysis" / "registry.py"
+    source = registry.read_text()
+    assert source.count('"steady_rate_tolerance_pct": Param(20,') == 1
+    registry.write_text(source.replace('"steady_rate_tolerance_pct": Param(20,', '"steady_rate_tolerance_pct": Param(25,'))
+    code, output, ran = doit(built)
+    assert code == 0, output
+    assert {task for task in ran if task.startswith("analysis:")} == {"analysis:electrochemistry"}, output
+    assert "params" in ran
+    params = json.loads((built / "build" / "params.json").read_text())
+    assert params["electrochemistry.steady_rate_tolerance_pct"]["value"] == 25
+
+
 def test_other_raw_tree_and_build_folder_with_other_truth(built, tmp_path):
     """raw=/build= (with spaces and non-ASCII) runs the pipeline there; drift names the moved keys."""
     raw = make_tree(tmp_path / "other raw ü", {"echem": {"ce_floor_after_100": 99.5, "cycles": 480}})
@@ -163,7 +177,9 @@ def test_report_lists_every_number_with_a_status(built):
     html = (built / "build" / "reproduction" / "report.html").read_text(encoding="utf-8")
     assert "synthetic stand-in" in report and "data/synth/" in report and "<img" in html
     ledger = yaml.safe_load((built / "paper" / "ledger.yaml").read_text())
-    rows = {line.split("|")[1].strip(): line for line in report.splitlines() if line.startswith("| ") and "." in line}
+    numbers_section = report.split("## Numbers", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip(): line for line in numbers_section.splitlines()
+            if line.startswith("| ") and "." in line}
     for key in ledger:
         assert key in rows, key
         assert any(s in rows[key] for s in (REPRODUCED, WITHIN_ROUNDING, DIFFERS, NEW)), rows[key]

@@ -1,20 +1,39 @@
 """DFT/AIMD: NEB barriers between images, POSCAR composition, bad tables and files."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from analysis import computations
+from analysis.registry import STEPS
 from data.synth.dft import neb_profile
 from paperbuild.errors import InputError
+from paperbuild.paths import Roots
+from paperbuild.runner import Declared
 from tests.conftest import make_tree
+
+STEP = next(s for s in STEPS if s.name == "computations")
+PARAMS = STEP.param_values()
+
+
+def _run(raw: Path, build: Path):
+    """The step's ``run`` as the runner calls it; also returns the inputs it was handed."""
+    roots = Roots(raw=raw, build=build)
+    inputs = STEP.resolve_inputs(roots)
+    outputs = {role: roots.build / rel for role, rel in STEP.outputs.items()}
+    for path in outputs.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    numbers = computations.run(Declared(STEP.name, "input", inputs), Declared(STEP.name, "output", outputs), **PARAMS)
+    return numbers, inputs
 
 
 def test_barrier_found_between_images():
     """A saddle between two images is found from the forces, not just the highest image."""
     coordinate, energy, force = neb_profile(0.6, 0.43, 0.0, 7, 1.755)
     assert energy.max() < 0.6 - 0.01  # the images alone underestimate it
-    assert computations.barrier_eV(coordinate, energy, force) == pytest.approx(0.6, abs=0.005)
+    assert computations.barrier_eV(coordinate, energy, force, PARAMS["barrier_points"]) == pytest.approx(0.6, abs=0.005)
 
 
 def test_formula_per_p():
@@ -39,7 +58,7 @@ def test_numbers_reproduce_published_values(default_build, ledger):
 def test_barriers_follow_other_truth(tmp_path):
     """Barriers of 0.35 / 0.60 / 0.95 eV in the raw data are measured as such."""
     raw = make_tree(tmp_path / "raw", {"dft": {"barriers_eV": {"P": 0.35, "N": 0.60, "O": 0.95}}})
-    numbers = {n.key: n.value for n in computations.run(raw, tmp_path / "out")}
+    numbers = {n.key: n.value for n in _run(raw, tmp_path / "out")[0]}
     assert [numbers[f"dft.barrier_{s}_eV"] for s in "pno"] == pytest.approx([0.35, 0.60, 0.95], abs=0.01)
 
 
@@ -53,9 +72,35 @@ def test_neb_table_with_two_images_is_refused(tmp_path):
 
 def test_poscar_counts_must_match_coordinates(raw_tree, tmp_path):
     """A POSCAR whose counts line promises more atoms than it lists is named."""
-    text = (raw_tree / computations.POSCAR).read_text().splitlines()
+    text = (raw_tree / STEP.inputs["poscar"].path).read_text().splitlines()
     text[6] = text[6].replace("46", "47")
     path = tmp_path / "POSCAR"
     path.write_text("\n".join(text) + "\n")
     with pytest.raises(InputError, match="declares 123 atoms but 122 coordinate lines"):
         computations.read_poscar(path)
+
+
+def test_each_number_records_only_its_own_input(raw_tree, tmp_path):
+    """A barrier depends on its NEB file alone, the cell numbers on the POSCAR, the cited
+    formation energies on the external file: editing one reruns the step but the report
+    can say which numbers it could have moved."""
+    numbers, inputs = _run(raw_tree, tmp_path / "out")
+    derived = {n.key: n.derived_from for n in numbers}
+    for species in computations.SPECIES:
+        assert derived[f"dft.barrier_{species.lower()}_eV"] == (inputs[f"neb_{species}"],)
+    for key in ("aimd.atoms_li", "aimd.atoms_p", "aimd.atoms_o", "aimd.atoms_n", "aimd.stoichiometry"):
+        assert derived[key] == (inputs["poscar"],)
+    for key in ("dft.formation_li3po4_eV", "dft.formation_li3p_eV"):
+        assert derived[key] == (inputs["formation_energies"],)
+
+
+def test_drawn_curve_passes_through_the_images():
+    """The Hermite curve of Fig 5B meets every image and spans the band."""
+    coordinate, energy, force = neb_profile(0.6, 0.43, 0.0, 7, 1.755)
+    images, curves = computations.neb_rows({"P": computations.NebPath(coordinate, energy, force)},
+                                           PARAMS["curve_points"])
+    assert len(images) == 7 and len(curves) == PARAMS["curve_points"]
+    x = np.array([row[1] for row in curves])
+    e = np.array([row[2] for row in curves])
+    assert x[0] == coordinate[0] and x[-1] == coordinate[-1]
+    assert np.interp(coordinate, x, e) == pytest.approx(energy, abs=2e-3)

@@ -4,6 +4,20 @@ from __future__ import annotations
 import pytest
 
 from analysis import design
+from analysis.registry import STEPS
+from paperbuild.errors import InputError
+from paperbuild.paths import Roots
+
+STEP = next(step for step in STEPS if step.name == "design")
+
+
+def _run_step(build, **replaced):
+    """The design step's ``run`` on the cited files (some inputs replaced)."""
+    roots = Roots(raw=build, build=build)
+    outputs = {role: roots.build / rel for role, rel in STEP.outputs.items()}
+    for path in outputs.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return design.run(dict(STEP.resolve_inputs(roots), **replaced), outputs, **STEP.param_values())
 
 
 @pytest.mark.parametrize("value, half", [(0.013, 0.0005), (570, 0.5), (4.9, 0.05), (3861, 0.5), (0.534, 0.0005)])
@@ -29,11 +43,23 @@ def test_rounding_range_contains_the_published_value():
 
 
 def test_run_surfaces_the_inconsistent_inputs(tmp_path):
-    """The implied areal capacity, the LiPON deposition time and the tables come out of the data files."""
-    numbers = {n.key: n.value for n in design.run(tmp_path, tmp_path)}
+    """The implied areal capacity, the LiPON deposition time and the tables come out of the
+    data files; every number is derived from the design file alone."""
+    returned = _run_step(tmp_path)
+    numbers = {n.key: n.value for n in returned}
+    assert {path.name for n in returned for path in n.derived_from} == {"cell_design.yaml"}
+    assert all(n.derived_from for n in returned)
     assert numbers["cell.cathode_areal_capacity_mAh_cm2"] == pytest.approx(0.039, abs=0.0005)
     assert numbers["cell.li_excess_if_stated_areal_pct"] == pytest.approx(292, abs=1)
     assert numbers["design.lipon_time_as_printed_h"] == pytest.approx(362, abs=1)
     assert numbers["design.lipon_time_if_per_second_h"] == pytest.approx(6.0, abs=0.1)
     table = (tmp_path / "tables/table_s2_sei_conductivities.md").read_text()
     assert "| Li~3~N | 1e-12 | 1e-4 |" in table and "[@cheng2020]" in table
+
+
+def test_a_broken_design_file_is_named(tmp_path):
+    """A design file without its deposition entries stops the step, naming the file and key."""
+    broken = tmp_path / "cell_design.yaml"
+    broken.write_text("lithium_anode: {}\ncathode: {}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"cell_design\.yaml.*missing or malformed entry.*deposition"):
+        _run_step(tmp_path / "build", cell_design=broken)

@@ -6,9 +6,30 @@ import pytest
 from numpy.testing import assert_allclose
 
 from analysis import eds, em_io
+from analysis.registry import STEPS
 from data.synth.microscope import edge
 from paperbuild.errors import InputError
+from paperbuild.paths import Roots
+from paperbuild.runner import Declared
 from tests.conftest import make_tree
+
+STEP = next(s for s in STEPS if s.name == "eds")
+PARAMS = STEP.param_values()
+RISE = {"onset_pct": PARAMS["onset_pct"], "plateau_pct": PARAMS["plateau_pct"]}
+
+
+def _run(raw, out):
+    """The step's ``run`` on ``raw`` with the registry's inputs, outputs and parameters."""
+    roots = Roots(raw=raw, build=out)
+    outputs = {role: roots.build / rel for role, rel in STEP.outputs.items()}
+    for path in outputs.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return eds.run(Declared("eds", "input", STEP.resolve_inputs(roots)), Declared("eds", "output", outputs),
+                   **PARAMS)
+
+
+def _line_scan(raw):
+    return raw / STEP.inputs["line_scan"].path
 
 
 def test_fit_edge_recovers_onset_and_plateau():
@@ -16,7 +37,7 @@ def test_fit_edge_recovers_onset_and_plateau():
     rng = np.random.default_rng(3)
     x = np.arange(0, 300, 2.0)
     y = 20 + 100 * edge(x, 120.0, 50.0) + rng.normal(0, 3, x.size)
-    fitted = eds.fit_edge(x, y)
+    fitted = eds.fit_edge(x, y, **RISE)
     assert_allclose([fitted.onset_nm, fitted.plateau_nm], [120.0, 170.0], atol=2.0)
     assert_allclose([fitted.low, fitted.high], [20, 120], atol=3)
 
@@ -24,26 +45,51 @@ def test_fit_edge_recovers_onset_and_plateau():
 def test_fit_edge_rejects_flat_profile():
     """A profile without a rise cannot define an onset."""
     with pytest.raises(ValueError):
-        eds.fit_edge(np.arange(20.0), np.full(20, 5.0))
+        eds.fit_edge(np.arange(20.0), np.full(20, 5.0), **RISE)
+
+
+def test_step_position_follows_the_chosen_fractions():
+    """10 % and 90 % of an erf step lie 0.906 sigma either side of its centre; 50 % at the centre."""
+    assert eds.step_position(100.0, 10.0, 10) == pytest.approx(100.0 - 9.061938, abs=1e-6)
+    assert eds.step_position(100.0, 10.0, 90) == pytest.approx(100.0 + 9.061938, abs=1e-6)
+    assert eds.step_position(100.0, 10.0, 50) == pytest.approx(100.0)
+    with pytest.raises(ValueError, match="between 0 and 100"):
+        eds.step_position(100.0, 10.0, 100)
 
 
 def test_interphase_runs_from_n_onset_to_p_plateau():
     """Width = P plateau - N onset; lead = P onset - N onset."""
     n = eds.Edge(100.0, 140.0, 120.0, 22.0, 0.0, 1.0)
     p = eds.Edge(114.0, 176.0, 145.0, 34.0, 0.0, 1.0)
-    assert eds.interphase(n, p) == (100.0, 176.0, 14.0)
+    assert eds.interphase(n, p) == eds.Interphase(100.0, 176.0, 14.0)
+    assert eds.interphase(n, p).width_nm == 76.0
     p_before_n = eds.Edge(60.0, 90.0, 75.0, 16.0, 0.0, 1.0)
     with pytest.raises(ValueError, match="before the N onset"):
         eds.interphase(n, p_before_n)
 
 
+def test_point_spectrum_divides_by_the_rows_actually_averaged():
+    """Near either end of the scan fewer rows exist; the average divides by their number (issue 10)."""
+    counts = np.arange(10)[:, None] * np.ones((1, 3))  # row i holds i counts in every channel
+    scan = eds.LineScan(np.arange(10) * 2.0, np.arange(3.0), counts, live_time_s=2.0)
+    spectra = eds.point_spectra(scan, {"first": 0.0, "inner": 10.0, "last": 18.0}, positions=5)
+    assert_allclose(spectra["first"], np.mean([0, 1, 2]) / 2.0)     # 3 rows at the start
+    assert_allclose(spectra["inner"], np.mean([3, 4, 5, 6, 7]) / 2.0)
+    assert_allclose(spectra["last"], np.mean([7, 8, 9]) / 2.0)      # 3 rows at the end, not 5
+    assert eds.averaged_rows(counts, 8, 5)[1] == 4
+    with pytest.raises(ValueError, match="odd number"):
+        eds.averaged_rows(counts, 5, 4)
+
+
 def test_width_reproduces_published_value(raw_tree, tmp_path, ledger):
-    """The default tree gives the published width and a positive N lead."""
-    numbers = {n.key: n.value for n in eds.run(raw_tree, tmp_path)}
+    """The default tree gives the published width and a positive N lead, both from the line scan."""
+    returned = _run(raw_tree, tmp_path)
+    numbers = {n.key: n.value for n in returned}
+    assert all(n.derived_from == (_line_scan(raw_tree).resolve(),) for n in returned)  # not the map
     entry = ledger["eds.interphase_width_nm"]
     assert abs(numbers["eds.interphase_width_nm"] - entry["published"]) <= entry["tolerance"]
     assert numbers["eds.n_lead_nm"] > 0
-    maps = np.load(tmp_path / "data/eds_maps.npz", allow_pickle=False)
+    maps = np.load(tmp_path / STEP.outputs["maps"], allow_pickle=False)
     assert maps["P"].shape == (48, 64) and float(maps["pixel_nm"]) == pytest.approx(5.0)
 
 
@@ -51,7 +97,7 @@ def test_width_reproduces_published_value(raw_tree, tmp_path, ledger):
 def test_width_follows_other_truth(tmp_path, width, lead):
     """Raw data made with another interphase width moves the measured width (within 3 nm)."""
     raw = make_tree(tmp_path / "raw", {"eds": {"interphase_width_nm": width, "n_lead_nm": lead}})
-    numbers = {n.key: n.value for n in eds.run(raw, tmp_path / "out")}
+    numbers = {n.key: n.value for n in _run(raw, tmp_path / "out")}
     assert numbers["eds.interphase_width_nm"] == pytest.approx(width, abs=3.0)
     assert numbers["eds.n_lead_nm"] == pytest.approx(lead, abs=3.0)
 
@@ -62,9 +108,9 @@ def _resave(raw_tree, tmp_path, change):
 
     raw = tmp_path / "raw"
     shutil.copytree(raw_tree, raw)
-    signal = em_io.load(raw / eds.LINE_SCAN)
+    signal = em_io.load(_line_scan(raw))
     change(signal)
-    signal.save(raw / eds.LINE_SCAN, overwrite=True)
+    signal.save(_line_scan(raw), overwrite=True)
     return raw
 
 
@@ -79,5 +125,6 @@ def test_bad_line_scan_names_file_and_problem(raw_tree, tmp_path, change, messag
     """A line scan without its lines or calibration stops with the file named."""
     raw = _resave(raw_tree, tmp_path, change)
     with pytest.raises(InputError, match=message) as caught:
-        eds.run(raw, tmp_path / "out")
+        _run(raw, tmp_path / "out")
     assert caught.value.path.name == "line_scan.hspy"
+

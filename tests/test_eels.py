@@ -7,11 +7,26 @@ import numpy as np
 import pytest
 
 from analysis import eels
+from analysis.registry import STEPS
 from data.synth.microscope import li_k_reference
 from paperbuild.errors import InputError
+from paperbuild.paths import Roots
+from paperbuild.runner import Declared
 from tests.conftest import make_tree
 
 CFG = {"li_k_peak_lipon_eV": 59.5, "li_k_peak_li2o_eV": 63.0}
+STEP = next(s for s in STEPS if s.name == "eels")
+PARAMS = STEP.param_values()
+
+
+def _run(raw, out):
+    """The step's ``run`` on ``raw`` with the registry's inputs, outputs and parameters."""
+    roots = Roots(raw=raw, build=out)
+    outputs = {role: roots.build / rel for role, rel in STEP.outputs.items()}
+    for path in outputs.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return eels.run(Declared(STEP.name, "input", STEP.resolve_inputs(roots)),
+                    Declared(STEP.name, "output", outputs), **PARAMS)
 
 
 @pytest.mark.parametrize("share", [0.0, 0.3, 0.8])
@@ -29,12 +44,36 @@ def test_two_strongest_peaks_sorted():
     shape = lambda e: np.exp(-0.5 * ((e - 141.03) / 1.2) ** 2) + 0.9 * np.exp(-0.5 * ((e - 137.97) / 1.0) ** 2)
     fine = np.arange(130, 150, 0.0005)  # the maxima of the sum, which overlap shifts off the centres
     expected = [fine[(fine < 139.5)][np.argmax(shape(fine[fine < 139.5]))], fine[fine > 139.5][np.argmax(shape(fine[fine > 139.5]))]]
-    np.testing.assert_allclose(eels.two_strongest_peaks(energy, shape(energy), (134, 146)), expected, atol=0.01)
+    found = eels.two_strongest_peaks(energy, shape(energy), (134, 146), prominence=PARAMS["p_peak_prominence"])
+    np.testing.assert_allclose(found, expected, atol=0.01)
+
+
+def test_smoothing_window_is_odd_and_long_enough_for_the_order():
+    """A window narrower than the polynomial allows is widened; smoothing keeps a cubic exactly."""
+    energy = np.arange(0, 10, 0.1)
+    cubic = 0.01 * (energy - 5) ** 3
+    np.testing.assert_allclose(eels.smooth(cubic, 0.1, window_eV=0.1, order=3), cubic, atol=1e-9)
+    np.testing.assert_allclose(eels.smooth(cubic, 0.1, window_eV=1.5, order=3), cubic, atol=1e-9)
+
+
+def test_point_spacing_is_the_median_step():
+    """One misplaced point does not move the spacing."""
+    xy = np.array([[0.0, 0.0], [12.0, 0.0], [24.0, 0.0], [36.0, 0.0], [60.0, 0.0]])
+    assert eels.point_spacing_nm(xy) == pytest.approx(12.0)
+
+
+def test_points_are_ordered_by_their_number(raw_tree):
+    """Glob inputs arrive sorted by name (point_10 before point_2); points follow their numbers."""
+    paths = sorted((raw_tree / "eels").glob("point_*.msa"), key=lambda p: p.name, reverse=True)
+    assert [p.path.name for p in eels.read_points(paths)] == [f"point_{i}.msa" for i in range(1, len(paths) + 1)]
 
 
 def test_numbers_reproduce_published_values(raw_tree, tmp_path, ledger):
     """Points, spacing and peak positions match the paper; the Li2O share falls toward LiPON."""
-    numbers = {n.key: n.value for n in eels.run(raw_tree, tmp_path)}
+    returned = _run(raw_tree, tmp_path)
+    numbers = {n.key: n.value for n in returned}
+    share = next(n for n in returned if n.key == "eels.li2o_fraction")
+    assert {p.parent.name for p in share.derived_from} == {"eels", "Li2O", "LiPON"}  # not Li3P, Li3PO4
     for key in ("eels.points", "eels.step_nm", "eels.li_k_peak1_eV", "eels.li_k_peak2_eV"):
         assert abs(numbers[key] - ledger[key]["published"]) <= ledger[key]["tolerance"], key
     np.testing.assert_allclose(numbers["eels.p_l_peaks_eV"], ledger["eels.p_l_peaks_eV"]["published"],
@@ -47,7 +86,7 @@ def test_numbers_follow_other_truth(tmp_path):
     shares = [0.6, 0.5, 0.4, 0.3]
     raw = make_tree(tmp_path / "raw", {"eels": {"points": 4, "step_nm": 9.0, "li2o_fraction": shares,
                                                 "p_fraction": [0.4, 0.6, 0.8, 1.0]}})
-    numbers = {n.key: n.value for n in eels.run(raw, tmp_path / "out")}
+    numbers = {n.key: n.value for n in _run(raw, tmp_path / "out")}
     assert numbers["eels.points"] == 4 and numbers["eels.step_nm"] == pytest.approx(9.0)
     np.testing.assert_allclose(numbers["eels.li2o_fraction"], shares, atol=0.05)
 
@@ -67,7 +106,7 @@ def test_emsa_with_wrong_channel_count_is_refused(raw_tree, tmp_path):
     del lines[data_end - 10:data_end]
     path.write_text("\n".join(lines) + "\n", encoding="latin-1")
     with pytest.raises(InputError, match="declares 5600 channels but the file holds 5590") as caught:
-        eels.run(raw, tmp_path / "out")
+        _run(raw, tmp_path / "out")
     assert caught.value.path.name == "point_3.msa"
 
 
@@ -78,7 +117,7 @@ def test_emsa_without_energy_calibration_is_refused(raw_tree, tmp_path):
     text = path.read_text(encoding="latin-1").replace("#XUNITS      : eV", "#XUNITS      : ")
     path.write_text(text, encoding="latin-1")
     with pytest.raises(InputError, match="no usable calibration") as caught:
-        eels.run(raw, tmp_path / "out")
+        _run(raw, tmp_path / "out")
     assert caught.value.path.name == "point_2.msa"
 
 
@@ -89,4 +128,4 @@ def test_emsa_without_beam_position_is_refused(raw_tree, tmp_path):
     text = "\n".join(l for l in path.read_text(encoding="latin-1").splitlines() if "POSITION" not in l)
     path.write_text(text + "\n", encoding="latin-1")
     with pytest.raises(InputError, match="no beam position"):
-        eels.run(raw, tmp_path / "out")
+        _run(raw, tmp_path / "out")

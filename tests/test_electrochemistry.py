@@ -6,12 +6,29 @@ import pytest
 from numpy.testing import assert_allclose
 
 from analysis import electrochemistry as ec
+from analysis.registry import STEPS
 from paperbuild.errors import InputError
+from paperbuild.paths import Roots
+from paperbuild.runner import Declared
 from tests.conftest import make_tree
+
+STEP = next(s for s in STEPS if s.name == "electrochemistry")
+PARAMS = STEP.param_values()
+TOLERANCE = PARAMS["steady_rate_tolerance_pct"] / 100
+
+
+def _run(raw, out):
+    """The step's ``run`` on ``raw`` with the registry's inputs, outputs and parameters."""
+    roots = Roots(raw=raw, build=out)
+    outputs = {role: roots.build / rel for role, rel in STEP.outputs.items()}
+    for path in outputs.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return ec.run(Declared(STEP.name, "input", STEP.resolve_inputs(roots)), Declared(STEP.name, "output", outputs),
+                  **PARAMS)
 
 
 def _numbers(raw, tmp_path):
-    return {n.key: n for n in ec.run(raw, tmp_path / "out")}
+    return {n.key: n for n in _run(raw, tmp_path / "out")}
 
 
 def _points(cycles: int, q_charge: list[float], q_discharge: list[float], amps: list[float]) -> np.ndarray:
@@ -31,7 +48,7 @@ def _points(cycles: int, q_charge: list[float], q_discharge: list[float], amps: 
 def test_per_cycle_computes_ce_and_rates():
     """CE = discharge / charge per cycle; C-rate = |I| / nominal capacity."""
     points = _points(3, [1.0, 1.0, 2.0], [0.9, 0.99, 1.0], [0.1, 5.0, 5.0])
-    cycles = ec.per_cycle(points, capacity_mAh=1.0)
+    cycles = ec.per_cycle(points, capacity_mAh=1.0, steady_rate_tolerance=TOLERANCE)
     assert_allclose(cycles.ce_pct, [90.0, 99.0, 50.0])
     assert_allclose(cycles.rate_C, [0.1, 5.0, 5.0])
     assert cycles.steady.tolist() == [False, True, True]
@@ -43,14 +60,15 @@ def test_per_cycle_drops_incomplete_last_cycle():
     """A file that stops after a charge does not count that cycle."""
     points = _points(2, [1.0, 1.0], [0.9, 0.9], [1.0, 1.0])
     cut = points[:-3]  # remove the last discharge
-    assert ec.per_cycle(cut, 1.0).cycle.tolist() == [1]
+    assert ec.per_cycle(cut, 1.0, TOLERANCE).cycle.tolist() == [1]
 
 
 def test_ce_floor_uses_only_steady_cycles_from_the_window():
     """The floor ignores slow cycles and cycles before the window."""
     cycles = ec.Cycles(cycle=np.arange(1, 6), q_charge_mAh=np.ones(5),
                        q_discharge_mAh=np.array([0.5, 0.97, 0.98, 0.99, 0.6]),
-                       rate_C=np.array([5, 5, 5, 5, 0.1]), v_charge_end_V=np.ones(5), v_discharge_end_V=np.ones(5))
+                       rate_C=np.array([5, 5, 5, 5, 0.1]), v_charge_end_V=np.ones(5), v_discharge_end_V=np.ones(5),
+                       steady_rate_tolerance=TOLERANCE)
     assert ec.ce_floor(cycles, 3) == pytest.approx(98.0)
     with pytest.raises(ValueError, match="no steady cycle"):
         ec.ce_floor(cycles, 9)
@@ -87,7 +105,7 @@ def test_numbers_follow_other_truth(tmp_path):
 
 def test_run_writes_the_tables_the_figures_read(raw_tree, tmp_path):
     """The step's tables hold one row per cycle and the slow cycles' profiles."""
-    ec.run(raw_tree, tmp_path)
+    _run(raw_tree, tmp_path)
     table = np.genfromtxt(tmp_path / "data/echem_thin_film_cycles.csv", delimiter=",", names=True)
     assert table.size == 535
     profiles = np.genfromtxt(tmp_path / "data/echem_thin_film_profiles.csv", delimiter=",", names=True)
@@ -96,7 +114,7 @@ def test_run_writes_the_tables_the_figures_read(raw_tree, tmp_path):
 
 # ------------------------------------------------------------------ bad input
 def _damaged(small_tree, tmp_path, edit) -> "Path":
-    source = (small_tree / ec.THIN_FILM).read_bytes()
+    source = (small_tree / STEP.inputs["thin_film"].path).read_bytes()
     target = tmp_path / "bad.mpt"
     target.write_bytes(edit(source))
     return target

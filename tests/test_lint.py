@@ -40,6 +40,7 @@ def test_typed_copy_of_registered_number_is_found(prose, token):
     "from cycle 100 on, the 99 % line",
     "LiNi~0.5~Mn~1.5~O~4~ and cm^535^",
     "where the step reaches 10 % of its height",
+    "through a 535 nm film",
 ])
 def test_prose_without_typed_numbers_passes(prose):
     """Shortcodes, code, paths, cross-references and unrelated numbers are fine."""
@@ -75,4 +76,35 @@ def test_paper_sources_are_clean(default_build):
     """The real article and supplement pass the lint against the numbers the build computes."""
     from paperbuild.numbers import load
 
-    check(paper_sources(ROOT / "paper"), load(default_build / "numbers.json"))
+    from paperbuild.lint import load_params
+
+    check(paper_sources(ROOT / "paper"), load(default_build / "numbers.json"), load_params(default_build / "params.json"))
+
+
+PARAMS = {
+    "hrtem.q_range_inv_A": {"value": [0.18, 0.66], "unit": "Å⁻¹", "text": "0.18–0.66 Å⁻¹", "step": "hrtem"},
+    "hrtem.window_px": {"value": 128, "unit": "px", "text": "128 px", "step": "hrtem"},
+}
+
+
+@pytest.mark.parametrize("prose, token", [
+    ("rings between 0.18–0.66 Å⁻¹ only", "0.18–0.66 Å⁻¹"),
+    ("from 0.18 to 0.66 Å⁻¹", "0.18"),
+    ("up to 0.66 Å⁻¹", "0.66"),
+    ("windows of 128 px", "128 px"),
+    ("windows of 128 pixels", "128"),
+])
+def test_typed_copy_of_parameter_is_a_problem(prose, token):
+    """A method parameter typed by hand (whole or one element of a range) is flagged
+    with the shortcode that should quote it."""
+    found = problems(Path("s.qmd"), prose, {}, PARAMS)
+    assert any(f"'{token}' is typed by hand" in p.message and "{{< param hrtem." in p.message for p in found)
+
+
+def test_parameter_shortcode_passes_and_unknown_parameter_is_reported(tmp_path):
+    """{{< param >}} is the way to quote a parameter; an undeclared one is an unknown key."""
+    assert problems(Path("s.qmd"), "windows of {{< param hrtem.window_px >}}", {}, PARAMS) == []
+    doc = tmp_path / "s.qmd"
+    doc.write_text("{{< param hrtem.nope >}}\n")
+    with pytest.raises(NumberKeyError, match="unknown parameter key 'hrtem.nope'"):
+        check([doc], {}, PARAMS)

@@ -8,8 +8,26 @@ import pytest
 import tifffile
 
 from analysis import micrographs
+from analysis.registry import STEPS
 from paperbuild.errors import InputError
+from paperbuild.paths import Roots
+from paperbuild.runner import Declared
 from tests.conftest import make_tree
+
+STEP = next(s for s in STEPS if s.name == "micrographs")
+PARAMS = STEP.param_values()
+BOUNDARIES = {"smoothing_px": PARAMS["profile_smoothing_px"], "prominence": PARAMS["boundary_prominence"],
+              "separation_px": PARAMS["boundary_separation_px"]}
+
+
+def _run(raw, out):
+    """The step's ``run`` on ``raw`` with the registry's inputs, outputs and parameters."""
+    roots = Roots(raw=raw, build=out)
+    outputs = {role: roots.build / rel for role, rel in STEP.outputs.items()}
+    for path in outputs.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return micrographs.run(Declared(STEP.name, "input", STEP.resolve_inputs(roots)),
+                           Declared(STEP.name, "output", outputs), **PARAMS)
 
 
 def test_layer_boundaries_of_a_clean_stack():
@@ -18,30 +36,38 @@ def test_layer_boundaries_of_a_clean_stack():
 
     profile = np.r_[np.full(40, 0.05), np.full(100, 0.25), np.full(60, 0.5)]
     image = ndimage.gaussian_filter1d(np.tile(profile[:, None], (1, 50)), 1.5, axis=0)
-    rows, signs = micrographs.layer_boundaries(image)
+    rows, signs = micrographs.layer_boundaries(image, **BOUNDARIES)
     np.testing.assert_allclose(rows, [39.5, 139.5], atol=0.1)
     assert signs.tolist() == [1, 1]
-    assert micrographs.top_layer_thickness_px(image)[1] == pytest.approx(100.0, abs=0.2)
+    film = micrographs.top_layer(image, **BOUNDARIES)
+    assert film.thickness_px == pytest.approx(100.0, abs=0.2)
+    assert film.bottom_px == pytest.approx(139.5, abs=0.1)
 
 
 def test_top_layer_refuses_upside_down_image():
     """A bright-to-dark first boundary means the image is not a cross-section from the top."""
     image = np.tile(np.r_[np.full(40, 0.8), np.full(60, 0.3), np.full(40, 0.6)][:, None], (1, 20))
     with pytest.raises(ValueError, match="upside down"):
-        micrographs.top_layer_thickness_px(image)
+        micrographs.top_layer(image, **BOUNDARIES)
 
 
 def test_best_ncc_ignores_small_drift():
     """A frame shifted by two pixels still correlates perfectly with the first."""
     rng = np.random.default_rng(1)
     frame = rng.normal(size=(64, 64))
-    assert micrographs.best_ncc(frame, np.roll(frame, (2, -1), axis=(0, 1))) == pytest.approx(1.0)
-    assert micrographs.best_ncc(frame, rng.normal(size=(64, 64))) < 0.3
+    shifted = np.roll(frame, (2, -1), axis=(0, 1))
+    assert micrographs.best_ncc(frame, shifted, max_shift=3) == pytest.approx(1.0)
+    assert micrographs.best_ncc(frame, shifted, max_shift=1) < 0.3  # drift beyond the allowed shift counts
+    assert micrographs.best_ncc(frame, rng.normal(size=(64, 64)), max_shift=3) < 0.3
 
 
 def test_numbers_reproduce_published_thickness(raw_tree, tmp_path, ledger):
     """The cross-section gives the published Li thickness; stable LiPON keeps a high NCC."""
-    numbers = {n.key: n.value for n in micrographs.run(raw_tree, tmp_path)}
+    returned = _run(raw_tree, tmp_path)
+    numbers = {n.key: n.value for n in returned}
+    sources = {n.key: [p.name for p in n.derived_from] for n in returned}
+    assert sources == {"sem.li_thickness_um": ["fib_cross_section.tif"],
+                       "stem.beam_stability_min_ncc": ["lipon_frames.tif"]}
     entry = ledger["sem.li_thickness_um"]
     assert abs(numbers["sem.li_thickness_um"] - entry["published"]) <= entry["tolerance"]
     assert numbers["stem.beam_stability_min_ncc"] > 0.8
@@ -50,7 +76,7 @@ def test_numbers_reproduce_published_thickness(raw_tree, tmp_path, ledger):
 def test_numbers_follow_other_truth(tmp_path):
     """A thicker film measures thicker; a beam-damaged material loses similarity."""
     raw = make_tree(tmp_path / "raw", {"sem": {"li_thickness_um": 2.0}, "stem": {"frame_damage": 0.15}})
-    numbers = {n.key: n.value for n in micrographs.run(raw, tmp_path / "out")}
+    numbers = {n.key: n.value for n in _run(raw, tmp_path / "out")}
     assert numbers["sem.li_thickness_um"] == pytest.approx(2.0, abs=0.03)
     assert numbers["stem.beam_stability_min_ncc"] < 0.7
 
@@ -59,7 +85,7 @@ def test_tiff_without_pixel_size_is_refused(raw_tree, tmp_path):
     """A TIFF with no calibration stops the build, naming the file."""
     raw = tmp_path / "raw"
     shutil.copytree(raw_tree, raw)
-    tifffile.imwrite(raw / micrographs.SEM, np.zeros((64, 64), np.float32))
+    tifffile.imwrite(raw / STEP.inputs["sem_cross_section"].path, np.zeros((64, 64), np.float32))
     with pytest.raises(InputError, match="no usable calibration") as caught:
-        micrographs.run(raw, tmp_path / "out")
+        _run(raw, tmp_path / "out")
     assert caught.value.path.name == "fib_cross_section.tif"

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from paperbuild import render
+from paperbuild.paths import Roots
+from paperbuild.step import Param
 from tests.conftest import ROOT
 
 DOC = """---
@@ -23,6 +25,7 @@ crossref:
 ---
 
 As @suppfig-one shows, CE stays above {{< num echem.ce_floor_after_100 >}} [@cheng2020].
+Windows of {{< param hrtem.window_px >}} slid over {{< param hrtem.q_range_inv_A >}}.
 
 {{< include _part.md >}}
 
@@ -52,7 +55,14 @@ def paper(tmp_path, monkeypatch):
     numbers = {"echem.cycles": dict(record, value=535, text="535"),
                "echem.ce_floor_after_100": dict(record, value=99.7, text="99.70 %")}
     (build / "numbers.json").write_text(json.dumps(numbers))
+    params = {"hrtem.window_px": Param(128, "px").record("hrtem"),
+              "hrtem.q_range_inv_A": Param((0.18, 0.66), "Å⁻¹", "ring radii of the phases").record("hrtem")}
+    (build / "params.json").write_text(json.dumps(params))
     return paper, build
+
+
+def _roots(paper_dir: Path, build: Path) -> Roots:
+    return Roots(raw=build.parent / "raw", build=build, project=paper_dir.parent)
 
 
 def _targets(build: Path) -> list[Path]:
@@ -64,27 +74,38 @@ def test_fallback_renders_numbers_crossrefs_includes_and_citations(paper):
     from pypdf import PdfReader
 
     paper_dir, build = paper
-    used = render.render("article", paper_dir, build, _targets(build))
+    used = render.render("article", _roots(paper_dir, build), _targets(build))
     assert "pandoc" in used and "Typst" in used
     html = (build / "paper" / "article.html").read_text()
     assert "99.70\u00a0%" in html and 'data-key="echem.cycles"' in html
     assert "Figure S1" in html and 'href="#suppfig-one"' in html
     assert "An included paragraph." in html and "Cheng" in html
     assert "We cycled" in html and ">535<" in html
+    assert "128\u00a0px" in html and "0.18\u20130.66\u00a0Å⁻¹" in html and 'data-key="hrtem.q_range_inv_A"' in html
     pdf_text = " ".join(page.extract_text() for page in PdfReader(build / "paper" / "article.pdf").pages)
     pdf_text = pdf_text.replace("\u00a0", " ")
     assert "99.70 %" in pdf_text and "Figure S1" in pdf_text and "535" in pdf_text
+    assert "0.18\u20130.66 Å⁻¹" in pdf_text
+
+
+def test_unknown_parameter_fails_render(paper):
+    """A parameter no step declares stops the render with its key."""
+    paper_dir, build = paper
+    doc = paper_dir / "article.qmd"
+    doc.write_text(doc.read_text().replace("hrtem.window_px", "hrtem.no_such_param"))
+    with pytest.raises(render.RenderError, match="hrtem.no_such_param"):
+        render.render("article", _roots(paper_dir, build), _targets(build))
 
 
 def test_unknown_key_fails_render_and_keeps_last_output(paper):
     """An unknown key stops the render; the previous HTML survives untouched."""
     paper_dir, build = paper
-    render.render("article", paper_dir, build, _targets(build))
+    render.render("article", _roots(paper_dir, build), _targets(build))
     before = (build / "paper" / "article.html").read_bytes()
     doc = paper_dir / "article.qmd"
     doc.write_text(doc.read_text().replace("echem.ce_floor_after_100", "echem.no_such_number"))
     with pytest.raises(render.RenderError, match="echem.no_such_number"):
-        render.render("article", paper_dir, build, _targets(build))
+        render.render("article", _roots(paper_dir, build), _targets(build))
     assert (build / "paper" / "article.html").read_bytes() == before
 
 
@@ -94,7 +115,7 @@ def test_unsupported_shortcode_fails_render(paper):
     doc = paper_dir / "article.qmd"
     doc.write_text(doc.read_text() + "\n{{< pagebreak >}}\n")
     with pytest.raises(render.RenderError, match="pagebreak"):
-        render.render("article", paper_dir, build, _targets(build))
+        render.render("article", _roots(paper_dir, build), _targets(build))
 
 
 def test_backend_prefers_quarto_only_when_installed(monkeypatch):

@@ -79,3 +79,237 @@ def test_command_line_reports_unknown_override_key(tmp_path):
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2
     assert "bad.yaml" in result.stderr and "echem.cycels" in result.stderr
+
+
+# ------------------------------------------------------------ independence from analysis/
+SYNTH = ROOT / "data" / "synth"
+PROJECT_PACKAGES = ("analysis", "data", "paperbuild")
+
+
+def _imported_modules(path, module):
+    """Absolute names of the modules a source file imports, at any depth (function-level too)."""
+    import ast
+
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: climb from the importing module's package
+                parts = package.split(".")
+                anchor = ".".join(parts[:len(parts) - node.level + 1])
+                base = f"{anchor}.{base}".rstrip(".") if base else anchor
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)  # `from pkg import module`
+    return names
+
+
+def _source(module):
+    """The project file defining ``module``, or None (a library, or a name that is not a module)."""
+    path = ROOT.joinpath(*module.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _is_analysis(module):
+    return module == "analysis" or module.startswith("analysis.")
+
+
+def test_synthetic_instrument_imports_nothing_from_analysis():
+    """No module under data/synth imports analysis (design.md: the synthetic twin shares
+    no code with the analysis, so an analysis bug cannot confirm itself)."""
+    offenders = [f"{path.relative_to(ROOT)}: {name}"
+                 for path in sorted(SYNTH.rglob("*.py"))
+                 for name in _imported_modules(path, ".".join(path.relative_to(ROOT).with_suffix("").parts))
+                 if _is_analysis(name)]
+    assert not offenders, offenders
+
+
+def test_synthetic_instrument_reaches_analysis_through_no_other_module():
+    """Following every project module data/synth imports (paperbuild, ...), transitively,
+    never arrives at analysis."""
+    start = [".".join(p.relative_to(ROOT).with_suffix("").parts) for p in sorted(SYNTH.rglob("*.py"))]
+    parents = {name: None for name in start}
+    queue = list(start)
+    while queue:
+        module = queue.pop()
+        path = _source(module)
+        if path is None:
+            continue
+        for name in _imported_modules(path, module):
+            if name.split(".")[0] in PROJECT_PACKAGES and name not in parents:
+                parents[name] = module
+                queue.append(name)
+    reached = sorted(name for name in parents if _is_analysis(name))
+    chains = []
+    for name in reached:
+        chain = [name]
+        while parents[chain[-1]] is not None:
+            chain.append(parents[chain[-1]])
+        chains.append(" <- ".join(chain))
+    assert not chains, chains
+
+
+def test_importing_the_synthetic_instrument_loads_no_analysis_module():
+    """At run time too: importing every data.synth module leaves analysis unimported."""
+    modules = [".".join(p.relative_to(ROOT).with_suffix("").parts) for p in sorted(SYNTH.glob("*.py"))
+               if p.name != "__main__.py"]
+    code = ("import importlib, sys\n"
+            f"for name in {modules!r}: importlib.import_module(name)\n"
+            "print(sorted(m for m in sys.modules if m == 'analysis' or m.startswith('analysis.')))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_import_scan_sees_function_level_and_relative_imports(tmp_path):
+    """The scan catches the imports that used to be there (inside functions), plain
+    `import analysis...`, and resolves relative imports to the modules they name, so the
+    independence tests can fail."""
+    source = tmp_path / "tree.py"
+    source.write_text("def f():\n    from analysis.xrd import powder_reflections\n"
+                      "def g():\n    import analysis.em_io as io\n"
+                      "from . import lattice\nfrom ..synth import powder\n", encoding="utf-8")
+    names = _imported_modules(source, "data.synth.tree")
+    assert {"analysis.xrd", "analysis.em_io", "data.synth.lattice", "data.synth.powder"} <= names
+    assert any(_is_analysis(name) for name in names)
+
+
+# ------------------------------------------------------------ the synthetic crystallography
+def _phases():
+    return yaml.safe_load((ROOT / "data" / "external" / "phases.yaml").read_text(encoding="utf-8"))
+
+
+def _li2co3():
+    return yaml.safe_load((ROOT / "data" / "external" / "li2co3_structure.yaml").read_text(encoding="utf-8"))
+
+
+def _monoclinic_d(cell, h, k, l):
+    """Textbook monoclinic (unique axis b) spacing:
+    1/d² = [h²/a² + k² sin²β / b² + l²/c² − 2hl cos β / (ac)] / sin²β."""
+    import math
+
+    a, b, c, beta = cell["a"], cell["b"], cell["c"], math.radians(cell["beta"])
+    inv = (h * h / a**2 + k * k * math.sin(beta) ** 2 / b**2 + l * l / c**2
+           - 2 * h * l * math.cos(beta) / (a * c)) / math.sin(beta) ** 2
+    return 1 / math.sqrt(inv)
+
+
+def test_fringe_spacings_match_textbook_formulas():
+    """Cubic a/√(h²+k²+l²), hexagonal and orthorhombic closed forms, against the synth's
+    metric-tensor spacings for every phase the HRTEM model draws."""
+    import math
+
+    from data.synth.lattice import fringe_spacings
+
+    phases = _phases()
+    spacings = fringe_spacings(["Li", "Li2O", "Li3N", "Li3PO4"])
+    li, li2o, li3n, li3po4 = (phases[p]["cell"] for p in ("Li", "Li2O", "Li3N", "Li3PO4"))
+    assert phases["Li"]["reflections"][:2] == [[1, 1, 0], [2, 0, 0]]
+    assert spacings["Li"] == pytest.approx([li["a"] / math.sqrt(2), li["a"] / 2], rel=1e-12)
+    assert spacings["Li"][0] == pytest.approx(2.4819, abs=1e-4)  # bcc Li (110), a = 3.510 Å
+    assert spacings["Li2O"] == pytest.approx([li2o["a"] / math.sqrt(3), li2o["a"] / 2, li2o["a"] / math.sqrt(8)],
+                                             rel=1e-12)
+
+    def hexagonal(h, k, l):
+        return 1 / math.sqrt(4 / 3 * (h * h + h * k + k * k) / li3n["a"] ** 2 + l * l / li3n["c"] ** 2)
+
+    def orthorhombic(h, k, l):
+        return 1 / math.sqrt((h / li3po4["a"]) ** 2 + (k / li3po4["b"]) ** 2 + (l / li3po4["c"]) ** 2)
+
+    assert spacings["Li3N"] == pytest.approx([hexagonal(*hkl) for hkl in phases["Li3N"]["reflections"]], rel=1e-12)
+    assert spacings["Li3PO4"] == pytest.approx([orthorhombic(*hkl) for hkl in phases["Li3PO4"]["reflections"]],
+                                               rel=1e-12)
+
+
+@pytest.mark.parametrize("hkl", [(1, 1, 0), (0, 0, 2), (2, 0, -2), (2, 0, 2), (1, 1, -1), (3, 1, -1)])
+def test_monoclinic_spacing_matches_textbook_formula(hkl):
+    """Li2CO3 is monoclinic (β = 114.83°): the metric tensor must reproduce the closed form,
+    including the sign of the h·l cross term that tells (2 0 -2) from (2 0 2)."""
+    from data.synth.lattice import d_spacing
+
+    cell = _li2co3()["cell"]
+    assert d_spacing(cell, hkl) == pytest.approx(_monoclinic_d(cell, *hkl), rel=1e-12)
+
+
+@pytest.fixture(scope="module")
+def li2co3_lines():
+    from data.synth.powder import powder_lines, read_structure
+
+    return powder_lines(read_structure(), 1.54178, 71.0)
+
+
+def test_li2co3_cell_expands_to_four_formula_units():
+    """C2/c with Li and O2 on general (8f) and C and O1 on special (4e) positions gives
+    Li8 C4 O12, and the same atoms ASE places from the space group."""
+    from collections import Counter
+
+    import numpy as np
+    from ase.spacegroup import crystal
+
+    from data.synth.powder import expand_sites
+
+    spec = _li2co3()
+    atoms = expand_sites(spec["sites"], spec["space_group"])
+    assert Counter(symbol for symbol, _ in atoms) == {"Li": 8, "C": 4, "O": 12}
+    reference = crystal([s[0] for s in spec["sites"]], [tuple(s[1:]) for s in spec["sites"]],
+                        spacegroup=spec["space_group"], cellpar=[spec["cell"][k] for k in
+                                                                  ("a", "b", "c", "alpha", "beta", "gamma")])
+    for symbol, position in atoms:
+        gaps = [np.abs((position - other + 0.5) % 1.0 - 0.5).max()
+                for s, other in zip(reference.get_chemical_symbols(), reference.get_scaled_positions()) if s == symbol]
+        assert min(gaps) < 1e-6, (symbol, position)
+
+
+def test_li2co3_powder_lines_obey_the_physics(li2co3_lines):
+    """Positions from the monoclinic formula and Bragg's law; C-centring (h+k odd) and the
+    c glide (h0l, l odd) absent; multiplicities of 2/m; the strongest line is 1."""
+    import math
+
+    cell = _li2co3()["cell"]
+    assert max(line.intensity for line in li2co3_lines) == 1.0
+    assert [line.two_theta_deg for line in li2co3_lines] == sorted(line.two_theta_deg for line in li2co3_lines)
+    for line in li2co3_lines:
+        h, k, l = line.hkl
+        assert line.d_A == pytest.approx(_monoclinic_d(cell, h, k, l), abs=5.1e-5)  # lines sit at d to 1e-4 Å
+        assert line.two_theta_deg == pytest.approx(2 * math.degrees(math.asin(1.54178 / (2 * line.d_A))), abs=1e-9)
+        assert (h + k) % 2 == 0, line
+        assert not (k == 0 and l % 2), line
+    by_hkl = {line.hkl: line for line in li2co3_lines}
+    assert by_hkl[(1, 1, 0)].multiplicity == 4 and by_hkl[(0, 0, 2)].multiplicity == 2
+    assert by_hkl[(0, 0, 2)].two_theta_deg == pytest.approx(31.818, abs=2e-3)
+    assert (0, 0, 1) not in by_hkl and (1, 0, 0) not in by_hkl
+
+
+def test_li2co3_intensities_match_an_independent_structure_factor(li2co3_lines):
+    """Relative intensities against a structure factor computed here from ASE's expansion
+    of the cited structure, xraydb form factors, the multiplicity and Lorentz-polarisation."""
+    import numpy as np
+    import xraydb
+    from ase.spacegroup import crystal
+
+    spec = _li2co3()
+    cell = spec["cell"]
+    atoms = crystal([s[0] for s in spec["sites"]], [tuple(s[1:]) for s in spec["sites"]],
+                    spacegroup=spec["space_group"],
+                    cellpar=[cell[k] for k in ("a", "b", "c", "alpha", "beta", "gamma")])
+    positions, symbols = atoms.get_scaled_positions(), atoms.get_chemical_symbols()
+
+    def intensity(hkl, multiplicity):
+        d = _monoclinic_d(cell, *hkl)
+        s = 1 / (2 * d)
+        f = np.array([xraydb.f0(symbol, s)[0] for symbol in symbols])
+        structure = np.sum(f * np.exp(2j * np.pi * positions @ np.array(hkl)))
+        theta = np.arcsin(1.54178 / (2 * d))
+        return multiplicity * abs(structure) ** 2 * (1 + np.cos(2 * theta) ** 2) / (np.sin(theta) ** 2 * np.cos(theta))
+
+    by_hkl = {line.hkl: line for line in li2co3_lines}
+    checks = {(1, 1, 0): 4, (2, 0, -2): 2, (1, 1, 1): 4, (0, 2, 0): 2, (1, 1, -2): 4}
+    reference = intensity((0, 0, 2), 2)
+    for hkl, multiplicity in checks.items():
+        assert by_hkl[hkl].multiplicity == multiplicity, hkl
+        assert by_hkl[hkl].intensity == pytest.approx(intensity(hkl, multiplicity) / reference, rel=1e-3), hkl

@@ -7,12 +7,31 @@ import numpy as np
 import pytest
 
 from analysis import xps
+from analysis.registry import STEPS
 from data.synth import xps as forward
 from data.synth.tree import write_xps, write_xps_file, xps_blocks
 from data.synth.truth import load_truth, merge
 from paperbuild.errors import InputError
+from paperbuild.paths import Roots
 
 CFG = load_truth()["xps"]
+STEP = next(step for step in STEPS if step.name == "xps")
+P = STEP.param_values()
+SHIRLEY = xps.ShirleySettings(P["edge_channels"], P["flat_background_sigma"], P["shirley_tolerance"])
+MODEL = xps.LineModel(P["centre_freedom_eV"], P["gauss_sigma_start_eV"], P["gauss_sigma_range_eV"],
+                      P["lorentz_gamma_start_eV"], P["lorentz_gamma_range_eV"], P["free_split_range_eV"],
+                      P["area_start_factor"])
+FIXED = xps.Doublet(0.87, 0.5, free=False)
+FREE = xps.Doublet(0.87, 0.5, free=True)
+
+
+def _run_step(raw, build, **changed):
+    """The xps step's ``run`` on a raw tree, with the registry's parameters (some changed)."""
+    roots = Roots(raw=raw, build=build)
+    outputs = {role: roots.build / rel for role, rel in STEP.outputs.items()}
+    for path in outputs.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return xps.run(STEP.resolve_inputs(roots), outputs, **dict(P, **changed))
 
 
 def _spectrum(lines, flat=1500.0, seed=0, window=(126.0, 140.0), cfg=CFG):
@@ -30,9 +49,9 @@ def test_shirley_background_matches_the_forward_model():
     gaussian = dict(CFG, lorentz_gamma_eV=0.0)
     energy, expected, _ = _spectrum([(132.8, 20000.0)], cfg=gaussian)
     truth_background = expected - 20000.0 * _gauss(energy - 132.8)
-    background = xps.shirley(energy, expected)
+    background = xps.shirley(energy, expected, SHIRLEY)
     assert np.abs(background - truth_background).max() < 0.01 * (truth_background.max() - truth_background.min())
-    area, _ = xps.net_area(energy, expected, background)
+    area, _ = xps.net_area(energy, expected, background, SHIRLEY.edge_channels)
     assert area == pytest.approx(20000.0, rel=0.01)
 
 
@@ -45,7 +64,7 @@ def _gauss(x):
 def test_flat_window_gets_a_straight_background():
     """With no step beyond counting noise the background is the line between the edges."""
     energy, _, counts = _spectrum([], seed=3)
-    background = xps.shirley(energy, counts)
+    background = xps.shirley(energy, counts, SHIRLEY)
     assert np.allclose(np.diff(background, 2), 0.0, atol=1e-9)
 
 
@@ -54,7 +73,7 @@ def test_net_area_sigma_is_honest():
     scores = []
     for seed in range(300):
         energy, _, counts = _spectrum([], seed=seed)
-        area, sigma = xps.net_area(energy, counts, xps.shirley(energy, counts))
+        area, sigma = xps.net_area(energy, counts, xps.shirley(energy, counts, SHIRLEY), SHIRLEY.edge_channels)
         scores.append(area / sigma)
     assert 0.8 < np.std(scores) < 1.2
     assert abs(np.mean(scores)) < 0.2
@@ -64,8 +83,8 @@ def test_doublet_fit_with_fixed_splitting():
     """A P 2p doublet is recovered: 2p3/2 position, total area, and the splitting stays fixed."""
     lines = forward.doublet(132.8, 30000.0, 0.87)
     energy, _, counts = _spectrum(lines, seed=1)
-    net = counts - xps.shirley(energy, counts)
-    fit = xps.fit_lines("P 2p", energy, net, counts, {"PO4": 133.3}, p2p_split=0.87, ratio=0.5)
+    net = counts - xps.shirley(energy, counts, SHIRLEY)
+    fit = xps.fit_lines("P 2p", energy, net, counts, {"PO4": 133.3}, MODEL, FIXED)
     assert fit.lines[0].centre_eV == pytest.approx(132.8, abs=0.02)
     assert fit.lines[0].area == pytest.approx(30000.0, rel=0.03)
     assert fit.split_eV == 0.87
@@ -77,9 +96,9 @@ def test_free_splitting_exposes_a_too_close_pair():
     """A pair 0.6 eV apart fits far better with the splitting free than fixed at 0.87 eV."""
     lines = [(133.2, 200000.0), (133.8, 100000.0)]
     energy, _, counts = _spectrum(lines, seed=2)
-    net = counts - xps.shirley(energy, counts)
-    free = xps.fit_lines("P 2p", energy, net, counts, {"PO4": 133.0}, p2p_split=0.87, split_free=True)
-    fixed = xps.fit_lines("P 2p", energy, net, counts, {"PO4": 133.0}, p2p_split=0.87)
+    net = counts - xps.shirley(energy, counts, SHIRLEY)
+    free = xps.fit_lines("P 2p", energy, net, counts, {"PO4": 133.0}, MODEL, FREE)
+    fixed = xps.fit_lines("P 2p", energy, net, counts, {"PO4": 133.0}, MODEL, FIXED)
     assert free.split_eV == pytest.approx(0.6, abs=0.05)
     assert fixed.redchi > 3 * free.redchi
 
@@ -87,9 +106,33 @@ def test_free_splitting_exposes_a_too_close_pair():
 def test_onset_needs_persistence():
     """One noisy detection neither starts an onset nor hides one."""
     depths = [0, 6, 12, 18, 24, 30, 36]
-    assert xps.onset(depths, [False, True, False, False, True, True, True]) == 24
-    assert xps.onset(depths, [False, False, True, True, False, True, True]) is None
-    assert xps.onset(depths, [False] * 7) is None
+    assert xps.onset(depths, [False, True, False, False, True, True, True], 3) == 24
+    assert xps.onset(depths, [False, False, True, True, False, True, True], 3) is None
+    assert xps.onset(depths, [False] * 7, 3) is None
+    assert xps.onset(depths, [False, False, True, True, False, True, True], 2) == 12
+
+
+def test_calibration_puts_the_line_at_the_reference():
+    """The shift moves a C-C/C-H line recorded at 285.3 eV onto the reference energy."""
+    energy = forward.binding_axis((280.0, 294.0), 0.1)
+    counts = np.random.default_rng(4).poisson(forward.expected_counts(energy, [(285.3, 40000.0)], CFG, 800.0))
+    spectrum = xps.Spectrum("C 1s", 0.0, energy, counts.astype(float), "C 1s/0")
+    for reference in (284.6, 284.8):
+        calibration = xps.Calibration(reference, P["calibration_search_eV"], P["calibration_window_eV"])
+        shift = xps.calibration_shift(spectrum, calibration, SHIRLEY, MODEL)
+        assert 285.3 + shift == pytest.approx(reference, abs=0.02)
+
+
+def test_constants_file_must_hold_every_factor(tmp_path):
+    """A constants file without a region's sensitivity factor is named, with the region."""
+    path = tmp_path / "factors.yaml"
+    path.write_text("factors: {C 1s: 0.278, O 1s: 0.78}\np2p_spin_orbit_split_eV: 0.87\n"
+                    "p2p_area_ratio_12_to_32: 0.5\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"factors\.yaml.*no sensitivity factor for N 1s, P 2p, Li 1s"):
+        xps.read_constants(path)
+    path.write_text("factors: {C 1s: 0.278}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"factors\.yaml.*missing entry 'p2p_spin_orbit_split_eV'"):
+        xps.read_constants(path)
 
 
 def test_quantification_from_areas():
@@ -116,11 +159,20 @@ def test_numbers_reproduce_published_values(default_build, ledger):
 
 
 def test_onsets_follow_other_truth(tmp_path):
-    """N 1s at 72 and P 2p at 150 in the raw data are found there."""
+    """N 1s at 72 and P 2p at 150 in the raw data are found there; each number names the
+    files it comes from, and the C 1s reference echoes the step's parameter."""
     truth = merge(load_truth(), {"xps": {"n1s_onset_depth": 72, "p2p_onset_depth": 150}})
     write_xps(truth, tmp_path / "raw")
-    numbers = {n.key: n.value for n in xps.run(tmp_path / "raw", tmp_path / "out")}
-    assert (numbers["xps.n1s_onset_depth"], numbers["xps.p2p_onset_depth"]) == (72, 150)
+    returned = {n.key: n for n in _run_step(tmp_path / "raw", tmp_path / "build", c1s_reference_eV=284.8)}
+    assert (returned["xps.n1s_onset_depth"].value, returned["xps.p2p_onset_depth"].value) == (72, 150)
+    assert returned["xps.c1s_reference_eV"].value == 284.8
+    sources = {key: {path.name for path in n.derived_from} for key, n in returned.items()}
+    assert sources["xps.n1s_onset_depth"] == sources["xps.li3n_n1s_eV"] == {"depth_profile.vms"}
+    assert sources["xps.phosphate_p2p_eV"] == {"depth_profile.vms", "xps_sensitivity_factors.yaml"}
+    assert sources["xps.ref_n1s_na_eV"] == sources["xps.reference_shift_eV"] == {"lipon_reference.vms"}
+    assert sources["xps.ref_stoichiometry"] == {"lipon_reference.vms", "xps_sensitivity_factors.yaml"}
+    assert sources["xps.p2p_split_fixed_eV"] == {"xps_sensitivity_factors.yaml"}
+    assert set(returned) == set(STEP.numbers)
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from analysis.em_io import hyperspy
-from data.synth import dft, eclab, hrtem, microscope, potentiostat, xps
+from data.synth import dft, eclab, hrtem, lattice, microscope, potentiostat, powder, xps
 from data.synth import xrd as xrd_model
+from data.synth.hyperspy_api import hyperspy_api
 from data.synth.vamas import Block, write_vamas
 from paperbuild.manifest import write_manifest
+from paperbuild.paths import PROJECT_ROOT
 
 
 def write_echem(truth: dict[str, Any], out: Path) -> list[Path]:
@@ -46,7 +47,7 @@ def _calibrate(signal, names_units_scales) -> None:
 
 def write_eds(truth: dict[str, Any], out: Path) -> list[Path]:
     """STEM-EDS line scan and spectrum image as HyperSpy .hspy files."""
-    hs = hyperspy()
+    hyperspy_api()
     from exspy.signals import EDSTEMSpectrum
 
     cfg = truth["eds"]
@@ -94,7 +95,7 @@ def write_images(truth: dict[str, Any], out: Path) -> list[Path]:
     """Calibrated TIFFs: FIB-SEM cross-section, STEM dark-field images, the LiPON frame stack."""
     import tifffile
 
-    hs = hyperspy()
+    hs = hyperspy_api()
     seed = int(truth["seed"])
     sem, stem, eds, eels = truth["sem"], truth["stem"], truth["eds"], truth["eels"]
     written = [_save_tiff(hs, microscope.sem_cross_section(sem, np.random.default_rng([seed, 20])), sem["pixel_nm"],
@@ -127,7 +128,7 @@ def write_images(truth: dict[str, Any], out: Path) -> list[Path]:
 def write_eels(truth: dict[str, Any], out: Path) -> list[Path]:
     """Five EMSA spectra along a line (beam positions in the DF image's frame, in nm)
     and the FEFF-style simulated Li K references."""
-    hyperspy()
+    hyperspy_api()
     from exspy.signals import EELSSpectrum
 
     cfg = truth["eels"]
@@ -165,13 +166,9 @@ def write_eels(truth: dict[str, Any], out: Path) -> list[Path]:
 
 def write_hrtem(truth: dict[str, Any], out: Path) -> list[Path]:
     """Ten calibrated HRTEM images (16-bit TIFF), one per region."""
-    from analysis.crystallography import reflections
-
-    hs = hyperspy()
+    hs = hyperspy_api()
     cfg = truth["hrtem"]
-    refs: dict[str, list[float]] = {}
-    for reflection in reflections():
-        refs.setdefault(reflection.phase, []).append(reflection.d_A)
+    refs = lattice.fringe_spacings(dict.fromkeys(phase for layer in cfg["layer_phases"] for phase in layer))
     rng = np.random.default_rng([int(truth["seed"]), 40])
     thicknesses = hrtem.region_thicknesses(cfg, rng)
     shape = (cfg["rows"], hrtem.field_columns(thicknesses, cfg))
@@ -210,7 +207,7 @@ def write_computations(truth: dict[str, Any], out: Path) -> list[Path]:
     return written
 
 
-XPS_FACTORS = Path(__file__).resolve().parent.parent / "external" / "xps_sensitivity_factors.yaml"
+XPS_FACTORS = PROJECT_ROOT / "data" / "external" / "xps_sensitivity_factors.yaml"
 
 
 def _xps_blocks(lines_by_region, cfg, rng, *, etch_s: float, sample: str, flat: float, shift: float,
@@ -271,13 +268,11 @@ def write_xps(truth: dict[str, Any], out: Path) -> list[Path]:
 
 def write_xrd(truth: dict[str, Any], out: Path) -> list[Path]:
     """Two-column .xy patterns: pristine LiPON, after two days in air, and at 100 K."""
-    from analysis.xrd import load_structure, powder_reflections
-
     cfg = truth["xrd"]
     rng = np.random.default_rng([int(truth["seed"]), 70])
     two_theta = xrd_model.axis(cfg)
-    lines = [(r.two_theta_deg, r.intensity) for r in
-             powder_reflections(load_structure(), cfg["wavelength_A"], float(two_theta.max()) + 1.0)]
+    lines = [(line.two_theta_deg, line.intensity) for line in
+             powder.powder_lines(powder.read_structure(), cfg["wavelength_A"], float(two_theta.max()) + 1.0)]
     patterns = {
         "lipon_pristine.xy": ("LiPON film (1 um) on glass, as deposited, 298 K", xrd_model.amorphous(two_theta, cfg)),
         "lipon_air_2d.xy": ("LiPON film after 2 days in ambient air, 298 K",

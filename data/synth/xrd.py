@@ -1,7 +1,8 @@
 """Forward model of the powder patterns: amorphous LiPON, plus Li2CO3 after air exposure.
 
-The Li2CO3 lines sit where the cited structure puts them (the same kinematic calculation
-the analysis indexes against), as pseudo-Voigt peaks; counts are Poisson.
+The Li2CO3 lines sit where the cited structure puts them (kinematic intensities computed
+in :mod:`data.synth.powder`, independently of the analysis that indexes against the same
+cited structure), as pseudo-Voigt peaks; counts are Poisson.
 """
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ The Quarto features this paper uses, for plain pandoc (the fallback renderer).
 
   {{< include _file.md >}}   a paragraph of its own: replaced by the file's blocks
   {{< num KEY >}}            a build number (implemented in _extensions/num/num.lua)
+  {{< param STEP.NAME >}}    a method parameter from the registry (same file)
   ::: {#fig-x} ... :::       a float: content, then the caption as the last paragraph;
                              kinds fig, tbl and the `crossref.custom` kinds of the
                              document's metadata (e.g. suppfig -> "Figure S1")
@@ -23,10 +24,10 @@ local OPEN, CLOSE = "{{<", ">}}"
 
 local function call_shortcode(words)
   local name = table.remove(words, 1)
-  if name ~= "num" then
-    error("shortcode '" .. tostring(name) .. "' is not supported by the fallback renderer (only num, include)")
+  if name ~= "num" and name ~= "param" then
+    error("shortcode '" .. tostring(name) .. "' is not supported by the fallback renderer (only num, param, include)")
   end
-  return shortcodes.num(words, {}, meta)
+  return shortcodes[name](words, {}, meta)
 end
 
 local function expand_inlines(inlines)

@@ -90,4 +90,28 @@ local function num(args, kwargs, meta)
       {"aria-describedby", tip_id}}))
 end
 
-return {["num"] = num}
+-- {{< param STEP.NAME >}}: print a method parameter exactly as the registry declares it
+-- (metadata `params-file`, written by the build), so the methods text and the code that
+-- ran cannot disagree.  In HTML a title names the step and says why it has that value.
+local function param(args, kwargs, meta)
+  if args[1] == nil then
+    error("{{< param >}} needs a parameter key, e.g. {{< param hrtem.window_px >}}")
+  end
+  local key = pandoc.utils.stringify(args[1])
+  local path = meta and meta["params-file"] and pandoc.utils.stringify(meta["params-file"]) or "params.json"
+  local record = load_numbers(path)[key]
+  if record == nil then
+    error("unknown parameter key '" .. key .. "': no step declares it (see " .. path .. ")")
+  end
+  local text = string.gsub(record.text, " ", "\u{00A0}")
+  if not is_html() then
+    return pandoc.Str(text)
+  end
+  local title = "method parameter of step " .. record.step
+  if record.why ~= nil and record.why ~= "" then
+    title = title .. ": " .. record.why
+  end
+  return pandoc.Span({pandoc.Str(text)}, pandoc.Attr("", {"param"}, {{"data-key", key}, {"title", title}}))
+end
+
+return {["num"] = num, ["param"] = param}
