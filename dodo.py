@@ -17,13 +17,17 @@ from doit.tools import config_changed
 from analysis.registry import STEPS
 from paperbuild import actions, lock
 from paperbuild.manifest import MANIFEST_NAME, list_tree, read_manifest_names
-from paperbuild.paths import PROJECT_ROOT, Roots
+from paperbuild.errors import BuildError
+from paperbuild.paths import PROJECT_ROOT, Roots, prepare_build_folder
 from paperbuild.render import DOCUMENTS, paper_sources
 from paperbuild.step import library_versions
 
 ROOTS = Roots(raw=get_var("raw", str(PROJECT_ROOT / "data" / "raw")),
               build=get_var("build", str(PROJECT_ROOT / "build")))
-ROOTS.build.mkdir(parents=True, exist_ok=True)
+try:  # first, before anything is written: never a build folder in the raw tree (paperbuild/paths.py)
+    prepare_build_folder(ROOTS)
+except BuildError as err:
+    raise SystemExit(f"error: {err}") from None
 lock.acquire(ROOTS.build)  # one build per build folder at a time (paperbuild/lock.py)
 STEP_RECORDS = [ROOTS.step_record(step.name) for step in STEPS]
 

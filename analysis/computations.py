@@ -28,6 +28,14 @@ if TYPE_CHECKING:
 
 SPECIES = ("P", "N", "O")           # the interstitials computed; input roles neb_P, neb_N, neb_O
 CELL_ELEMENTS = ("Li", "P", "O", "N")  # the elements of LiPON
+CITED_COMPOUNDS = ("Li3PO4", "Li3P")   # the formation energies the paper quotes
+# No two atoms of a real structure are closer than this (Å): the shortest chemical bond,
+# H2's, is 0.74 Å and LiPON's shortest (P-O) about 1.5 Å, so two atoms within 0.5 Å are
+# one atom written twice or a damaged file (checked with periodic images).
+MIN_INTERATOMIC_A = 0.5
+# A cell whose volume is below this fraction of the product of its vector lengths is flat:
+# its vectors are coplanar to rounding (a cube gives 1).
+MIN_CELL_FLATNESS = 1e-6
 
 
 @dataclass(frozen=True)
@@ -167,17 +175,29 @@ def read_neb(path: Path) -> NebPath:
     Raises
     ------
     InputError
-        Not a numeric table, fewer than four columns or three images, or a reaction
-        coordinate that does not increase.
+        Not a numeric table, fewer than four columns or three images, a value that is
+        not a finite number, or a reaction coordinate that does not increase.
     """
     try:
-        table = np.loadtxt(path, ndmin=2)
-    except (OSError, ValueError) as err:
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines()
+                 if line.strip() and not line.lstrip().startswith("#")]
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(path, f"not a VTST neb.dat table ({err})") from None
+    if not lines:
+        raise InputError(path, "holds no images (no data rows)")
+    try:
+        table = np.loadtxt(lines, ndmin=2)
+    except ValueError as err:
         raise InputError(path, f"not a VTST neb.dat table ({err})") from None
     if table.shape[1] < 4:
         raise InputError(path, f"expected columns image, coordinate, energy, force; found {table.shape[1]}")
     if table.shape[0] < 3:
         raise InputError(path, f"has {table.shape[0]} image(s); a barrier needs at least three")
+    for column, what in ((1, "coordinate"), (2, "energy"), (3, "force")):
+        bad = np.flatnonzero(~np.isfinite(table[:, column]))
+        if bad.size:
+            raise InputError(path, f"image {bad[0]} holds a non-finite {what} ({table[bad[0], column]}) in row "
+                                   f"{bad[0] + 1}; every coordinate, energy and force must be a finite number")
     coordinate, energy, force = table[:, 1], table[:, 2], table[:, 3]
     if np.any(np.diff(coordinate) <= 0):
         raise InputError(path, "the reaction coordinate does not increase from image to image")
@@ -203,7 +223,8 @@ def read_poscar(path: Path) -> Atoms:
     ------
     InputError
         Unreadable text, a bad counts line, a count that disagrees with the coordinate
-        lines, or a file ASE cannot parse.
+        lines, a file ASE cannot parse, or a cell that is physically impossible
+        (:func:`cell_problem`).
     """
     from ase.io import read
 
@@ -211,20 +232,119 @@ def read_poscar(path: Path) -> Atoms:
         lines = path.read_text(encoding="ascii").splitlines()
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(path, f"cannot be read as a POSCAR ({err})") from None
+    if not any(line.strip() for line in lines):
+        raise InputError(path, "file is empty")
     counts_at = 6 if len(lines) > 6 and re.match(r"^\s*[A-Za-z]", lines[5]) else 5
     try:
         declared = sum(int(n) for n in lines[counts_at].split())
     except (IndexError, ValueError):
         raise InputError(path, f"line {counts_at + 1} should list how many atoms of each species") from None
+    if len(lines) <= counts_at + 1:
+        raise InputError(path, f"ends at line {len(lines)}, before the coordinates of its {declared} atoms")
     start = counts_at + 2 if not lines[counts_at + 1].strip().lower().startswith("s") else counts_at + 3
     coordinates = [ln for ln in lines[start:] if len(ln.split()) >= 3 and not ln.strip().lower().startswith(("c", "d"))]
     coordinates = [ln for ln in coordinates if all(_is_float(v) for v in ln.split()[:3])]
     if len(coordinates) < declared or (len(coordinates) > declared and not _velocity_block(lines, start, declared)):
         raise InputError(path, f"the counts line declares {declared} atoms but {len(coordinates)} coordinate lines follow")
     try:
-        return read(path, format="vasp")
+        atoms = read(path, format="vasp")
     except Exception as err:  # ASE raises several types for malformed POSCARs
         raise InputError(path, f"ASE cannot read it as a POSCAR ({err})") from None
+    problem = cell_problem(atoms, MIN_INTERATOMIC_A)
+    if problem:
+        raise InputError(path, problem)
+    return atoms
+
+
+def cell_problem(atoms: Atoms, min_distance_A: float) -> str | None:
+    """What makes a periodic cell physically impossible, or None when it is sound.
+
+    A POSCAR can be well formed and still describe no material: every atom written on
+    one spot, an atom duplicated, a flat cell.  Such a file would publish nonsense
+    (a one-atom picture, a composition of atoms that are not there), so the cell must
+    have finite lattice vectors spanning a volume, finite positions, and no two atoms
+    (periodic images included) closer than ``min_distance_A``.
+
+    Parameters
+    ----------
+    atoms
+        The cell as read (periodic along its cell vectors).
+    min_distance_A
+        The shortest distance two distinct atoms may have (:data:`MIN_INTERATOMIC_A`).
+
+    Returns
+    -------
+    str or None
+        One sentence naming the problem (the closest pair by index and species), or None.
+    """
+    from ase.neighborlist import neighbor_list
+
+    cell = np.asarray(atoms.cell, dtype=float)
+    if not np.all(np.isfinite(cell)):
+        return "the cell has non-finite lattice vectors (check the scale factor and the three lattice lines)"
+    lengths = np.linalg.norm(cell, axis=1)
+    volume = abs(float(np.linalg.det(cell)))
+    if np.any(lengths <= 0) or volume <= MIN_CELL_FLATNESS * float(np.prod(lengths)):
+        shown = ", ".join(f"{v:.3g}" for v in lengths)
+        return (f"degenerate cell: its volume is {volume:.3g} Å³ for lattice vectors of {shown} Å (they must span "
+                f"three dimensions)")
+    positions = atoms.get_positions()
+    bad = np.flatnonzero(~np.all(np.isfinite(positions), axis=1))
+    symbols = atoms.get_chemical_symbols()
+    if bad.size:
+        return (f"atom {bad[0] + 1} ({symbols[bad[0]]}) has a non-finite position, {bad.size} such atom(s) in the "
+                f"cell: every coordinate must be a finite number")
+    first, second, distance = neighbor_list("ijd", atoms, min_distance_A)
+    keep = first <= second  # each pair once; i == j is an atom and its own periodic image
+    if not keep.any():
+        return None
+    first, second, distance = first[keep], second[keep], distance[keep]
+    closest = np.lexsort((second, first, distance))[0]
+    i, j, d = int(first[closest]), int(second[closest]), float(distance[closest])
+    if i == j:
+        return (f"atom {i + 1} ({symbols[i]}) is {d:.3f} Å from its own periodic image: the cell (lattice vectors of "
+                f"{', '.join(f'{v:.3g}' for v in lengths)} Å) is smaller than any distance between atoms")
+    pairs = len(set(zip(first.tolist(), second.tolist())))
+    return (f"atoms {i + 1} ({symbols[i]}) and {j + 1} ({symbols[j]}) are {d:.3f} Å apart (periodic images "
+            f"included; {pairs} pair(s) in all closer than {min_distance_A:g} Å): two atoms that close are one "
+            f"atom written twice, no chemical bond is that short")
+
+
+def read_formation_energies(path: Path, compounds: tuple[str, ...]) -> dict[str, float]:
+    """The cited formation energies (eV/atom) of ``compounds``.
+
+    Parameters
+    ----------
+    path
+        The cited YAML file (compound -> ``formation_energy_eV_per_atom``).
+    compounds
+        The compounds the paper quotes.
+
+    Returns
+    -------
+    dict of str to float
+
+    Raises
+    ------
+    InputError
+        Not YAML, a compound or its value missing, or a value that is not a finite number.
+    """
+    import yaml
+
+    try:
+        cited = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise InputError(path, f"not a readable YAML file ({err})") from None
+    energies = {}
+    for compound in compounds:
+        try:
+            value = float(cited[compound]["formation_energy_eV_per_atom"])
+        except (KeyError, TypeError, ValueError):
+            raise InputError(path, f"no numeric {compound}.formation_energy_eV_per_atom entry") from None
+        if not np.isfinite(value):
+            raise InputError(path, f"{compound}.formation_energy_eV_per_atom is {value}, not a finite number")
+        energies[compound] = value
+    return energies
 
 
 def _is_float(text: str) -> bool:
@@ -269,7 +389,6 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, barrier_poin
     InputError
         A malformed NEB table or POSCAR, or a cell without P.
     """
-    import yaml
     from ase.io import write
 
     nebs = {species: read_neb(inputs[f"neb_{species}"]) for species in SPECIES}
@@ -282,7 +401,7 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, barrier_poin
         ratios, formula = formula_per_p(counts)
     except ValueError as err:
         raise InputError(inputs["poscar"], str(err)) from None
-    formation = yaml.safe_load(inputs["formation_energies"].read_text(encoding="utf-8"))
+    formation = read_formation_energies(inputs["formation_energies"], CITED_COMPOUNDS)
 
     datatable.write_rows(outputs["neb_images"], "species,coordinate_A,energy_eV,force_eV_per_A", images,
                          "{},{:.6g},{:.6g},{:.6g}")
@@ -297,9 +416,9 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, barrier_poin
         neb("P", quantity("dft.barrier_p_eV", barriers["P"], "eV", 2)),
         neb("N", quantity("dft.barrier_n_eV", barriers["N"], "eV", 2)),
         neb("O", quantity("dft.barrier_o_eV", barriers["O"], "eV", 2)),
-        quantity("dft.formation_li3po4_eV", formation["Li3PO4"]["formation_energy_eV_per_atom"], "eV/atom",
+        quantity("dft.formation_li3po4_eV", formation["Li3PO4"], "eV/atom",
                  3).from_inputs(cited),
-        quantity("dft.formation_li3p_eV", formation["Li3P"]["formation_energy_eV_per_atom"], "eV/atom",
+        quantity("dft.formation_li3p_eV", formation["Li3P"], "eV/atom",
                  3).from_inputs(cited),
         count("aimd.atoms_li", counts["Li"], "atoms").from_inputs(poscar),
         count("aimd.atoms_p", counts["P"], "atoms").from_inputs(poscar),

@@ -369,9 +369,14 @@ def _check_eds(signal, path: Path, navigation_dims: int) -> tuple[np.ndarray, fl
     if missing:
         raise InputError(path, f"metadata lacks the X-ray line(s) {', '.join(missing)} (Sample.xray_lines is {lines})")
     live_time = signal.metadata.get_item("Acquisition_instrument.TEM.Detector.EDS.live_time", default=None)
-    if not live_time or live_time <= 0:
-        raise InputError(path, "metadata has no positive live time; counts per second cannot be computed")
-    return energy, float(live_time)
+    try:
+        seconds = float(live_time)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not np.isfinite(seconds) or seconds <= 0:
+        raise InputError(path, f"metadata has no positive, finite live time ({live_time}); counts per second "
+                               f"cannot be computed")
+    return energy, seconds
 
 
 def line_intensities(signal, *, integration_width_fwhm: float, background_offset_fwhm: float,

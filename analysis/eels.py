@@ -37,6 +37,7 @@ PHASES = ("Li2O", "Li3PO4", "Li3P", "LiPON")  # the FEFF references, in the orde
 _POSITION = re.compile(r"^([XY])POSITION(?:-(\w+))?$")  # EMSA beam-position keywords
 _EMSA_POSITION_UNIT = "mm"  # EMSA's unit for positions when the keyword names none
 _PEAK_REFINE_CHANNELS = 3  # around a peak find_peaks located: room for the 3-channel parabola
+EMSA_ENERGY_KEYS = ("XPERCHAN", "OFFSET")  # EMSA/MAS keywords of the energy axis (per channel, first channel)
 
 
 @dataclass(frozen=True)
@@ -337,10 +338,47 @@ def _position_nm(metadata, path: Path) -> tuple[float, float]:
             axis, unit = match.group(1), match.group(2) or _EMSA_POSITION_UNIT
             if unit not in em_io.LENGTH_UNITS_TO_NM:
                 raise InputError(path, f"beam position {key} has an unknown unit {unit!r}")
-            found[axis] = float(value) * em_io.LENGTH_UNITS_TO_NM[unit]
+            try:
+                position = float(value) * em_io.LENGTH_UNITS_TO_NM[unit]
+            except (TypeError, ValueError):
+                position = float("nan")
+            if not np.isfinite(position):
+                raise InputError(path, f"beam position {key} is {value!r}, not a finite number")
+            found[axis] = position
     if set(found) != {"X", "Y"}:
         raise InputError(path, "no beam position (#XPOSITION and #YPOSITION) in the EMSA header")
     return found["X"], found["Y"]
+
+
+def emsa_keywords(path: Path) -> list[str]:
+    """The keywords of an EMSA/MAS header as the file writes them, in order (upper case).
+
+    Only the header is read (up to ``#SPECTRUM``, where the data start).
+
+    Parameters
+    ----------
+    path
+        The ``.msa`` file.
+
+    Returns
+    -------
+    list of str
+        E.g. ``["FORMAT", "VERSION", ..., "XPERCHAN", "OFFSET", ..., "SPECTRUM"]``;
+        empty when the file does not start with a keyword line.
+    """
+    keywords = []
+    with open(path, "rb") as stream:
+        for raw_line in stream:
+            line = raw_line.decode("latin-1").strip()
+            if not line:
+                continue
+            if not line.startswith("#"):
+                break
+            keyword = line[1:].split(":", 1)[0].strip().upper()
+            keywords.append(keyword)
+            if keyword == "SPECTRUM":
+                break
+    return keywords
 
 
 def read_point(path: Path) -> Point:
@@ -358,16 +396,30 @@ def read_point(path: Path) -> Point:
     Raises
     ------
     InputError
-        Not an EELS spectrum, an uncalibrated energy axis, a channel count that
-        contradicts the header, or no beam position.
+        Not an EMSA file, no energy calibration in its header (#XPERCHAN, #OFFSET), not
+        an EELS spectrum, an uncalibrated energy axis, a value that is not a finite
+        number, a channel count that contradicts the header, or no beam position.
     """
     spectrum = em_io.load(path)
+    keywords = emsa_keywords(path)  # as written: the reader fills in some that are missing
+    if not keywords or keywords[0] != "FORMAT":
+        raise InputError(path, "not an EMSA/MAS spectrum: its first line is not the #FORMAT keyword")
+    missing = [f"#{key}" for key in EMSA_ENERGY_KEYS if key not in keywords]
+    if missing:
+        raise InputError(path, f"EMSA header lacks {', '.join(missing)}: the energy axis needs #XPERCHAN (energy "
+                               f"per channel) and #OFFSET (energy of the first channel); without them no edge can be "
+                               f"placed")
     if spectrum.metadata.Signal.signal_type != "EELS":
         raise InputError(path, f"not an EELS spectrum (signal type {spectrum.metadata.Signal.signal_type!r})")
     energy = em_io.energy_axis(spectrum, path, "eV")
     declared = spectrum.original_metadata.get_item("NPOINTS", default=None)
-    if declared is not None and int(declared) != spectrum.data.size:
-        raise InputError(path, f"header declares {int(declared)} channels but the file holds {spectrum.data.size}")
+    if declared is not None:
+        try:
+            declared = int(float(declared))
+        except (TypeError, ValueError):
+            raise InputError(path, f"#NPOINTS is {declared!r}, not a channel count") from None
+        if declared != spectrum.data.size:
+            raise InputError(path, f"header declares {declared} channels but the file holds {spectrum.data.size}")
     x, y = _position_nm(spectrum.original_metadata, path)
     spectrum.data = spectrum.data.astype(float)
     return Point(path, x, y, energy, spectrum)
@@ -391,17 +443,53 @@ def read_reference(path: Path) -> tuple[np.ndarray, np.ndarray]:
     Raises
     ------
     InputError
-        Not a table of at least 10 rows with increasing energies.
+        Not a table of at least 10 rows of finite numbers with increasing energies.
     """
     try:
-        table = np.loadtxt(path, comments="#", ndmin=2)
-    except (OSError, ValueError) as err:
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines()
+                 if line.strip() and not line.lstrip().startswith("#")]
+        if not lines:
+            raise InputError(path, "holds no data rows")
+        table = np.loadtxt(lines, ndmin=2)
+    except (OSError, ValueError) as err:  # also UnicodeDecodeError: a binary file
         raise InputError(path, f"not a FEFF eels.dat table ({err})") from None
     if table.shape[1] < 2 or table.shape[0] < 10:
         raise InputError(path, f"expected >= 10 rows of energy and intensity, found shape {table.shape}")
+    for column, what in ((0, "energy"), (1, "intensity")):
+        bad = np.flatnonzero(~np.isfinite(table[:, column]))
+        if bad.size:
+            raise InputError(path, f"row {bad[0] + 1} holds a non-finite {what} ({table[bad[0], column]}); every "
+                                   f"energy and intensity must be a finite number")
     if np.any(np.diff(table[:, 0]) <= 0):
         raise InputError(path, "energies are not increasing")
     return table[:, 0], table[:, 1]
+
+
+def check_reference_range(path: Path, energy: np.ndarray, needed: Mapping[str, tuple[float, float]]) -> None:
+    """Refuse a reference that does not span every range it is used over.
+
+    Outside its simulated range a reference would be read as zero (in the Li K fit) or
+    as its end value (in the figure's table), silently.
+
+    Parameters
+    ----------
+    path
+        The reference file, for messages.
+    energy
+        Its energies (eV), increasing.
+    needed
+        What uses it -> the energy range (eV) it must span.
+
+    Raises
+    ------
+    InputError
+        A range is not covered; the message gives the file's range and each need.
+    """
+    spacing = float(np.median(np.diff(energy)))
+    low, high = min(r[0] for r in needed.values()), max(r[1] for r in needed.values())
+    if energy[0] > low + spacing / 2 or energy[-1] < high - spacing / 2:
+        uses = "; ".join(f"{use} uses {r[0]:g}–{r[1]:g} eV" for use, r in needed.items())
+        raise InputError(path, f"covers {energy[0]:g}–{energy[-1]:g} eV; {uses}: the reference must span them")
 
 
 def read_points(paths: Sequence[Path]) -> list[Point]:
@@ -552,6 +640,11 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, li_backgroun
     points = read_points(point_paths)
     energy = points[0].energy_eV
     raw_refs = {phase: read_reference(inputs[f"ref_{phase}"]) for phase in PHASES}
+    for phase, (ref_energy, _) in raw_refs.items():
+        needed = {"Fig 3C": tuple(li_shown_eV)}
+        if phase in ("Li2O", "LiPON"):
+            needed["the Li K fit"] = tuple(li_fit_window_eV)
+        check_reference_range(inputs[f"ref_{phase}"], ref_energy, needed)
     on_axis = {phase: np.interp(energy, *pair, left=np.nan, right=np.nan) for phase, pair in raw_refs.items()}
 
     edges = subtracted_edges(points, li_background_eV=li_background_eV, p_background_eV=p_background_eV,

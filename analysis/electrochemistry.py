@@ -11,13 +11,21 @@ Definitions (stated in the supplement's methods):
   (the cells are cathode-limited and start charged-first);
 * a cycle's C-rate = median |I| over the cycle / the nominal capacity the experimenter
   entered in EC-Lab ("Battery capacity"), which is how EC-Lab sets C/N currents;
-* the *steady* cycles run at the rate most cycles use; the others (formation and
-  check-up cycles) are the slow ones;
+* the *steady* cycles run at the current most cycles use; the others (formation and
+  check-up cycles) are the slow ones (the capacity cancels, so this needs none);
 * the voltage window = median over half cycles of the end-of-charge maximum and the
   end-of-discharge minimum, so a single overshoot does not move it.
+
+Exports are accepted as they arrive: CRLF (as EC-Lab writes them) or LF (after a git
+checkout that normalises line endings), with or without a "Battery capacity" header line
+(without one, CE and everything else is computed; only C-rates are refused).  Before any
+number is computed the points must be physically possible: finite, voltages within the
+range a potentiostat records, and a non-zero current whose sign agrees with EC-Lab's
+ox/red flag, so swapped or mislabelled columns are named instead of yielding NaN rates.
 """
 from __future__ import annotations
 
+import io
 import re
 import warnings
 from collections.abc import Mapping
@@ -31,38 +39,75 @@ from paperbuild.errors import InputError
 from paperbuild.numbers import Number, count, quantity
 
 REQUIRED_COLUMNS = ("mode", "ox/red", "time/s", "Ewe/V", "I/mA", "Q charge/discharge/mA.h", "half cycle", "cycle number")
-_CAPACITY_LINE = re.compile(rb"^Battery capacity : ([-+0-9.eE]+) (A\.h|mA\.h|\xb5A\.h|uA\.h)\s*$")
+_MAGIC = (b"EC-Lab ASCII FILE", b"BT-Lab ASCII FILE")
+_CAPACITY_LINE = re.compile(rb"^Battery capacity :\s*(\S*)\s*(\S*)\s*$")
 _CAPACITY_SCALE_TO_MAH = {b"A.h": 1e3, b"mA.h": 1.0, b"\xb5A.h": 1e-3, b"uA.h": 1e-3}
+# BioLogic potentiostats control and record Ewe within +-10 V: a value beyond it is not a
+# cell voltage (another quantity sits in the Ewe/V column).
+RECORDABLE_VOLTAGE_V = 10.0
+NO_CAPACITY = ("header lacks the cell's capacity (no 'Battery capacity' line, or 0 as EC-Lab writes when none "
+               "was entered), so the C-rates the paper quotes (echem.fast_rate_C, echem.slow_rate_C) cannot be "
+               "computed; Coulombic efficiency does not need it (enter the capacity in EC-Lab and export again)")
+
+
+class NoCapacityError(ValueError):
+    """A C-rate was asked of an export whose header gives no nominal capacity."""
+
+    def __init__(self) -> None:
+        super().__init__(NO_CAPACITY)
 
 
 @dataclass(frozen=True)
 class Cycles:
-    """Per-cycle results of one cell; arrays share the cycle axis."""
+    """Per-cycle results of one cell; arrays share the cycle axis.
+
+    ``capacity_mAh`` is the nominal capacity from the export's header, or None when the
+    header gives none; only :attr:`rate_C` needs it.
+    """
 
     cycle: np.ndarray         # 1-based cycle number
     q_charge_mAh: np.ndarray
     q_discharge_mAh: np.ndarray
-    rate_C: np.ndarray
+    current_mA: np.ndarray    # mean of the charge and discharge half cycles' median |I|
     v_charge_end_V: np.ndarray
     v_discharge_end_V: np.ndarray
     steady_rate_tolerance: float
+    capacity_mAh: float | None = None
 
     @property
     def ce_pct(self) -> np.ndarray:
         return 100.0 * self.q_discharge_mAh / self.q_charge_mAh
 
     @property
+    def rate_C(self) -> np.ndarray:
+        """C-rate per cycle: current over the nominal capacity.
+
+        Raises
+        ------
+        NoCapacityError
+            The export's header gives no capacity.
+        """
+        if self.capacity_mAh is None:
+            raise NoCapacityError()
+        return self.current_mA / self.capacity_mAh
+
+    @property
     def steady(self) -> np.ndarray:
-        """Cycles at the rate most cycles use (within ``steady_rate_tolerance``, relative)."""
-        typical = np.median(self.rate_C)
-        return np.abs(self.rate_C / typical - 1.0) < self.steady_rate_tolerance
+        """Cycles at the current most cycles use (within ``steady_rate_tolerance``, relative).
+
+        The same cycles as at the rate most cycles use: the capacity cancels.
+        """
+        typical = np.median(self.current_mA)
+        return np.abs(self.current_mA / typical - 1.0) < self.steady_rate_tolerance
 
 
 # --------------------------------------------------------------------------- reading
-def read_mpt(path: Path) -> tuple[np.ndarray, float]:
+def read_mpt(path: Path) -> tuple[np.ndarray, float | None]:
     """Read an EC-Lab ``.mpt`` export, refusing anything the cycle analysis could not trust.
 
-    Every problem a user's file can have ends in an InputError naming the file.
+    CRLF and LF line endings (and a mix) are read alike: galvani's reader insists on
+    CRLF, so the text is normalised in memory before it is handed over.  Every problem a
+    user's file can have ends in an InputError naming the file.
 
     Parameters
     ----------
@@ -73,53 +118,103 @@ def read_mpt(path: Path) -> tuple[np.ndarray, float]:
     -------
     data : numpy.ndarray
         Structured array of the points, with at least ``REQUIRED_COLUMNS``.
-    capacity_mAh : float
-        The nominal capacity the experimenter entered (:func:`nominal_capacity_mAh`).
+    capacity_mAh : float or None
+        The nominal capacity the experimenter entered (:func:`nominal_capacity_mAh`);
+        None when the header gives none (then only C-rates cannot be computed).
 
     Raises
     ------
     InputError
-        The file is missing, not an EC-Lab text export, truncated, lacks a required
-        column or data rows, holds non-finite values, or has no positive
-        'Battery capacity' in its header.
+        The file is missing or unreadable, not an EC-Lab text export, truncated, lacks a
+        required column or data rows, holds non-finite or physically impossible values
+        (:func:`check_physical`), or has a malformed 'Battery capacity' line.
     """
     from galvani import BioLogic
 
     path = Path(path)
     try:
-        # galvani leaves a path it opened unclosed; hand it a file we close ourselves
-        with open(path, "rb") as handle, warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # numpy warns on empty data; reported below
-            data, comments = BioLogic.MPTfile(handle, encoding="windows-1252")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise InputError(path, "file is missing") from None
+    except OSError as err:
+        raise InputError(path, f"cannot be read ({err.strerror or err})") from None
+    if not raw:
+        raise InputError(path, "is empty")
+    # EC-Lab writes CRLF; a git checkout may leave LF (or an editor a mix): make it CRLF
+    text = raw if raw.count(b"\n") == raw.count(b"\r\n") else re.sub(rb"\r*\n", b"\r\n", raw)
+    end = text.find(b"\r\n")
+    first = text[:end] if end >= 0 else text[:80]
+    if first not in _MAGIC:
+        shown = first[:40].decode("windows-1252", errors="replace")
+        raise InputError(path, f"not an EC-Lab text export (first line is {shown!r}, not 'EC-Lab ASCII FILE')")
+    if not text.endswith(b"\n"):
+        raise InputError(path, "ends in the middle of a row: the export is truncated")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy warns on empty data; reported below
+            data, comments = BioLogic.MPTfile(io.BytesIO(text), encoding="windows-1252")
     except (ValueError, StopIteration, AttributeError, UnicodeDecodeError) as err:
         raise InputError(path, f"not a readable EC-Lab text export ({err or 'file ends early'})") from None
-    if not _ends_with_newline(path):
-        raise InputError(path, "ends in the middle of a row: the export is truncated")
     names = data.dtype.names or ()
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise InputError(path, f"missing column(s) {', '.join(missing)}")
     if data.size == 0:
         raise InputError(path, "has a header but no data rows")
-    for column in ("time/s", "Ewe/V", "I/mA", "Q charge/discharge/mA.h"):
-        if not np.all(np.isfinite(data[column])):
-            raise InputError(path, f"column {column} holds non-finite values")
+    check_physical(data, path)
     return data, nominal_capacity_mAh(comments, path)
 
 
-def _ends_with_newline(path: Path) -> bool:
-    """EC-Lab ends every row with CRLF; a file that does not was cut short."""
-    with open(path, "rb") as handle:
-        handle.seek(0, 2)
-        if handle.tell() == 0:
-            return False
-        handle.seek(-1, 2)
-        return handle.read(1) == b"\n"
+def check_physical(data: np.ndarray, path: Path) -> None:
+    """Refuse points no cell and no potentiostat can produce, naming the column.
+
+    Swapped or mislabelled columns (current and voltage exchanged, time in the voltage
+    column) would otherwise flow on into NaN or absurd rates.  EC-Lab sets ``ox/red``
+    from the sign of the current (1 for a positive, oxidation current), so in every
+    galvanostatic half cycle the current must be non-zero and carry that sign.
+
+    Parameters
+    ----------
+    data
+        Points of one export, with ``REQUIRED_COLUMNS``.
+    path
+        The export, for messages.
+
+    Raises
+    ------
+    InputError
+        A column holds non-finite values, Ewe/V lies outside the range a potentiostat
+        records (±``RECORDABLE_VOLTAGE_V``), or the current of a galvanostatic half cycle
+        is zero or has the sign opposite to ``ox/red``.
+    """
+    for column in ("time/s", "Ewe/V", "I/mA", "Q charge/discharge/mA.h"):
+        if not np.all(np.isfinite(data[column])):
+            raise InputError(path, f"column {column} holds non-finite values")
+    outside = np.flatnonzero(np.abs(data["Ewe/V"]) > RECORDABLE_VOLTAGE_V)
+    if outside.size:
+        row = int(outside[0])
+        raise InputError(path, f"column Ewe/V holds {data['Ewe/V'][row]:g} V (row {row + 1}), outside the "
+                               f"±{RECORDABLE_VOLTAGE_V:g} V a potentiostat records: another quantity is in this "
+                               "column (swapped or mislabelled columns?)")
+    active = data[data["mode"] == 1]
+    half = active["half cycle"]
+    starts = np.flatnonzero(np.r_[True, half[1:] != half[:-1]])
+    contradicted = []
+    for a, b in zip(starts, np.r_[starts[1:], half.size]):
+        current = float(np.median(active["I/mA"][a:b]))
+        if current == 0.0:
+            raise InputError(path, f"column I/mA is zero throughout galvanostatic half cycle {int(half[a])}: "
+                                   "no current flowed, or another quantity is in this column")
+        if (current > 0) != bool(active["ox/red"][a]):
+            contradicted.append(int(half[a]))
+    if contradicted:
+        raise InputError(path, f"column I/mA: the current's sign contradicts ox/red in {len(contradicted)} of "
+                               f"{starts.size} galvanostatic half cycles (first: half cycle {contradicted[0]}); EC-Lab "
+                               "sets ox/red = 1 for a positive current, so this column is not the current "
+                               "(swapped or mislabelled columns?)")
 
 
-def nominal_capacity_mAh(header: list[bytes], path: Path) -> float:
+def nominal_capacity_mAh(header: list[bytes], path: Path) -> float | None:
     """The capacity C-rates are defined against, as the experimenter entered it in EC-Lab.
 
     Parameters
@@ -131,26 +226,38 @@ def nominal_capacity_mAh(header: list[bytes], path: Path) -> float:
 
     Returns
     -------
-    float
-        The 'Battery capacity' header value, converted to mAh.
+    float or None
+        The 'Battery capacity' header value, converted to mAh (a decimal comma, as
+        EC-Lab writes it on some Windows locales, is read as a point); None when the
+        header has no such line or gives 0 (EC-Lab's value when none was entered).
 
     Raises
     ------
     InputError
-        The header has no 'Battery capacity' line, or its value is not positive.
+        The line's value is not a number, is negative, or has an unknown unit.
     """
     for line in header:
         match = _CAPACITY_LINE.match(line.rstrip(b"\r\n"))
-        if match:
-            value = float(match.group(1)) * _CAPACITY_SCALE_TO_MAH[match.group(2)]
-            if value <= 0:
-                raise InputError(path, f"header 'Battery capacity' is {value} mAh; C-rates need a positive capacity")
-            return value
-    raise InputError(path, "header has no 'Battery capacity' line; C-rates cannot be computed")
+        if not match:
+            continue
+        number, unit = match.groups()
+        try:
+            value = float(number.replace(b",", b"."))
+        except ValueError:
+            raise InputError(path, f"header 'Battery capacity' value {number.decode('windows-1252')!r} "
+                                   "is not a number") from None
+        if unit not in _CAPACITY_SCALE_TO_MAH:
+            raise InputError(path, f"header 'Battery capacity' has unit {unit.decode('windows-1252')!r}; "
+                                   "EC-Lab writes A.h, mA.h or µA.h")
+        value *= _CAPACITY_SCALE_TO_MAH[unit]
+        if not np.isfinite(value) or value < 0:
+            raise InputError(path, f"header 'Battery capacity' is {value:g} mAh: a capacity must be positive")
+        return value or None
+    return None
 
 
 # --------------------------------------------------------------------------- computing
-def per_cycle(data: np.ndarray, capacity_mAh: float, steady_rate_tolerance: float) -> Cycles:
+def per_cycle(data: np.ndarray, capacity_mAh: float | None, steady_rate_tolerance: float) -> Cycles:
     """Reduce points to complete cycles, the unit CE and C-rate are defined on.
 
     A cycle is one charge then one discharge; an incomplete cycle is dropped.
@@ -160,7 +267,8 @@ def per_cycle(data: np.ndarray, capacity_mAh: float, steady_rate_tolerance: floa
     data
         Points of one export (:func:`read_mpt`).
     capacity_mAh
-        The nominal capacity that defines the C-rate.
+        The nominal capacity that defines the C-rate; None when the export gives none
+        (everything but the C-rate is still computed).
     steady_rate_tolerance
         Relative distance from the median C-rate within which a cycle is steady.
 
@@ -195,7 +303,7 @@ def per_cycle(data: np.ndarray, capacity_mAh: float, steady_rate_tolerance: floa
     qc, ic, vc = (np.array(v) for v in zip(*(charge[c] for c in complete)))
     qd, idis, vd = (np.array(v) for v in zip(*(discharge[c] for c in complete)))
     cycle = np.array(complete) - min(complete) + 1
-    return Cycles(cycle, qc, qd, (ic + idis) / 2 / capacity_mAh, vc, vd, steady_rate_tolerance)
+    return Cycles(cycle, qc, qd, (ic + idis) / 2, vc, vd, steady_rate_tolerance, capacity_mAh)
 
 
 def ce_floor(cycles: Cycles, from_cycle: int) -> float:
@@ -286,6 +394,9 @@ def thin_film_numbers(cycles: Cycles, ce_floor_first_cycle: int, ce_floor_second
 
     Raises
     ------
+    NoCapacityError
+        The export gives no nominal capacity, so the rates the paper quotes cannot be
+        computed (a ValueError).
     ValueError
         No steady cycle in a CE window, or fewer than three slow cycles.
     """
@@ -343,9 +454,10 @@ def cycle_table(cycles: Cycles) -> np.ndarray:
     -------
     numpy.ndarray
         One row per cycle, columns as ``CYCLE_COLUMNS`` (capacities in µAh, ``steady``
-        as 0/1).
+        as 0/1, the rate NaN when the export gives no capacity).
     """
-    return np.column_stack([cycles.cycle, cycles.rate_C, cycles.steady.astype(int),
+    rate = cycles.rate_C if cycles.capacity_mAh is not None else np.full(cycles.cycle.size, np.nan)
+    return np.column_stack([cycles.cycle, rate, cycles.steady.astype(int),
                             cycles.q_charge_mAh * 1e3, cycles.q_discharge_mAh * 1e3, cycles.ce_pct])
 
 
@@ -416,7 +528,9 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, ce_floor_fir
     Raises
     ------
     InputError
-        An export is unreadable, truncated, lacks columns or complete cycles.
+        An export is unreadable, truncated, lacks columns or complete cycles, holds
+        impossible values, or (the thin-film cell, whose rates the paper quotes) gives
+        no nominal capacity.
     """
     tolerance = steady_rate_tolerance_pct / 100.0
     data, thin = _cycles_of(inputs["thin_film"], tolerance)

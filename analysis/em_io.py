@@ -7,9 +7,12 @@ resolved from the registry.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
+import traceback
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,8 @@ from paperbuild.errors import InputError
 # unit conversions (facts), keyed by the unit strings instrument files write
 LENGTH_UNITS_TO_NM = {"nm": 1.0, "µm": 1e3, "um": 1e3, "micron": 1e3, "mm": 1e6, "m": 1e9, "Å": 0.1, "A": 0.1, "pm": 1e-3}
 ENERGY_UNITS_TO_EV = {"eV": 1.0, "keV": 1e3}
+# loggers of the readers that report a damaged file before raising; load() raises one InputError instead
+READER_LOGGERS = ("hyperspy.io", "tifffile", "rsciio")
 
 
 def hyperspy():
@@ -60,21 +65,79 @@ def load(path: Path, lazy: bool = False):
     Raises
     ------
     InputError
-        The file is missing, unreadable, or holds more than one signal.
+        The file is missing, empty, unreadable, holds more than one signal, or holds a
+        value that is not a finite number (:func:`check_finite`).
     """
     hs = hyperspy()
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "file is missing")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+    if path.stat().st_size == 0:
+        raise InputError(path, "file is empty")
+    failure = None
+    with warnings.catch_warnings(), _quiet(READER_LOGGERS):
+        warnings.simplefilter("ignore")
+        try:
             signal = hs.load(path, lazy=lazy)
-    except Exception as err:  # RosettaSciIO raises many types for corrupt files
-        raise InputError(path, f"cannot be read by RosettaSciIO ({type(err).__name__}: {err})") from None
+        except Exception as err:  # RosettaSciIO raises many types for corrupt files
+            failure = f"{type(err).__name__}: {err}"
+            # its TIFF reader leaves the file open when it raises: dropping the reader's
+            # frames closes the file now, rather than at some later garbage collection
+            traceback.clear_frames(err.__traceback__)
+        if failure is not None:
+            gc.collect()
+    if failure is not None:
+        raise InputError(path, f"cannot be read by RosettaSciIO ({failure})")
     if isinstance(signal, list):
         raise InputError(path, f"holds {len(signal)} signals; expected one")
+    check_finite(signal.data, path)
     return signal
+
+
+@contextlib.contextmanager
+def _quiet(names: tuple[str, ...]) -> Iterator[None]:
+    """Silence the readers' own log lines while loading: a failure becomes one InputError."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def check_finite(data, path: Path) -> None:
+    """Refuse data holding NaN or infinity, naming how many values and the first one's index.
+
+    A non-finite pixel or channel propagates through every sum, fit and correlation
+    into the numbers (or stops a library with a message that names no file).
+    Integer data are finite by construction; lazy (dask) data are checked chunk by
+    chunk, so a spectrum image larger than memory is still checked.
+
+    Parameters
+    ----------
+    data
+        A signal's data (numpy or dask array).
+    path
+        The file, for messages.
+
+    Raises
+    ------
+    InputError
+        Some value is NaN or infinite.
+    """
+    if not np.issubdtype(data.dtype, np.inexact):
+        return
+    bad = ~np.isfinite(data)
+    count = int(bad.sum().compute() if hasattr(bad, "compute") else bad.sum())
+    if count:
+        flat = bad.ravel().argmax()
+        first = np.unravel_index(int(flat.compute() if hasattr(flat, "compute") else flat), data.shape)
+        where = tuple(int(i) for i in first)
+        raise InputError(path, f"{count} of its {data.size} values {'is' if count == 1 else 'are'} not a finite "
+                               f"number (NaN or infinity), the first at index {where}")
 
 
 def axis_scale(axis, path: Path, to: Mapping[str, float], what: str) -> tuple[float, float]:
@@ -102,7 +165,8 @@ def axis_scale(axis, path: Path, to: Mapping[str, float], what: str) -> tuple[fl
     Raises
     ------
     InputError
-        The axis's unit is not one ``to`` knows, or its scale is not positive and finite.
+        The axis's unit is not one ``to`` knows, its scale is not positive and finite,
+        or its offset is not finite.
     """
     units = str(axis.units).strip()
     if units not in to:
@@ -110,6 +174,8 @@ def axis_scale(axis, path: Path, to: Mapping[str, float], what: str) -> tuple[fl
                                f"scale {axis.scale}); expected one of {sorted(to)}")
     if not np.isfinite(axis.scale) or axis.scale <= 0:
         raise InputError(path, f"{what} axis '{axis.name}' has a nonsensical scale {axis.scale} {units}")
+    if not np.isfinite(axis.offset):
+        raise InputError(path, f"{what} axis '{axis.name}' has a non-finite offset {axis.offset} {units}")
     return axis.scale * to[units], axis.offset * to[units]
 
 

@@ -816,6 +816,9 @@ def _read_region(path: Path, refs: Sequence[Reflection]) -> tuple[np.ndarray, fl
     if too_fine:
         names = ", ".join(f"{r.label} at {r.d_A:.2f} Å" for r in too_fine)
         raise InputError(path, f"pixel size {pixel_A:.2f} Å cannot resolve {names} (needs d >= 2 pixels)")
+    if np.ptp(signal.data) == 0:
+        raise InputError(path, f"the image is uniform (every pixel {signal.data.flat[0]:g}): it holds no lattice "
+                               f"fringes to analyse")
     return np.asarray(signal.data, dtype=float), pixel_A
 
 

@@ -72,6 +72,9 @@ def dark_field(df: Mapping[str, np.ndarray], plt: ModuleType, letter: str) -> Fi
 def liftout(sequence: Mapping[str, np.ndarray], plt: ModuleType) -> Figure:
     """The Pt-free lift-out, step by step, each image with its scale bar (Fig S2).
 
+    The step labels come from the file (the operator's ImageJ slice labels), so they
+    are drawn literally: a ``$`` or ``_`` in a label is not mathematics.
+
     Parameters
     ----------
     sequence
@@ -91,7 +94,8 @@ def liftout(sequence: Mapping[str, np.ndarray], plt: ModuleType) -> Figure:
         ax.set_axis_off()
     for index, (ax, image, label) in enumerate(zip(np.ravel(axes), frames, sequence["labels"])):
         style.show_micrograph(ax, image, float(sequence["pixel_nm"]))
-        ax.set_title(f"{index + 1}. {label}", fontsize=6)
+        # the operator's label as written: $, _, ^, \\, {, } are text here, never TeX or mathtext
+        ax.set_title(f"{index + 1}. {label}", fontsize=6, parse_math=False, usetex=False)
         style.panel_label(ax, "ABCDEFGH"[index])
     return fig
 

@@ -130,7 +130,14 @@ def best_ncc(reference: np.ndarray, frame: np.ndarray, max_shift: int) -> float:
     -------
     float
         The NCC, 1 for identical images.
+
+    Raises
+    ------
+    ValueError
+        An image is uniform: with no contrast, similarity is undefined.
     """
+    if reference.std() == 0 or frame.std() == 0:
+        raise ValueError("an image is uniform (no contrast), so its similarity is undefined")
     a = (reference - reference.mean()) / reference.std()
     b = (frame - frame.mean()) / frame.std()
     correlation = np.real(np.fft.ifft2(np.fft.fft2(a) * np.conj(np.fft.fft2(b)))) / a.size
@@ -152,8 +159,21 @@ def stability(frames: np.ndarray, max_shift: int) -> np.ndarray:
     -------
     numpy.ndarray
         One NCC per frame.
+
+    Raises
+    ------
+    ValueError
+        A frame is uniform (names the frame).
     """
-    return np.array([best_ncc(frames[0], frame, max_shift) for frame in frames])
+    values = []
+    for number, frame in enumerate(frames, start=1):
+        try:
+            values.append(best_ncc(frames[0], frame, max_shift))
+        except ValueError:
+            uniform = 1 if frames[0].std() == 0 else number
+            raise ValueError(f"frame {uniform} is uniform (every pixel {frames[uniform - 1].flat[0]:g}), so its "
+                             f"similarity to the others is undefined") from None
+    return np.array(values)
 
 
 # ------------------------------------------------------------------ reading
@@ -176,7 +196,7 @@ def liftout_labels(path: Path, frames: int) -> list[str]:
 
     with tifffile.TiffFile(path) as tif:
         labels = list((tif.imagej_metadata or {}).get("Labels", []))
-    return labels if len(labels) == frames else [f"step {i + 1}" for i in range(frames)]
+    return [str(label) for label in labels] if len(labels) == frames else [f"step {i + 1}" for i in range(frames)]
 
 
 def read_image(path: Path, ndim: int = 2) -> tuple[np.ndarray, float]:
@@ -233,8 +253,9 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, profile_smoo
     Raises
     ------
     InputError
-        An image is unreadable or uncalibrated, the cross-section shows no film, or the
-        series has fewer than two frames.
+        An image is unreadable, uncalibrated or holds a value that is not a finite
+        number, the cross-section shows no film, or the series has fewer than two
+        frames or a uniform one.
     """
     sem_path = inputs["sem_cross_section"]
     sem, sem_px = read_image(sem_path)
@@ -252,7 +273,10 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, profile_smoo
     frames, frame_px = read_image(frames_path, ndim=3)
     if frames.shape[0] < 2:
         raise InputError(frames_path, "a beam-stability series needs at least two frames")
-    ncc = stability(frames, max_shift_px)
+    try:
+        ncc = stability(frames, max_shift_px)
+    except ValueError as err:
+        raise InputError(frames_path, f"cannot compare the frames: {err}") from None
     np.savez(outputs["frames"], first=frames[0], last=frames[-1], ncc=ncc, pixel_nm=frame_px)
     steps, step_px = read_image(inputs["liftout"], ndim=3)
     np.savez(outputs["liftout"], frames=steps, pixel_nm=step_px,

@@ -36,6 +36,7 @@ from paperbuild.errors import InputError
 from paperbuild.numbers import Number, quantity
 
 AL_KALPHA_EV = 1486.7  # photon energy of the monochromated Al K-alpha source
+VAMAS_IDENTIFIER = "VAMAS Surface Chemical Analysis Standard Data Transfer Format 1988 May 4"  # ISO 14976 line 1
 SOURCE_CHECK_EV = 0.05  # a block within this of AL_KALPHA_EV was taken with that source
 REGIONS = ("C 1s", "O 1s", "N 1s", "P 2p", "Li 1s")  # the regions every etch step records
 ELEMENTS = {"C 1s": "C", "O 1s": "O", "N 1s": "N", "P 2p": "P", "Li 1s": "Li"}
@@ -228,18 +229,19 @@ def read_vamas(path: Path) -> list[Spectrum]:
     Raises
     ------
     InputError
-        The file is missing, unreadable, holds fewer blocks than its header declares, or a
-        block is not an Al K-alpha XPS spectrum on a monotonic energy axis.
+        The file is missing, empty or unreadable, holds fewer blocks than its header
+        declares (the message names the etch step and region missing), is cut short or
+        damaged inside a block (named), or a block is not an Al K-alpha XPS spectrum of
+        finite counts on a monotonic energy axis.
     """
-    from vamas import Vamas
-
     if not path.is_file():
         raise InputError(path, "file is missing")
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            experiment = Vamas(path)
-    except Exception as err:  # the reader raises bare StopIteration/ValueError on damage
-        raise InputError(path, f"not a readable VAMAS file ({type(err).__name__}: {err})") from None
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError(path, "file is empty")
+    experiment, err = _parse_vamas(data)
+    if experiment is None:
+        raise InputError(path, _vamas_damage(path, data, err))
     declared = experiment.header.num_blocks
     spectra = [_spectrum(path, block) for block in experiment.blocks]
     if len(spectra) != declared:
@@ -247,17 +249,108 @@ def read_vamas(path: Path) -> list[Spectrum]:
     return spectra
 
 
+def _parse_vamas(data: bytes):
+    """The ``vamas`` package's reading of ``data``, or None and the error it raised."""
+    from vamas import Vamas
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # the reader prints notices
+            return Vamas(data), None
+    except Exception as err:  # the reader raises bare StopIteration/ValueError on damage
+        return None, err
+
+
+def _block_count_line(lines: Sequence[str]) -> int:
+    """Index of the header line that declares the number of blocks (ISO 14976 layout).
+
+    Raises IndexError or ValueError when the header itself is cut short or damaged.
+    """
+    at = 5                                       # identifier, institution, instrument, operator, experiment
+    at += 1 + int(lines[at])                     # comment lines
+    mode = lines[at].strip()
+    at += 2                                      # experiment mode, scan mode
+    if mode in ("MAP", "MAPD", "NORM", "SDP"):
+        at += 1                                  # number of spectral regions
+    if mode in ("MAP", "MAPD"):
+        at += 3                                  # analysis positions, x and y coordinates of the map
+    at += 1 + 2 * int(lines[at])                 # experimental variables (label, unit)
+    at += 1 + abs(int(lines[at]))                # block parameter inclusion/exclusion list
+    at += 1                                      # manually entered items
+    at += 1 + 2 * int(lines[at])                 # future upgrade experiment entries (label, unit)
+    at += 1                                      # future upgrade block entries
+    int(lines[at])
+    return at
+
+
+def _vamas_damage(path: Path, data: bytes, err: Exception) -> str:
+    """Why a VAMAS file does not parse, naming the first unreadable block and what is missing.
+
+    The ``vamas`` reader stops with a bare StopIteration (file ends early) or ValueError
+    (a line out of place) and keeps no partial result, so the blocks that can be read
+    are found by reading the first k blocks only (the header's count rewritten), for
+    the largest such k.
+    """
+    if isinstance(err, UnicodeDecodeError):
+        return f"not a readable VAMAS file: not text ({err})"
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    if lines[0].strip() != VAMAS_IDENTIFIER:
+        return f"not a readable VAMAS file: its first line is not {VAMAS_IDENTIFIER!r}"
+    try:
+        at = _block_count_line(lines)
+    except (IndexError, ValueError):
+        return f"not a readable VAMAS file: its header is damaged or cut short ({type(err).__name__}: {err})"
+    declared = int(lines[at])
+
+    def first(count: int):
+        return _parse_vamas("\n".join([*lines[:at], str(count), *lines[at + 1:]]).encode("utf-8"))[0]
+
+    readable, experiment = 0, first(0)
+    low, high = 1, declared - 1
+    while low <= high:  # reading the first k blocks succeeds up to some k and fails beyond
+        middle = (low + high) // 2
+        attempt = first(middle)
+        if attempt is None:
+            high = middle - 1
+        else:
+            readable, experiment, low = middle, attempt, middle + 1
+    blocks = experiment.blocks if experiment is not None else []
+    after = f" (after block {blocks[-1].block_identifier!r})" if blocks else ""
+    complete = lines[-1].strip().lower() == "end of experiment" if lines else False
+    if isinstance(err, StopIteration) and complete:
+        problem = f"header declares {declared} blocks but the file holds {readable}"
+    elif isinstance(err, StopIteration):
+        problem = (f"the file ends inside block {readable + 1} of the {declared} its header declares{after}: "
+                   f"it is cut short")
+    else:
+        problem = (f"block {readable + 1} of {declared}{after} is damaged ({type(err).__name__}: {err})")
+    try:
+        by_step(path, [_spectrum(path, block) for block in blocks])
+    except InputError as missing:
+        problem += f"; {missing.problem}"
+    return problem
+
+
 def _spectrum(path: Path, block) -> Spectrum:
     name = block.block_identifier
     if block.technique != "XPS":
         raise InputError(path, f"block {name!r} is {block.technique!r}, not XPS")
     source = block.analysis_source_characteristic_energy
-    if abs(source - AL_KALPHA_EV) > SOURCE_CHECK_EV:
+    if not abs(source - AL_KALPHA_EV) <= SOURCE_CHECK_EV:  # also refuses a NaN
         raise InputError(path, f"block {name!r} was taken with a {source} eV source, not Al K-alpha ({AL_KALPHA_EV} eV)")
     counts = np.asarray(block.corresponding_variables[0].y_values, dtype=float)
+    if counts.size == 0:
+        raise InputError(path, f"block {name!r} holds no counts")
+    bad = np.flatnonzero(~np.isfinite(counts))
+    if bad.size:
+        raise InputError(path, f"block {name!r} holds a non-finite count ({counts[bad[0]]}) at channel {bad[0] + 1}, "
+                               f"{bad.size} such count(s) in the block: every count must be a finite number")
     step = block.x_step
     if not np.isfinite(step) or step == 0:
         raise InputError(path, f"energy axis of block {name!r} is not monotonic (step {step} eV)")
+    for value, what in ((block.x_start, "energy axis start"),
+                        (block.analyzer_work_function_or_acceptance_energy, "analyser work function")):
+        if not np.isfinite(value):
+            raise InputError(path, f"block {name!r}: the {what} is {value}, not a finite number")
     axis = block.x_start + step * np.arange(counts.size)
     label = block.x_label.lower()
     if label.startswith("kinetic"):
@@ -267,7 +360,13 @@ def _spectrum(path: Path, block) -> Spectrum:
     else:
         raise InputError(path, f"block {name!r}: abscissa {block.x_label!r} is neither kinetic nor binding energy")
     order = np.argsort(binding)
-    etch = float(block.values_exp_var[0]) if block.values_exp_var else 0.0
+    try:
+        etch = float(block.values_exp_var[0]) if block.values_exp_var else 0.0
+    except ValueError:
+        etch = float("nan")
+    if not np.isfinite(etch):
+        stated = block.values_exp_var[0].strip()
+        raise InputError(path, f"block {name!r}: its etch time {stated!r} is not a finite number")
     region = f"{block.species_label} {block.transition_or_charge_state_label}"
     return Spectrum(region, etch, binding[order], counts[order], name)
 
@@ -321,23 +420,51 @@ def read_constants(path: Path) -> Constants:
     Raises
     ------
     InputError
-        A key is missing or a region has no factor.
+        Not YAML, a key missing or malformed, a region without a factor, or a constant
+        that is not a positive finite number.
     """
     import yaml
 
-    external = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    try:
+        external = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise InputError(path, f"not a readable YAML file ({err})") from None
     try:
         constants = Constants(dict(external["factors"]), float(external["p2p_spin_orbit_split_eV"]),
                               float(external["p2p_area_ratio_12_to_32"]))
-    except (KeyError, TypeError) as err:
-        raise InputError(path, f"missing entry {err}") from None
+    except (KeyError, TypeError, ValueError) as err:
+        raise InputError(path, f"missing or malformed entry {err}") from None
     missing = [r for r in REGIONS if r not in constants.factors]
     if missing:
         raise InputError(path, f"no sensitivity factor for {', '.join(missing)}")
+    for name, value in [*((f"factors.{r}", constants.factors[r]) for r in REGIONS),
+                        ("p2p_spin_orbit_split_eV", constants.split_eV), ("p2p_area_ratio_12_to_32", constants.ratio)]:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
+            raise InputError(path, f"{name} is {value!r}; it must be a positive finite number")
     return constants
 
 
 # ------------------------------------------------------------------ pure functions
+def window_problem(channels: int, edge_channels: int) -> str | None:
+    """Why a region's window is too short for the background and its lines, or None.
+
+    Parameters
+    ----------
+    channels
+        Channels in the window.
+    edge_channels
+        Channels averaged at each end to anchor the background.
+
+    Returns
+    -------
+    str or None
+    """
+    if channels < 3 * edge_channels:
+        return (f"the window holds {channels} channel(s); anchoring the background takes {edge_channels} at each end "
+                f"and the lines need the channels between")
+    return None
+
+
 def shirley(binding: np.ndarray, counts: np.ndarray, settings: ShirleySettings) -> np.ndarray:
     """Iterative Shirley background (lmfitxps), anchored on averaged window edges.
 
@@ -360,12 +487,16 @@ def shirley(binding: np.ndarray, counts: np.ndarray, settings: ShirleySettings) 
     Raises
     ------
     ValueError
-        The iteration did not converge within ``SHIRLEY_MAX_ITERATIONS`` (lmfitxps
-        reports it by printing).
+        The window is too short to anchor a background and hold a line between, or the
+        iteration did not converge within ``SHIRLEY_MAX_ITERATIONS`` (lmfitxps reports
+        it by printing).
     """
     from lmfitxps.backgrounds import shirley_calculate
 
     n = settings.edge_channels
+    problem = window_problem(counts.size, n)
+    if problem:
+        raise ValueError(problem)
     low, high = counts[:n].mean(), counts[-n:].mean()
     if abs(high - low) < settings.flat_sigma * np.sqrt((low + high) / n):
         return np.linspace(low, high, binding.size)
@@ -478,6 +609,9 @@ def fit_lines(region: str, binding: np.ndarray, net: np.ndarray, counts: np.ndar
     import lmfit
 
     names = list(states)
+    unknowns = 2 * len(names) + 2 + (1 if doublet is not None and doublet.free else 0)
+    if binding.size <= unknowns:
+        raise ValueError(f"{region}: {binding.size} channels cannot determine {unknowns} line parameters")
     params = lmfit.Parameters()
     start = max(float(net.max()), 1.0) * model.area_start_factor / len(names)
     for i, centre in enumerate(states.values()):
@@ -600,16 +734,36 @@ def calibration_shift(spectrum: Spectrum, calibration: Calibration, shirley_sett
     Raises
     ------
     ValueError
-        The background does not converge.
+        The background does not converge, or the C-C/C-H line is not inside the search
+        window (the window misses the block, the counts in it rise toward an edge, or
+        the fitted centre leaves it): a charge shift larger than the method assumes
+        would otherwise be calibrated on a tail or on the wrong line.
     """
-    background = shirley(spectrum.binding_eV, spectrum.counts, shirley_settings)
+    try:
+        background = shirley(spectrum.binding_eV, spectrum.counts, shirley_settings)
+    except ValueError as err:
+        raise ValueError(f"C 1s block {spectrum.block!r}: {err}") from None
     net = spectrum.counts - background
     low, high = calibration.search_eV
-    window = (spectrum.binding_eV > low) & (spectrum.binding_eV < high)
-    start = float(spectrum.binding_eV[window][np.argmax(net[window])])
-    near = np.abs(spectrum.binding_eV - start) <= calibration.window_eV
-    fit = fit_lines("C 1s", spectrum.binding_eV[near], net[near], spectrum.counts[near], {"C-C/C-H": start}, model, None)
-    return calibration.reference_eV - fit.lines[0].centre_eV
+    binding = spectrum.binding_eV
+    inside = np.flatnonzero((binding > low) & (binding < high))
+    strongest = float(binding[np.argmax(net)])
+    where = (f"C 1s block {spectrum.block!r}: no C-C/C-H line inside the calibration search window "
+             f"{low:g}–{high:g} eV (recorded scale)")
+    advice = (f"the block's strongest line is at {strongest:.1f} eV; a charge shift this large needs another "
+              f"calibration_search_eV")
+    if inside.size < 3:
+        raise ValueError(f"{where}: the block covers {binding[0]:.1f}–{binding[-1]:.1f} eV; {advice}")
+    top = inside[np.argmax(net[inside])]
+    if top in (inside[0], inside[-1]):  # the counts rise toward the window's edge: the line lies beyond it
+        raise ValueError(f"{where}: the counts there rise toward its edge at {binding[top]:.1f} eV; {advice}")
+    start = float(binding[top])
+    near = np.abs(binding - start) <= calibration.window_eV
+    fit = fit_lines("C 1s", binding[near], net[near], spectrum.counts[near], {"C-C/C-H": start}, model, None)
+    centre = fit.lines[0].centre_eV
+    if not low < centre < high:
+        raise ValueError(f"{where}: the line fitted there is centred outside it, at {centre:.2f} eV; {advice}")
+    return calibration.reference_eV - centre
 
 
 def _calibrated(spectrum: Spectrum, shift: float) -> Spectrum:
@@ -742,7 +896,10 @@ def analyse_reference(regions: Mapping[str, Spectrum], constants: Constants, cal
     fits, curves, fixed = {}, [], None
     for region in REGIONS:
         spectrum = _calibrated(regions[region], shift)
-        background, fit = fit_region(spectrum, REFERENCE_STATES[region], shirley_settings, model, free)
+        try:
+            background, fit = fit_region(spectrum, REFERENCE_STATES[region], shirley_settings, model, free)
+        except ValueError as err:
+            raise ValueError(f"block {spectrum.block!r}: {err}") from None
         fits[region] = fit
         x = spectrum.binding_eV
         curves += [(region, "counts", e, v) for e, v in zip(x, spectrum.counts)]
@@ -968,20 +1125,30 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, c1s_referenc
                       tuple(lorentz_gamma_range_eV), tuple(free_split_range_eV), area_start_factor)
     constants = read_constants(inputs["sensitivity_factors"])
 
-    path = inputs["profile"]
-    steps = by_step(path, read_vamas(path))
+    # both files are read (and checked) before either is analysed, so a damaged one stops the step at once
+    profile_path, reference_path = inputs["profile"], inputs["reference"]
+    profile_steps = by_step(profile_path, read_vamas(profile_path))
+    reference_steps = by_step(reference_path, read_vamas(reference_path))
+    if len(reference_steps) != 1:
+        raise InputError(reference_path, f"expected one set of regions, found {len(reference_steps)} etch steps")
+    for path, steps in ((profile_path, profile_steps), (reference_path, reference_steps)):
+        for spectrum in (spectrum for regions in steps.values() for spectrum in regions.values()):
+            problem = window_problem(spectrum.counts.size, edge_channels)
+            if problem:
+                raise InputError(path, f"block {spectrum.block!r}: {problem}")
+
+    path = profile_path
     try:
-        profile = analyse_profile(steps, constants, calibration, shirley_settings, model, detection_sigma, persistence)
+        profile = analyse_profile(profile_steps, constants, calibration, shirley_settings, model, detection_sigma,
+                                  persistence)
         numbers = profile_numbers(profile)
     except ValueError as err:
         raise InputError(path, str(err)) from None
 
-    path = inputs["reference"]
-    steps = by_step(path, read_vamas(path))
-    if len(steps) != 1:
-        raise InputError(path, f"expected one set of regions, found {len(steps)} etch steps")
+    path = reference_path
     try:
-        reference = analyse_reference(next(iter(steps.values())), constants, calibration, shirley_settings, model)
+        reference = analyse_reference(next(iter(reference_steps.values())), constants, calibration, shirley_settings,
+                                      model)
         numbers += reference_numbers(reference, constants.factors)
     except ValueError as err:
         raise InputError(path, str(err)) from None

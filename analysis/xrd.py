@@ -20,10 +20,13 @@ the ``xrd`` step in ``analysis/registry.py``):
 """
 from __future__ import annotations
 
+import io
 import itertools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -35,6 +38,10 @@ from paperbuild.numbers import Number, count
 PATTERNS = {"pristine": "pristine", "air_exposed": "air-exposed", "cryo": "cryo 100 K"}
 WAVELENGTH_CHECK_A = 1e-4  # a header wavelength this close to the methods' is the same source
 MIN_SCAN_POINTS = 50       # fewer rows than this is not a full scan but a damaged export
+# what may follow "wavelength" in a header line: a separator, a number, and a unit
+WAVELENGTH_STATEMENT = re.compile(r"\s*[:=]?\s*(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
+                                  r"(?P<unit>[^\W\d]+)?")
+LENGTH_UNITS_TO_A = {"A": 1.0, "Å": 1.0, "Angstrom": 1.0, "angstrom": 1.0, "nm": 10.0, "pm": 0.01}  # unit -> Å
 
 # Which declared inputs (roles) each number is derived from.
 DERIVED_FROM: dict[str, tuple[str, ...]] = {
@@ -129,20 +136,30 @@ def load_structure(path: Path):
     Raises
     ------
     InputError
-        A key is missing.
+        Not YAML, a key missing or malformed, a cell parameter that is not a positive
+        finite number, or a structure ASE cannot build.
     """
     import yaml
     from ase.spacegroup import crystal
 
-    spec = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    try:
+        spec = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise InputError(path, f"not a readable YAML file ({err})") from None
     try:
         cell = spec["cell"]
         symbols = [site[0] for site in spec["sites"]]
         basis = [tuple(site[1:]) for site in spec["sites"]]
-        return crystal(symbols, basis, spacegroup=spec["space_group"],
-                       cellpar=[cell[k] for k in ("a", "b", "c", "alpha", "beta", "gamma")])
-    except (KeyError, TypeError) as err:
-        raise InputError(path, f"missing entry {err}") from None
+        cellpar = [float(cell[k]) for k in ("a", "b", "c", "alpha", "beta", "gamma")]
+        space_group = spec["space_group"]
+    except (KeyError, TypeError, IndexError, ValueError) as err:
+        raise InputError(path, f"missing or malformed entry {err}") from None
+    if not all(np.isfinite(v) and v > 0 for v in cellpar):
+        raise InputError(path, f"cell parameters {cellpar} must be positive finite numbers")
+    try:
+        return crystal(symbols, basis, spacegroup=space_group, cellpar=cellpar)
+    except Exception as err:  # ASE raises several types for an impossible structure
+        raise InputError(path, f"ASE cannot build the structure ({type(err).__name__}: {err})") from None
 
 
 def form_factor(symbol: str, s: float) -> float:
@@ -233,11 +250,84 @@ def hkl_label(hkl: tuple[int, int, int]) -> str:
 
 
 # ------------------------------------------------------------------ reading
+def read_header(stream: BinaryIO) -> list[tuple[int, str]]:
+    """The comment lines at the top of an open .xy file, leaving the stream at the first data line.
+
+    Only the header is read (plus what one buffer holds): a multi-gigabyte export is
+    scanned in constant memory, and the table is then parsed from the same handle.
+
+    Parameters
+    ----------
+    stream
+        The file opened in binary mode, at its start; must support ``tell``/``seek``.
+
+    Returns
+    -------
+    list of tuple
+        (line number, text) of each comment line (``#``) before the data; blank lines
+        are skipped.  Undecodable bytes are replaced, so any header can be quoted.
+    """
+    header = []
+    number = 0
+    while True:
+        position = stream.tell()
+        line = stream.readline()
+        if not line:
+            return header
+        number += 1
+        text = line.decode("utf-8", errors="replace").strip()
+        if text.startswith("#"):
+            header.append((number, text))
+        elif text:
+            stream.seek(position)
+            return header
+
+
+def stated_wavelength_A(path: Path, number: int, line: str) -> float | None:
+    """The wavelength (Å) a header line states, or None when it names no wavelength.
+
+    Accepts ``wavelength: 1.54178 A``, ``wavelength = 1.54178``, ``wavelength 0.154178 nm``
+    (a missing unit means Å, as diffractometer exports write it).
+
+    Parameters
+    ----------
+    path
+        The file, for messages.
+    number
+        The line's number in the file, for messages.
+    line
+        The header line.
+
+    Returns
+    -------
+    float or None
+
+    Raises
+    ------
+    InputError
+        The line names a wavelength but no number follows, or its unit is unknown.
+    """
+    found = re.search(r"wavelength", line, flags=re.IGNORECASE)
+    if not found:
+        return None
+    stated = WAVELENGTH_STATEMENT.match(line[found.end():])
+    if not stated:
+        raise InputError(path, f"header line {number} ({line!r}) names a wavelength but states no number; "
+                               f"write it as '# wavelength: 1.54178 A'")
+    unit = stated.group("unit") or "A"
+    if unit not in LENGTH_UNITS_TO_A:
+        raise InputError(path, f"header line {number} ({line!r}): unknown wavelength unit {unit!r}; "
+                               f"expected one of {sorted(LENGTH_UNITS_TO_A)}")
+    return float(stated.group("value")) * LENGTH_UNITS_TO_A[unit]
+
+
 def read_xy(path: Path, wavelength_A: float) -> tuple[np.ndarray, np.ndarray]:
     """2θ (degrees) and counts from a two-column .xy export; the header's wavelength must match.
 
     A pattern taken at another wavelength would put every line at another angle, so a
-    mismatch stops the build instead of mis-indexing.
+    mismatch stops the build instead of mis-indexing.  The header is scanned line by
+    line and the table parsed from the open file, so memory follows the table, not
+    the file's text.
 
     Parameters
     ----------
@@ -249,31 +339,55 @@ def read_xy(path: Path, wavelength_A: float) -> tuple[np.ndarray, np.ndarray]:
     Returns
     -------
     tuple of numpy.ndarray
-        2θ (strictly increasing) and counts.
+        2θ (strictly increasing, within 0-180°) and counts (finite, not negative, not
+        all zero).
 
     Raises
     ------
     InputError
-        The file is missing, at another wavelength, not two numeric columns, too short,
-        or its 2θ is not increasing.
+        The file is missing, at another wavelength or with an unreadable wavelength line,
+        not two numeric columns, too short, holds a value that is not a finite number or
+        a negative count, records no counts at all, or its 2θ is not increasing or
+        leaves 0-180°.
     """
     if not path.is_file():
         raise InputError(path, "file is missing")
-    header = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.startswith("#")]
-    for line in header:
-        if "wavelength" in line.lower():
-            stated = float(line.split(":")[1].split()[0])
-            if abs(stated - wavelength_A) > WAVELENGTH_CHECK_A:
-                raise InputError(path, f"recorded with wavelength {stated} Å, the methods give {wavelength_A} Å")
-    try:
-        table = np.loadtxt(path, comments="#", ndmin=2)
-    except ValueError as err:
-        raise InputError(path, f"not a two-column .xy pattern ({err})") from None
+    with open(path, "rb") as stream:
+        header = read_header(stream)
+        for number, line in header:
+            stated = stated_wavelength_A(path, number, line)
+            if stated is not None and abs(stated - wavelength_A) > WAVELENGTH_CHECK_A:
+                raise InputError(path, f"recorded with wavelength {stated:g} Å, the methods give {wavelength_A} Å")
+        position = stream.tell()
+        if not stream.read(1):
+            raise InputError(path, f"holds no data rows ({'file is empty' if not header else 'only a header'})")
+        stream.seek(position)
+        with io.TextIOWrapper(stream, encoding="utf-8") as text:
+            try:
+                table = np.loadtxt(text, comments="#", ndmin=2)
+            except ValueError as err:  # also UnicodeDecodeError: a binary file
+                raise InputError(path, f"not a two-column .xy pattern ({err})") from None
     if table.shape[1] < 2 or table.shape[0] < MIN_SCAN_POINTS:
         raise InputError(path, f"expected two columns (2θ, counts) and a full scan; found shape {table.shape}")
     two_theta, counts = table[:, 0], table[:, 1]
+    for values, what in ((two_theta, "2θ"), (counts, "count")):
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise InputError(path, f"data row {bad[0] + 1} holds a non-finite {what} ({values[bad[0]]}), "
+                                   f"{bad.size} such value(s) in the column: every 2θ and count must be a finite "
+                                   f"number")
+    negative = np.flatnonzero(counts < 0)
+    if negative.size:
+        raise InputError(path, f"data row {negative[0] + 1} holds a negative count ({counts[negative[0]]:g}); "
+                               f"peaks are judged against counting (Poisson) noise, so the pattern must be raw "
+                               f"detector counts")
+    if not np.any(counts > 0):
+        raise InputError(path, "every count is 0: the detector recorded nothing, so there is no pattern to judge")
     if not np.all(np.diff(two_theta) > 0):
         raise InputError(path, "2θ is not strictly increasing")
+    if two_theta[0] <= 0 or two_theta[-1] >= 180:
+        raise InputError(path, f"2θ runs from {two_theta[0]:g}° to {two_theta[-1]:g}°; a diffraction angle lies "
+                               f"between 0° and 180°")
     return two_theta, counts
 
 

@@ -39,10 +39,17 @@ def reported(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        from paperbuild.atomic import FULL, OutputError
+
         try:
             result = func(*args, **kwargs)
         except BuildError as err:
             return TaskFailed(str(err))
+        except OSError as err:
+            if err.errno not in FULL:
+                raise
+            # a full disk while copying into the render stage or writing thumbnails
+            return TaskFailed(str(OutputError(err.filename or "the build folder", err)))
         return None if result is None else result
 
     return wrapper
@@ -184,7 +191,9 @@ def lint(sources: list[Path], numbers_file: Path, params_file: Path) -> None:
 
 @reported
 def render(document: str, roots: Roots, targets: list[Path]) -> None:
-    """Render one document and leave a step record, so the report can time rendering too.
+    """Render one document and leave a step record, so the report can time rendering and name the renderer.
+
+    The record names the back end and where the PDF's date came from.
 
     Parameters
     ----------
@@ -201,22 +210,33 @@ def render(document: str, roots: Roots, targets: list[Path]) -> None:
     from paperbuild import render as render_mod
 
     started = time.perf_counter()
-    render_mod.render(document, roots, [Path(t) for t in targets])
+    used = render_mod.render(document, roots, [Path(t) for t in targets])
     record = {"step": f"render:{document}", "outputs": [str(Path(t).relative_to(roots.build)) for t in targets],
-              "seconds": round(time.perf_counter() - started, 3)}
+              "renderer": used, "seconds": round(time.perf_counter() - started, 3)}
     atomic.write_text(roots.step_record(f"render_{document}"), json.dumps(record, indent=2) + "\n")
 
 
 @reported
-def report(roots: Roots) -> None:
-    """Certify the build for a reviewer: write the reproduction report (Markdown and HTML).
+def report(roots: Roots) -> TaskFailed | None:
+    """Certify the build for a reviewer: write the reproduction report, fail if it cannot certify.
+
+    The report (Markdown and HTML) is written either way; when anything in it is stale
+    or the raw tree does not match its manifest, the task fails with the reasons.
 
     Parameters
     ----------
     roots
         The build whose files the report reads and where it lands.
+
+    Returns
+    -------
+    TaskFailed or None
+        ``TaskFailed`` naming what is stale when the build is not certified.
     """
     from paperbuild import report as report_mod
 
-    md, html = report_mod.write_report(roots)
-    print(f"  reproduction report -> {html} (and {md.name})")
+    certificate = report_mod.write_report(roots)
+    if not certificate.certified:
+        return TaskFailed(certificate.message())
+    print(f"  {certificate.message()}")
+    return None

@@ -1,20 +1,36 @@
 """The ledger of quoted numbers, the drift check, and accepting new values.
 
-The ledger (``paper/ledger.yaml``) holds for each key the *locked* value and text,
-the tolerance, the published value (null for quantities the paper only described in
-words) and where the paper quotes it.  The drift check compares every computed
-number with its lock.  Accepting new values is a deliberate command that rewrites
-only the locks, so the change is one reviewable diff.
+The ledger (``paper/ledger.yaml``) holds for each key the *locked* value, text and
+unit, the tolerance, the published value (null for quantities the paper only described
+in words) and where the paper quotes it.  It is validated on load: every problem is
+reported at once, named by file and key.  Accepting new values is a deliberate command
+that rewrites only the locks, so the change is one reviewable diff.
+
+The drift check compares every computed number with its lock in three parts
+(:func:`compare`, shared with ``numdiff``):
+
+- value: within the tolerance (:func:`paperbuild.numbers.agree`), both sides rounded
+  as locks are stored (6 significant digits), so a tolerance of 0 means "equal to the
+  stored lock";
+- unit: equal;
+- printed text: equal to the locked text while the value equals the lock; once the
+  value moved (within tolerance), equal to the locked text with each numeral reprinted
+  from the new value at the same number of decimals (``"76.4 nm"`` may become
+  ``"76.5 nm"``, never ``"76.46 nm"`` or ``"76,5 nm"``).  A locked text that is not the
+  locked value's own formatting (``"C/10"``) must stay as it is (:func:`expected_text`).
 """
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from paperbuild import atomic
 from paperbuild.errors import LedgerError
-from paperbuild.numbers import agree
+from paperbuild.numbers import agree, rounded_as_locked
 
 HEADER = """\
 # The ledger of quoted numbers.  Each key is a number in build/numbers.json.
@@ -50,7 +66,9 @@ def load_ledger(path: Path) -> dict[str, dict[str, Any]]:
     """Read the ledger strictly, so a hand-edit mistake is reported, never silently used.
 
     Every problem names the file (and the line, where YAML knows it); a key written
-    twice is an error rather than "the last one wins".
+    twice is an error rather than "the last one wins".  Each entry is validated
+    (:func:`entry_problems`) and every problem of every entry is listed at once, named
+    by key.
 
     Parameters
     ----------
@@ -60,38 +78,295 @@ def load_ledger(path: Path) -> dict[str, dict[str, Any]]:
     Returns
     -------
     dict
-        Number key -> entry (at least ``locked`` and ``tolerance``); empty for an
-        empty file.
+        Number key -> entry (``locked``, ``text``, ``unit``, ``tolerance`` and the
+        optional fields); empty for an empty file.
 
     Raises
     ------
     LedgerError
-        The file is missing, not YAML, not a mapping, repeats a key, or has an entry
-        without ``locked`` or ``tolerance``.
+        The file is missing or unreadable, not YAML, not a mapping, repeats a key, or
+        has an entry that is incomplete or ill-typed.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LedgerError(f"{path}: ledger is missing") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise LedgerError(f"{path}: cannot read the ledger ({getattr(err, 'strerror', None) or err})") from None
+    return parse_ledger(text, str(path))
+
+
+def parse_ledger(text: str, source: str) -> dict[str, dict[str, Any]]:
+    """Parse and validate a ledger's text (:func:`load_ledger`), wherever it came from.
+
+    Parameters
+    ----------
+    text
+        The ledger's YAML.
+    source
+        What to call it in messages (a path, or ``git:REV:paper/ledger.yaml``).
+
+    Returns
+    -------
+    dict
+        Number key -> entry; empty for an empty document.
+
+    Raises
+    ------
+    LedgerError
+        Not YAML, not a mapping, a repeated key, or invalid entries (all of them
+        listed, each named by key).
     """
     import yaml
 
-    path = Path(path)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_strict_loader())
-    except FileNotFoundError:
-        raise LedgerError(f"{path}: ledger is missing") from None
+        data = yaml.load(text, Loader=_strict_loader())
     except LedgerError as err:
-        raise LedgerError(f"{path}: {err}") from None
+        raise LedgerError(f"{source}: {err}") from None
     except yaml.YAMLError as err:
-        raise LedgerError(f"{path}: not valid YAML: {err}") from None
+        raise LedgerError(f"{source}: not valid YAML: {err}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise LedgerError(f"{path}: expected a mapping of number keys")
+        raise LedgerError(f"{source}: expected a mapping of number keys")
+    problems = []
     for key, entry in data.items():
-        if not isinstance(entry, dict) or "locked" not in entry or "tolerance" not in entry:
-            raise LedgerError(f"{path}: entry {key!r} needs at least 'locked' and 'tolerance'")
+        if not isinstance(key, str):
+            problems.append(f"{_show(key)}: a number key must be text")
+        elif not isinstance(entry, dict):
+            problems.append(f"{key}: expected a mapping with locked, text, unit and tolerance, got {_show(entry)}")
+        else:
+            problems += [f"{key}: {problem}" for problem in entry_problems(entry)]
+    if len(problems) == 1:
+        raise LedgerError(f"{source}: {problems[0]}")
+    if problems:
+        raise LedgerError(f"{source}: {len(problems)} problem(s) in the ledger:\n" + "\n".join(f"  {p}" for p in problems))
     return data
 
 
+# Fields of a ledger entry, in the order they are written.  ``inputs_range`` names the
+# number that gives the range a result can take given the rounding of its inputs.
+LEDGER_FIELDS = ("locked", "text", "unit", "tolerance", "published", "inputs_range", "claim", "quoted")
+REQUIRED_FIELDS = ("locked", "text", "unit", "tolerance")
+
+
+def entry_problems(entry: Mapping[str, Any]) -> list[str]:
+    """What is wrong with one ledger entry, each problem as one phrase (empty: valid).
+
+    ``locked`` is a number (finite), text, a boolean or a list of those; ``text`` is
+    non-empty text; ``unit`` is text (may be empty); ``tolerance`` is a finite number
+    >= 0 (not a boolean, not text: YAML reads ``1e-3`` as text); ``published`` is null
+    or a value like ``locked``; ``inputs_range``, ``claim`` and ``quoted`` are text.
+    Other fields are refused, since ``doit accept`` would silently drop them.
+
+    Parameters
+    ----------
+    entry
+        The entry's mapping as YAML loaded it.
+
+    Returns
+    -------
+    list of str
+        Problems such as ``"tolerance .nan is not a finite number >= 0"``.
+    """
+    problems = [f"{name!r} is missing" for name in REQUIRED_FIELDS if name not in entry]
+    problems += [f"unknown field {name!r} (expected {', '.join(LEDGER_FIELDS)})"
+                 for name in entry if name not in LEDGER_FIELDS]
+    if "locked" in entry and not _is_value(entry["locked"]):
+        problems.append(f"locked {_show(entry['locked'])} is not a number, text, boolean or a list of those")
+    if "published" in entry and entry["published"] is not None and not _is_value(entry["published"]):
+        problems.append(f"published {_show(entry['published'])} is not a number, text, boolean or a list of "
+                        "those (or null)")
+    if "text" in entry:
+        if not isinstance(entry["text"], str):
+            problems.append(f"text {_show(entry['text'])} is not text (quote it)")
+        elif not entry["text"].strip():
+            problems.append("text is empty")
+    for name in ("unit", "inputs_range", "claim", "quoted"):
+        if name in entry and not isinstance(entry[name], str):
+            problems.append(f"{name} {_show(entry[name])} is not text" + (" (quote it)" if name == "unit" else ""))
+    if "tolerance" in entry:
+        tolerance = entry["tolerance"]
+        if isinstance(tolerance, str):
+            problems.append(f"tolerance {tolerance!r} is text, not a number (write a plain decimal such as 0.001)")
+        elif not _is_number(tolerance) or tolerance < 0:
+            problems.append(f"tolerance {_show(tolerance)} is not a finite number >= 0")
+    return problems
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_value(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(_is_value(v) for v in value)
+    return isinstance(value, (str, bool)) or _is_number(value)
+
+
+def _show(value: Any) -> str:
+    """A value as the ledger's YAML spells it, so a message quotes what the user wrote."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+# ------------------------------------------------------------------ comparing a number with its lock
+# A numeral in a printed text.  A minus (ASCII or U+2212) counts as its sign only where it
+# cannot be a hyphen or a range dash (not after a letter, digit or point).
+_NUMERAL = re.compile(r"(?:(?<![\w.])(?P<sign>[-\u2212]))?(?<![0-9.])(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?")
+
+
+def _retext(text: str, value: Any) -> str | None:
+    """``text`` with each numeral replaced by the matching element of ``value``, printed with
+    the numeral's own number of decimals; None when the numerals and values do not pair up."""
+    values = value if isinstance(value, list) else [value]
+    if not all(_is_number(v) for v in values):
+        return None
+    numerals = list(_NUMERAL.finditer(text))
+    if len(numerals) != len(values):
+        return None
+    pieces, end = [], 0
+    for match, number in zip(numerals, values):
+        printed = f"{number:.{len(match['frac'] or '')}f}"
+        if printed.startswith("-") and match["sign"] == "\u2212":
+            printed = "\u2212" + printed[1:]
+        pieces += [text[end:match.start()], printed]
+        end = match.end()
+    return "".join(pieces) + text[end:]
+
+
+def expected_text(reference_text: str, reference_value: Any, value: Any) -> str:
+    """The printed text a number may have next to a reference (its lock): the rule on text.
+
+    - When the value equals the reference at lock precision, the text must not change
+      at all: ``reference_text``.
+    - When the value moved (within tolerance, or the value check fails anyway), the
+      text may change only as the value's own rounding forces it: every numeral of the
+      reference text is reprinted from the new value with the same number of decimals
+      (``"76.4 nm"`` -> ``"76.5 nm"``; ``"Li2.88PO3.44N0.31"`` element by element).
+    - This applies only when the reference text is the reference value's own
+      formatting (reprinting the reference value gives the reference text back);
+      other texts (``"C/10"``, ``"amorphous"``) cannot follow a value and must stay
+      exactly as locked.
+
+    Parameters
+    ----------
+    reference_text
+        The locked (or earlier) printed text.
+    reference_value
+        The locked (or earlier) value.
+    value
+        The new value.
+
+    Returns
+    -------
+    str
+        The only text the new value may be printed as.
+    """
+    if rounded_as_locked(value) == rounded_as_locked(reference_value):
+        return reference_text
+    if _retext(reference_text, reference_value) != reference_text:
+        return reference_text
+    return _retext(reference_text, value) or reference_text
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How a number compares with a reference (its lock, or the other side of a diff).
+
+    Attributes
+    ----------
+    agrees
+        The values agree within the tolerance (:func:`paperbuild.numbers.agree`).
+    moved
+        The values differ at lock precision (so the text may follow the value).
+    difference
+        The difference as :func:`~paperbuild.numbers.agree` prints it.
+    unit
+        What is wrong with the unit (``"unit eV -> meV"``), or ``""``.
+    text
+        What is wrong with the printed text, or ``""``; judged only when the values agree.
+    """
+
+    agrees: bool
+    moved: bool
+    difference: str
+    unit: str
+    text: str
+
+    @property
+    def ok(self) -> bool:
+        """Value, unit and text all pass."""
+        return self.agrees and not self.unit and not self.text
+
+    def describe(self) -> str:
+        """Every failed part in one cell (the value's difference first)."""
+        parts = [] if self.agrees else [self.difference or "changed"]
+        return "; ".join(parts + [p for p in (self.unit, self.text) if p]) or self.difference
+
+
+def compare(number: Mapping[str, Any], reference: Mapping[str, Any], tolerance: float) -> Comparison:
+    """Compare value, unit and printed text of a number with a reference: the drift rule.
+
+    The value must agree within ``tolerance`` (:func:`paperbuild.numbers.agree`, at lock
+    precision); the unit must be equal; the text must be :func:`expected_text`.  The
+    drift check compares with the lock, ``numdiff`` compares the two sides of a diff,
+    both through this one function.
+
+    Parameters
+    ----------
+    number
+        The new record: ``value``, ``unit`` and ``text``.
+    reference
+        The reference record (a lock as ``value``/``unit``/``text``).
+    tolerance
+        The ledger tolerance (finite, >= 0).
+
+    Returns
+    -------
+    Comparison
+        Each part's verdict.
+    """
+    agrees, difference = agree(number["value"], reference["value"], tolerance)
+    moved = rounded_as_locked(number["value"]) != rounded_as_locked(reference["value"])
+    unit = "" if number["unit"] == reference["unit"] else f"unit {reference['unit'] or '(none)'} -> " \
+                                                           f"{number['unit'] or '(none)'}"
+    text = ""
+    if agrees:
+        wanted = expected_text(str(reference["text"]), reference["value"], number["value"])
+        if str(number["text"]) != wanted:
+            text = "text changed" + (f" (value prints as {wanted!r})" if wanted != reference["text"] else "")
+    return Comparison(agrees, moved, difference, unit, text)
+
+
+def lock_of(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A ledger entry as a reference record (``value``, ``unit``, ``text``) for :func:`compare`.
+
+    Parameters
+    ----------
+    entry
+        A validated ledger entry.
+
+    Returns
+    -------
+    dict
+        The lock's value, unit and text.
+    """
+    return {"value": entry["locked"], "unit": entry["unit"], "text": entry["text"]}
+
+
 def drift_rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, Mapping[str, Any]]) -> list[dict[str, str]]:
-    """List what stops the build: every key that is new, no longer computed, or outside its lock.
+    """List what stops the build: every key that is new, no longer computed, or differs from its lock.
 
     Parameters
     ----------
@@ -104,7 +379,8 @@ def drift_rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, Ma
     -------
     list of dict
         Rows with ``key``, ``locked``, ``computed``, ``difference``, ``tolerance`` and
-        ``step`` as text, sorted by key; empty when every number matches its lock.
+        ``step`` as text, sorted by key; empty when every number matches its lock in
+        value, unit and printed text (:func:`compare`).
     """
     rows = []
     for key in sorted(set(numbers) | set(ledger)):
@@ -112,12 +388,19 @@ def drift_rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, Ma
         if lock is None:
             rows.append(_row(key, "(not in ledger)", num["text"], "new key", "-", num["step"]))
         elif num is None:
-            rows.append(_row(key, lock.get("text", lock["locked"]), "(not computed)", "missing", lock["tolerance"], "-"))
+            rows.append(_row(key, lock["text"], "(not computed)", "missing", lock["tolerance"], "-"))
         else:
-            agrees, diff = agree(num["value"], lock["locked"], float(lock["tolerance"]))
-            if not agrees:
-                rows.append(_row(key, lock.get("text", lock["locked"]), num["text"], diff, lock["tolerance"], num["step"]))
+            result = compare(num, lock_of(lock), lock["tolerance"])
+            if not result.ok:
+                rows.append(_row(key, _with_unit(lock["text"], lock["unit"], num["unit"]),
+                                 _with_unit(num["text"], num["unit"], lock["unit"]), result.describe(),
+                                 lock["tolerance"], num["step"]))
     return rows
+
+
+def _with_unit(text: str, unit: str, other: str) -> str:
+    """The printed text, with its unit added where the units differ and the text does not show it."""
+    return text if unit == other or (unit and unit in text) else f"{text} [{unit or 'no unit'}]"
 
 
 def _row(key, locked, computed, difference, tolerance, step) -> dict[str, str]:
@@ -164,8 +447,8 @@ def check_drift(numbers: Mapping[str, Any], ledger_path: Path) -> int:
     Raises
     ------
     LedgerError
-        The ledger is malformed, or a number is new, missing or outside its
-        tolerance (the message holds the table of every such key).
+        The ledger is malformed, or a number is new, missing, outside its tolerance,
+        or changed its unit or printed text (the message holds the table of every such key).
     """
     ledger = load_ledger(ledger_path)
     rows = drift_rows(numbers, ledger)
@@ -199,23 +482,15 @@ def default_tolerance(text: str) -> float:
 
 def _lock_value(value: Any) -> Any:
     """Locks keep 6 significant digits: enough for any tolerance, short in a diff."""
-    if isinstance(value, float):
-        return float(f"{value:.6g}")
-    if isinstance(value, list):
-        return [_lock_value(v) for v in value]
-    return value
-
-
-# Fields of a ledger entry, in the order they are written.  ``inputs_range`` names the
-# number that gives the range a result can take given the rounding of its inputs.
-LEDGER_FIELDS = ("locked", "text", "unit", "tolerance", "published", "inputs_range", "claim", "quoted")
+    return rounded_as_locked(value)
 
 
 def accept(numbers: Mapping[str, Mapping[str, Any]], ledger_path: Path) -> list[str]:
     """Lock new values deliberately: rewrite only the locks, so the change is one reviewable diff.
 
-    Tolerance, published value, claim and quotation stay as the ledger has them; a
-    new key gets the default tolerance; a key no longer computed is dropped.
+    Lock, text and unit are rewritten; tolerance, published value, claim and quotation
+    stay as the ledger has them; a new key gets the default tolerance; a key no longer
+    computed is dropped.
 
     Parameters
     ----------
@@ -244,7 +519,7 @@ def accept(numbers: Mapping[str, Mapping[str, Any]], ledger_path: Path) -> list[
         if not entry:
             entry = {"tolerance": default_tolerance(num["text"]), "published": None, "quoted": ""}
             changes.append(f"new      {key} = {num['text']}")
-        elif entry["locked"] != _lock_value(num["value"]):
+        elif (entry["locked"], entry["text"], entry["unit"]) != (_lock_value(num["value"]), num["text"], num["unit"]):
             changes.append(f"changed  {key}: {entry.get('text', entry['locked'])} -> {num['text']}")
         entry.update(locked=_lock_value(num["value"]), text=num["text"], unit=num["unit"])
         updated[key] = {f: entry[f] for f in LEDGER_FIELDS if f in entry}

@@ -54,14 +54,18 @@ def acquire(build: Path, argv: list[str] | None = None) -> None:
     Raises
     ------
     SystemExit
-        Another build holds the lock; the message names the folder and the holder.
+        Another build holds the lock (the message names the folder and the holder),
+        or the folder cannot be written (read-only, full; the message names it).
     """
     import fcntl
 
     if doit_command(sys.argv if argv is None else argv) in READ_ONLY_COMMANDS:
         return
     path = Path(build) / ".build.lock"
-    handle = open(path, "a+", encoding="utf-8")
+    try:
+        handle = open(path, "a+", encoding="utf-8")
+    except OSError as err:
+        _unwritable(build, err)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -70,13 +74,25 @@ def acquire(build: Path, argv: list[str] | None = None) -> None:
         handle.close()
         sys.exit(f"error: another build is running on {build} ({holder}); wait for it to finish, "
                  f"or build elsewhere with build=DIR")
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()}")
-    handle.flush()
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+    except OSError as err:
+        handle.close()
+        _unwritable(build, err)
     _held.append(handle)
     _sweep_stale_stages(Path(build))
     _terminate_cleanly()
+
+
+def _unwritable(build: Path, err: OSError) -> None:
+    """End the build with one line when the build folder refuses the lock file (read-only, full)."""
+    from paperbuild.atomic import write_hint
+
+    hint = write_hint(err, "build elsewhere with build=DIR")
+    sys.exit(f"error: cannot write to the build folder {build} ({err.strerror or err})" + (f"; {hint}" if hint else ""))
 
 
 def _sweep_stale_stages(build: Path) -> None:

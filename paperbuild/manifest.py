@@ -1,8 +1,17 @@
-"""SHA-256 manifests of raw data trees.
+r"""SHA-256 manifests of raw data trees.
 
 The manifest sits at the root of a raw tree as ``MANIFEST.sha256`` in the format of
 ``sha256sum`` (``<hex>  <relative/path>``), so ``sha256sum -c MANIFEST.sha256`` checks a
 tree without this project.  The build verifies it before any analysis runs.
+
+A manifest a user wrote with other tools is read in every line form ``sha256sum --strict
+-c`` (GNU coreutils) accepts: lower- or upper-case hex; text (``<hex>  <path>``) or binary
+(``<hex> *<path>``) mode, with a space or a tab after the digest; the BSD tag form
+(``SHA256 (<path>) = <hex>``, as ``sha256sum --tag`` and BSD ``sha256`` write it); the
+reversed form of ``sha256 -r`` (``<hex> <path>``, one space, in a whole file of that form);
+names escaped with a leading backslash (``\\``, ``\n``, ``\r``); leading blanks, CRLF line
+ends, ``#`` comments and blank lines; and a leading ``./`` on a path (as
+``find . -type f -exec sha256sum {} +`` writes).  Any other line is refused with its number.
 
 Command line::
 
@@ -13,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from paperbuild import atomic
@@ -21,6 +32,11 @@ from paperbuild.errors import ManifestError
 
 MANIFEST_NAME = "MANIFEST.sha256"
 _CHUNK = 1 << 20
+_HEX = re.compile(r"[0-9a-fA-F]{64}")
+_ESCAPE = re.compile(r"\\(.?)", re.DOTALL)
+_UNESCAPE = {"\\": "\\", "n": "\n", "r": "\r"}
+_BLANK = " \t"
+_FORMS = "`<sha256>  <path>`, `<sha256> *<path>` or `SHA256 (<path>) = <sha256>`"
 
 
 def sha256_file(path: Path) -> str:
@@ -67,8 +83,100 @@ def list_tree(root: Path) -> list[str]:
     )
 
 
+class _Malformed(ValueError):
+    """One manifest line no form of ``sha256sum -c`` reads; the message says why."""
+
+
+def _unescape(name: str) -> str:
+    """Undo sha256sum's escaping of a name (``\\\\``, ``\\n``, ``\\r``; nothing else)."""
+    def one(match: re.Match) -> str:
+        if match.group(1) not in _UNESCAPE:
+            raise _Malformed(r"a name escaped with other than \\, \n or \r")
+        return _UNESCAPE[match.group(1)]
+    return _ESCAPE.sub(one, name)
+
+
+def _escape(name: str) -> str:
+    """A name as sha256sum writes it: with a backslash or line break escaped, and the line
+    then marked by a leading backslash."""
+    if not any(c in name for c in "\\\n\r"):
+        return name
+    return "\\" + name.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _split(line: str, mode: list[str]) -> tuple[str, str]:
+    """Path and digest of one checksum line, as coreutils' ``sha256sum -c`` splits it.
+
+    ``mode`` holds the file's form once a line has fixed it: ``"standard"`` (a space or
+    ``*`` after the separator) or ``"reversed"`` (one blank, then the name); sha256sum
+    refuses a mix, since a name with a leading space would read differently in each.
+    """
+    i = len(line) - len(line.lstrip(_BLANK))
+    escaped = line.startswith("\\", i)
+    i += escaped
+    if line.startswith("SHA256", i):
+        rest = line[i + 6:]
+        rest = rest[1:] if rest.startswith(" ") else rest
+        close = rest.rfind(")")
+        if not rest.startswith("(") or close < 0:
+            raise _Malformed("a SHA256 tag line without '(<path>) = <digest>'")
+        name, after = rest[1:close], rest[close + 1:].lstrip(_BLANK)
+        digest = after[1:].lstrip(_BLANK)
+        if not after.startswith("=") or not _HEX.fullmatch(digest):
+            raise _Malformed("a SHA256 tag line whose digest is not 64 hex digits after '='")
+    else:
+        digest, separator, rest = line[i:i + 64], line[i + 64:i + 65], line[i + 65:]
+        if not _HEX.fullmatch(digest) or separator not in (" ", "\t", ""):
+            raise _Malformed("the line does not start with 64 hex digits and a blank")
+        if not rest:
+            raise _Malformed("no file name after the digest")
+        if len(rest) == 1 or rest[0] not in " *":
+            if mode and mode[0] == "standard":
+                raise _Malformed("one blank between digest and name, after lines with two "
+                                 "(sha256sum refuses the mix)")
+            mode[:] = ["reversed"]
+            name = rest
+        elif mode and mode[0] == "reversed":
+            name = rest
+        else:
+            mode[:] = ["standard"]
+            name = rest[1:]
+    name = _unescape(name) if escaped else name
+    while name.startswith("./"):
+        name = name[2:]
+    return name, digest.lower()
+
+
+def _entries(text: str) -> Iterator[tuple[int, str, str | None, str]]:
+    """Every checksum line of a manifest: (line number, line, path or None, digest or why)."""
+    mode: list[str] = []
+    lines = text.split("\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    for number, line in enumerate(lines, start=1):
+        line = line[:-1] if line.endswith("\r") else line
+        if not line.strip(_BLANK) or line.startswith("#"):
+            continue
+        try:
+            name, digest = _split(line, mode)
+        except _Malformed as why:
+            yield number, line, None, str(why)
+            continue
+        yield number, line, name, digest
+
+
+def _manifest_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ManifestError(f"{path}: not UTF-8 text; write it with `python -m paperbuild.manifest write "
+                            f"{path.parent}` or `sha256sum`") from None
+    except OSError as err:
+        raise ManifestError(f"{path}: cannot be read ({err.strerror or err})") from None
+
+
 def read_manifest(root: Path) -> dict[str, str]:
-    """Read what the raw tree should hold, refusing a manifest ``sha256sum -c`` would misread.
+    """Read what the raw tree should hold, in any line form ``sha256sum --strict -c`` reads.
 
     Parameters
     ----------
@@ -78,12 +186,13 @@ def read_manifest(root: Path) -> dict[str, str]:
     Returns
     -------
     dict of str to str
-        Relative path -> hex digest, as listed.
+        Relative path (a leading ``./`` dropped) -> hex digest in lower case, as listed.
 
     Raises
     ------
     ManifestError
-        The manifest is missing, has a malformed line, or lists a path twice.
+        The manifest is missing or not UTF-8 text, has a line no form of sha256sum
+        reads (named by its number, with the reason), or lists a path twice.
     """
     path = Path(root) / MANIFEST_NAME
     if not path.is_file():
@@ -91,12 +200,10 @@ def read_manifest(root: Path) -> dict[str, str]:
             f"{path}: no manifest; write one with `python -m paperbuild.manifest write {root}`"
         )
     entries: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        digest, sep, rel = line.partition("  ")
-        if not sep or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise ManifestError(f"{path}:{number}: not a `<sha256>  <path>` line: {line!r}")
+    for number, line, rel, digest in _entries(_manifest_text(path)):
+        if rel is None:
+            raise ManifestError(f"{path}:{number}: not a checksum line sha256sum -c reads ({digest}; "
+                                f"expected {_FORMS}): {line!r}")
         if rel in entries:
             raise ManifestError(f"{path}:{number}: {rel} is listed twice")
         entries[rel] = digest
@@ -124,7 +231,11 @@ def write_manifest(root: Path) -> Path:
     root = Path(root)
     if not root.is_dir():
         raise ManifestError(f"{root}: not a folder")
-    lines = [f"{sha256_file(root / rel)}  {rel}\n" for rel in list_tree(root)]
+    lines = []
+    for rel in list_tree(root):
+        name = _escape(rel)
+        mark = "\\" if name.startswith("\\") else ""
+        lines.append(f"{mark}{sha256_file(root / rel)}  {name[len(mark):]}\n")
     target = root / MANIFEST_NAME
     atomic.write_text(target, "".join(lines))
     return target
@@ -210,9 +321,10 @@ def read_manifest_names(root: Path) -> list[str]:
         Relative paths in manifest order; empty when the manifest cannot be read.
     """
     try:
-        return [line.partition("  ")[2] for line in (Path(root) / MANIFEST_NAME).read_text(encoding="utf-8").splitlines() if line.strip()]
+        text = (Path(root) / MANIFEST_NAME).read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return []
+    return [rel for _, _, rel, _ in _entries(text) if rel is not None]
 
 
 if __name__ == "__main__":

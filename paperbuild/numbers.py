@@ -276,35 +276,77 @@ def write_merged(path: Path, merged: Mapping[str, Any]) -> None:
     atomic.write_text(path, json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
 
 
+LOCK_DIGITS = 6  # significant digits a ledger lock keeps: enough for any tolerance, short in a diff
+
+
+def rounded_as_locked(value: Any) -> Any:
+    """A value as the ledger stores it: floats to :data:`LOCK_DIGITS` significant digits.
+
+    Integers, strings and booleans are returned unchanged, lists element by element.
+    Rounding is idempotent, so a stored lock rounds to itself.
+
+    Parameters
+    ----------
+    value
+        A value as JSON holds it (number, string, boolean or list of those).
+
+    Returns
+    -------
+    Any
+        The value at lock precision.
+    """
+    if isinstance(value, float):
+        return float(f"{value:.{LOCK_DIGITS}g}")
+    if isinstance(value, list):
+        return [rounded_as_locked(v) for v in value]
+    return value
+
+
 def agree(computed: Any, reference: Any, tolerance: float) -> tuple[bool, str]:
     """Whether two values of a number agree within ``tolerance``: the one test every check shares.
 
     The one comparison the drift check, the reproduction report and ``numdiff`` share,
-    so a number cannot pass one and fail another.  Strings and booleans must be equal;
-    lists must have the same length and agree element by element.  A relative epsilon
-    of 1e-9 absorbs the binary rounding of values and locks, nothing more.
+    so a number cannot pass one and fail another.  Both values are first rounded as the
+    ledger stores locks (:func:`rounded_as_locked`), so a tolerance of 0 means "equal to
+    the stored lock" rather than "equal to digits the lock never kept".  Strings and
+    booleans must be equal; lists must have the same length and agree element by
+    element.  A relative epsilon of 1e-9 absorbs the binary rounding of values and
+    locks, nothing more.
 
     Parameters
     ----------
     computed, reference
         Values as JSON holds them (number, string, boolean or list of those).
     tolerance
-        The largest absolute difference that still agrees.
+        The largest absolute difference that still agrees: a finite number >= 0.
 
     Returns
     -------
     tuple of (bool, str)
         Agreement, and the difference as text (``"+0.012"``, ``"changed"``, ``""``).
+
+    Raises
+    ------
+    ValueError
+        The tolerance is not a finite number >= 0 (the ledger refuses such tolerances
+        on load, so this is a bug in the caller).
     """
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not math.isfinite(tolerance) \
+            or tolerance < 0:
+        raise ValueError(f"tolerance {tolerance!r} is not a finite number >= 0")
+    return _agree(rounded_as_locked(computed), rounded_as_locked(reference), float(tolerance))
+
+
+def _agree(computed: Any, reference: Any, tolerance: float) -> tuple[bool, str]:
     if any(isinstance(v, (bool, str)) for v in (computed, reference)):
         return computed == reference, "" if computed == reference else "changed"
     if isinstance(computed, list) or isinstance(reference, list):
         if not (isinstance(computed, list) and isinstance(reference, list)) or len(computed) != len(reference):
             return False, "shape changed"
-        parts = [agree(c, r, tolerance) for c, r in zip(computed, reference)]
+        parts = [_agree(c, r, tolerance) for c, r in zip(computed, reference)]
         return all(ok for ok, _ in parts), ", ".join(text for _, text in parts)
     difference = float(computed) - float(reference)
     if not math.isfinite(difference):
         return False, "not finite"
     epsilon = 1e-9 * max(1.0, abs(float(computed)), abs(float(reference)))
-    return abs(difference) <= float(tolerance) + epsilon, f"{difference:+.4g}"
+    return abs(difference) <= tolerance + epsilon, f"{difference:+.4g}"

@@ -80,3 +80,47 @@ class Roots:
     def reproduction(self) -> Path:
         """Where the reviewer's reproduction report lands."""
         return self.build / "reproduction"
+
+
+def prepare_build_folder(roots: Roots) -> Path:
+    """Make the build folder, but never in the raw tree: checked before anything is written.
+
+    The raw tree is read only; a build folder equal to it or inside it would put the
+    lock, doit's database and every output among the raw files, and a build folder
+    holding the raw tree would have the build write (and sweep) around them.  Both
+    paths are compared resolved, so a symbolic link into the raw tree is caught too.
+
+    Parameters
+    ----------
+    roots
+        The build's roots (``raw`` and ``build`` as the user gave them).
+
+    Returns
+    -------
+    Path
+        The build folder, created if missing.
+
+    Raises
+    ------
+    BuildError
+        The build folder is the raw tree, lies inside it or holds it, or cannot be
+        created (read-only, a file in the way, full).
+    """
+    from paperbuild.atomic import write_hint
+    from paperbuild.errors import BuildError
+
+    raw, build = roots.raw, roots.build
+    remedy = "choose a build folder outside the raw tree"
+    if build == raw:
+        raise BuildError(f"build={build} is the raw tree raw={raw}; {remedy}")
+    if raw in build.parents:
+        raise BuildError(f"build={build} is inside the raw tree raw={raw}; {remedy}")
+    if build in raw.parents:
+        raise BuildError(f"build={build} holds the raw tree raw={raw}; {remedy}")
+    try:
+        build.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        hint = write_hint(err, "build elsewhere with build=DIR")
+        raise BuildError(f"{build}: cannot create the build folder ({err.strerror or err})"
+                         + (f"; {hint}" if hint else "")) from None
+    return build

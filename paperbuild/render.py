@@ -6,6 +6,10 @@ sources render any build folder (``doit build=DIR``) and ``paper/`` never receiv
 generated files.  The fallback supports exactly the Quarto features the paper uses
 (see ``paper/filters/quarto-subset.lua``); ``tests/test_paper_subset.py`` keeps the
 sources inside that subset.  Set ``PAPERBUILD_RENDERER=pandoc`` to force the fallback.
+
+Two renders of the same inputs give byte-identical HTML and PDF: the PDF's dates (and
+the document ID Typst derives from them) come from :func:`pdf_epoch`, never from the
+clock, and the links in the HTML are relative and percent-encoded.
 """
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ import json
 import os
 import shutil
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 from paperbuild import atomic
 from paperbuild.errors import BuildError
@@ -23,6 +29,10 @@ DOCUMENTS = ("article", "supplement")
 SHARED_SOURCES = ("_quarto.yml", "references.bib", "paper.css", "filters/quarto-subset.lua",
                   "_extensions/num/num.lua", "_extensions/num/_extension.yml")
 FILTER = "filters/quarto-subset.lua"
+# The PDF date when neither SOURCE_DATE_EPOCH nor a git commit gives one:
+# 1980-01-01T00:00:00Z, the earliest date ZIP archives (and so wheels) can record.
+FALLBACK_EPOCH = 315_532_800
+_LATEST_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z, the last date a PDF can state
 
 
 class RenderError(BuildError):
@@ -74,6 +84,52 @@ def backend() -> str:
     return "quarto" if shutil.which("quarto") else "pandoc"
 
 
+def pdf_epoch(project: Path) -> tuple[int, str]:
+    """The date to print into the PDFs, from the sources rather than the clock, so renders are byte-identical.
+
+    ``SOURCE_DATE_EPOCH`` when set (the reproducible-builds convention), else the
+    commit time of ``HEAD`` of the project's git checkout, else :data:`FALLBACK_EPOCH`.
+
+    Parameters
+    ----------
+    project
+        The project checkout whose ``HEAD`` dates the PDF.
+
+    Returns
+    -------
+    tuple of (int, str)
+        Seconds since 1970-01-01 UTC, and where they came from (``"SOURCE_DATE_EPOCH"``,
+        ``"commit time of HEAD <sha>"`` or ``"the fallback date (no SOURCE_DATE_EPOCH,
+        no git commit)"``).
+
+    Raises
+    ------
+    RenderError
+        ``SOURCE_DATE_EPOCH`` is set but is not a whole number of seconds between
+        1970 and 9999.
+    """
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if value:
+        if not (value.isascii() and value.isdigit()) or int(value) > _LATEST_EPOCH:
+            raise RenderError(f"SOURCE_DATE_EPOCH={value!r}: expected a whole number of seconds since "
+                              "1970-01-01 UTC (0 to 253402300799), e.g. the output of `git log -1 --format=%ct`")
+        return int(value), "SOURCE_DATE_EPOCH"
+    try:
+        done = subprocess.run(["git", "log", "-1", "--format=%ct %H"], cwd=project, capture_output=True,
+                              text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        done = None
+    if done is not None and done.returncode == 0:
+        seconds, _, commit = done.stdout.strip().partition(" ")
+        if seconds.isdigit() and int(seconds) <= _LATEST_EPOCH:
+            return int(seconds), f"commit time of HEAD {commit[:10]}"
+    return FALLBACK_EPOCH, "the fallback date (no SOURCE_DATE_EPOCH, no git commit)"
+
+
+def _dated(epoch: int, source: str) -> str:
+    return f"PDF dated {datetime.fromtimestamp(epoch, timezone.utc):%Y-%m-%dT%H:%M:%SZ} from {source}"
+
+
 def _stage(document: str, paper: Path, build: Path) -> Path:
     stage = build / ".render" / document
     shutil.rmtree(stage, ignore_errors=True)
@@ -104,13 +160,16 @@ def provenance(build: Path, project: Path) -> dict:
     Returns
     -------
     dict
-        ``{"steps": {step: {"source"}}, "figures": {figure: {"step", "source", "data"}}}``,
-        paths relative to ``build/paper/`` where the HTML is written.
+        ``{"steps": {step: {"source"}}, "figures": {figure: {"step", "source", "data", "data_names"}}}``:
+        ``source`` and ``data`` are URLs relative to ``build/paper/`` (where the HTML is
+        written), percent-encoded so that any file name (``#``, ``?``, spaces, quotes)
+        links to the file itself; ``data_names`` names the same files as the build
+        does, for the links' titles.
     """
     html_dir = build / "paper"
 
     def link(path: Path) -> str:
-        return Path(os.path.relpath(path, html_dir)).as_posix()
+        return quote(Path(os.path.relpath(path, html_dir)).as_posix(), safe="/")
 
     steps, figures = {}, {}
     for record_file in sorted((build / "steps").glob("*.json")):
@@ -118,16 +177,18 @@ def provenance(build: Path, project: Path) -> dict:
         if "source" not in record:
             continue  # render records
         roots = record.get("input_roots", {})
-        data = [link(build / name) for name in record.get("inputs", {}) if roots.get(name) == "build"]
+        names = [name for name in record.get("inputs", {}) if roots.get(name) == "build"]
+        data = [link(build / name) for name in names]
         steps[record["step"]] = {"source": link(project / record["source"])}
         for output in record.get("outputs", []):
             if output.startswith("figures/"):
-                figures[output] = {"step": record["step"], "source": link(project / record["source"]), "data": data}
+                figures[output] = {"step": record["step"], "source": link(project / record["source"]), "data": data,
+                                   "data_names": names}
     return {"steps": steps, "figures": figures}
 
 
-def _run(command: list[str], cwd: Path, document: str) -> None:
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+def _run(command: list[str], cwd: Path, document: str, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip()
         raise RenderError(f"paper/{document}.qmd: {Path(command[0]).name} failed:\n{detail}")
@@ -136,8 +197,8 @@ def _run(command: list[str], cwd: Path, document: str) -> None:
             print(f"    {Path(command[0]).name}: {line}")
 
 
-def _pandoc(stage: Path, document: str) -> str:
-    """HTML and PDF with pandoc (pypandoc_binary) and the typst wheel."""
+def _pandoc(stage: Path, document: str, epoch: int) -> str:
+    """HTML and PDF with pandoc (pypandoc_binary) and the typst wheel, the PDF dated ``epoch``."""
     import pypandoc
     import typst
 
@@ -150,15 +211,18 @@ def _pandoc(stage: Path, document: str) -> str:
                    "--output", f"{document}.html"], stage, document)
     _run(common + ["--to", "typst", "--output", f"{document}.typ"], stage, document)
     try:
-        typst.compile(str(stage / f"{document}.typ"), output=str(stage / f"{document}.pdf"), root=str(stage))
+        typst.compile(str(stage / f"{document}.typ"), output=str(stage / f"{document}.pdf"), root=str(stage),
+                      timestamp=epoch)
     except Exception as err:  # typst raises its own error types
         raise RenderError(f"paper/{document}.qmd: Typst failed on the pandoc output: {err}") from None
     return f"pandoc {pypandoc.get_pandoc_version()} + Typst {typst.__version__} (fallback: no quarto on PATH)"
 
 
-def _quarto(stage: Path, document: str) -> str:
+def _quarto(stage: Path, document: str, epoch: int) -> str:
+    # Quarto runs the Typst CLI, which dates the PDF from SOURCE_DATE_EPOCH
     _run(["quarto", "render", f"{document}.qmd", "--to", "html,typst", "-M", "numbers-file:numbers.json",
-          "-M", "params-file:params.json", "-M", "provenance-file:provenance.json"], stage, document)
+          "-M", "params-file:params.json", "-M", "provenance-file:provenance.json"], stage, document,
+         env=dict(os.environ, SOURCE_DATE_EPOCH=str(epoch)))
     version = subprocess.run(["quarto", "--version"], capture_output=True, text=True).stdout.strip()
     return f"Quarto {version}"
 
@@ -179,16 +243,20 @@ def render(document: str, roots: Roots, targets: list[Path]) -> str:
     Returns
     -------
     str
-        Which back end rendered, with its version.
+        Which back end rendered, with its version, and the PDF's date and where it
+        came from (:func:`pdf_epoch`).
 
     Raises
     ------
     RenderError
-        The renderer refused the document or wrote no output.
+        The renderer refused the document or wrote no output, or ``SOURCE_DATE_EPOCH``
+        is malformed.
     """
     build = roots.build
+    epoch, source = pdf_epoch(roots.project)
     stage = _stage(document, roots.paper, build)
-    used = _quarto(stage, document) if backend() == "quarto" else _pandoc(stage, document)
+    used = _quarto(stage, document, epoch) if backend() == "quarto" else _pandoc(stage, document, epoch)
+    used = f"{used}; {_dated(epoch, source)}"
     for target in targets:
         produced = stage / target.name
         if not produced.is_file():

@@ -4,30 +4,118 @@
 ``DIR/reproduction/report.md`` and a self-contained ``report.html``: the environment,
 the git state, every raw file with its verified hash, every quoted number against the
 paper and the ledger, every figure with the step and inputs that made it, and the time
-each step took.  It reads only files the build wrote, so it can be regenerated offline.
+each step took.  It reads the files the build wrote and certifies only what it verifies
+when it runs: it re-verifies the raw tree against its ``MANIFEST.sha256`` and compares
+every number's (and figure's) recorded input hashes and code hash with the files and
+code as they are now.  Anything that no longer matches is marked stale, the summary
+says the build is NOT certified and why, and the command (or the doit task) fails.
+
+Everything taken from files, paths or metadata is escaped before it enters the
+Markdown (:func:`md_text`, :func:`md_code`), and pandoc reads that Markdown with raw
+HTML switched off, so a file name can never become markup in ``report.html``.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
+import re
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from paperbuild import atomic
-from paperbuild.errors import BuildError
-from paperbuild.paths import PROJECT_ROOT, Roots
+from paperbuild.errors import BuildError, ManifestError
 from paperbuild.numbers import agree
+from paperbuild.paths import PROJECT_ROOT, Roots
 
 REPRODUCED = "reproduced"
 WITHIN_ROUNDING = "differs, within rounding of inputs"
 DIFFERS = "differs"
 NEW = "new (not in the paper)"
 RENDERER_LIBRARIES = ("doit", "pypandoc_binary", "typst")
+CURRENT = "current"
+STALE = "STALE"
+# The Markdown dialect the report is written in: pandoc's, without raw HTML/TeX (a name
+# that slipped past the escaping would still be text) and without smart punctuation
+# (file names keep their quotes, dashes and dots exactly).
+MARKDOWN_FORMAT = "markdown-raw_html-raw_tex-raw_attribute-smart"
+
+
+# ------------------------------------------------------------------ escaping
+_MARKDOWN_SPECIALS = set("\\`*{}[]<>|~^$@&")
+
+
+def _visible(text: str) -> str:
+    """Control and format characters (a newline in a file name) as ``\\uXXXX``, so a table row stays one line."""
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c
+                   for c in str(text))
+
+
+def md_text(text: Any) -> str:
+    """Escape text from files or metadata so that pandoc prints it literally, never as markup.
+
+    Every character with a meaning in pandoc's Markdown is backslash-escaped:
+    backslash, backtick, ``*``, braces, brackets, angle brackets, ``|``, ``~``, ``^``,
+    ``$``, ``@``, ``&``, and ``_`` except between letters or digits (where it cannot
+    start emphasis, so keys like ``echem.ce_floor`` stay readable).  Read the result
+    with :data:`MARKDOWN_FORMAT`.
+
+    Parameters
+    ----------
+    text
+        Any value; converted with ``str``.
+
+    Returns
+    -------
+    str
+        Markdown that renders as exactly ``text`` (control characters shown as
+        ``\\uXXXX``), safe inside a pipe-table cell.
+    """
+    text = _visible(text)
+    out = []
+    for index, char in enumerate(text):
+        if char == "_":
+            before = text[index - 1] if index else ""
+            after = text[index + 1] if index + 1 < len(text) else ""
+            out.append("_" if before.isalnum() and after.isalnum() else "\\_")
+        elif char in _MARKDOWN_SPECIALS:
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def md_code(text: Any) -> str:
+    """Wrap text from files or metadata in a code span that no backtick in it can close.
+
+    The fence is one backtick longer than the longest run of backticks in the text,
+    padded with a space where the text begins or ends with a backtick (CommonMark
+    and pandoc strip that space).  Inside a code span nothing else is special, ``|``
+    included (pandoc splits table cells around code spans).
+
+    Parameters
+    ----------
+    text
+        Any value; converted with ``str``.
+
+    Returns
+    -------
+    str
+        The code span, or ``"–"`` for empty text.
+    """
+    text = _visible(text)
+    if not text:
+        return "–"
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text[0] == "`" or text[-1] == "`" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 # ------------------------------------------------------------------ pure
@@ -63,22 +151,24 @@ def status(computed: Any, entry: Mapping[str, Any], numbers: Mapping[str, Mappin
     return DIFFERS
 
 
-def locked_status(computed: Any, entry: Mapping[str, Any]) -> str:
-    """Show in the report whether a number still matches its lock, even after a drift stop.
+def locked_status(number: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
+    """Show in the report whether a number still matches its lock, by the drift check's own rule.
 
     Parameters
     ----------
-    computed
-        The value this build computed.
+    number
+        The number's record in ``numbers.json`` (``value``, ``unit``, ``text``).
     entry
-        The number's ledger entry (``locked``, ``tolerance``).
+        The number's ledger entry (``locked``, ``unit``, ``text``, ``tolerance``).
 
     Returns
     -------
     str
-        ``"matches lock"`` or ``"DRIFTED"``.
+        ``"matches lock"`` or ``"DRIFTED"`` (value, unit or printed text).
     """
-    return "matches lock" if agree(computed, entry["locked"], entry.get("tolerance", 0))[0] else "DRIFTED"
+    from paperbuild.ledger import compare, lock_of
+
+    return "matches lock" if compare(number, lock_of(entry), entry["tolerance"]).ok else "DRIFTED"
 
 
 def _cell(value: Any) -> str:
@@ -86,10 +176,11 @@ def _cell(value: Any) -> str:
         return "–"
     if isinstance(value, list):
         return ", ".join(_cell(v) for v in value)
-    return str(value).replace("|", "\\|")
+    return md_text(value)
 
 
-def number_rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, Mapping[str, Any]]) -> list[dict[str, str]]:
+def number_rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, Mapping[str, Any]],
+                stale: Mapping[str, list[str]] | None = None) -> list[dict[str, str]]:
     """Account for every quoted number, computed or only in the ledger, in the report's tables.
 
     Parameters
@@ -98,28 +189,37 @@ def number_rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, M
         The build's numbers (``numbers.json`` records).
     ledger
         The ledger's entries.
+    stale
+        Number key -> why it is stale (:meth:`Verifier.number_problems`); a key with an
+        empty or no entry is current.  None: provenance not checked.
 
     Returns
     -------
     list of dict
         One row per key of either, sorted: ``key``, ``published``, ``reproduced``,
         ``locked``, ``tolerance``, ``status`` (:func:`status`, or ``"missing"``),
-        ``lock`` (:func:`locked_status`, or ``"not locked"``), ``step`` and
-        ``derived from``, all as Markdown-ready text.
+        ``lock`` (:func:`locked_status`, or ``"not locked"``), ``provenance``
+        (``CURRENT``, ``STALE``, or ``"–"`` when not computed or not checked),
+        ``step`` and ``derived from``, all as Markdown-ready (escaped) text.
     """
     rows = []
     for key in sorted(set(numbers) | set(ledger)):
         num, entry = numbers.get(key), ledger.get(key, {})
+        if num is None or stale is None:
+            provenance = "–"
+        else:
+            provenance = STALE if stale.get(key) else CURRENT
         rows.append({
-            "key": key,
+            "key": md_text(key),
             "published": _cell(entry.get("published")),
-            "reproduced": num["text"] if num else "(not computed)",
+            "reproduced": md_text(num["text"]) if num else "(not computed)",
             "locked": _cell(entry.get("text", entry.get("locked"))),
             "tolerance": _cell(entry.get("tolerance")),
             "status": status(num["value"], entry, numbers) if num else "missing",
-            "lock": locked_status(num["value"], entry) if num and entry else "not locked",
-            "step": num["step"] if num else "–",
-            "derived from": ", ".join(f"`{name}`" for name in num.get("inputs", {})) if num else "–",
+            "lock": locked_status(num, entry) if num and entry else "not locked",
+            "provenance": provenance,
+            "step": md_text(num["step"]) if num else "–",
+            "derived from": ", ".join(md_code(name) for name in num.get("inputs", {})) if num else "–",
         })
     return rows
 
@@ -130,8 +230,8 @@ def table(rows: Iterable[Mapping[str, str]], columns: list[str]) -> list[str]:
     Parameters
     ----------
     rows
-        Rows holding at least ``columns``; cells are used as they are (escape ``|``
-        beforehand).
+        Rows holding at least ``columns``; cells are used as they are (escape text
+        from files with :func:`md_text` or :func:`md_code` beforehand).
     columns
         The columns, in order.
 
@@ -176,24 +276,282 @@ def environment(libraries: Iterable[str]) -> list[dict[str, str]]:
     return rows
 
 
-def _thumbnail(figure: Path, folder: Path) -> Path:
+def _thumbnail(figure: Path, target: Path) -> Path:
     """SVGs are small and stay as they are; PNGs are shrunk so the report stays light."""
     if figure.suffix != ".png":
         return figure
     from PIL import Image
 
-    target = folder / figure.name
+    target.parent.mkdir(parents=True, exist_ok=True)
     with Image.open(figure) as picture:
         picture.thumbnail((picture.width // 4, picture.height // 4))
         picture.save(target)
     return target
 
 
-def write_report(roots: Roots, renderer_libraries: Iterable[str] = RENDERER_LIBRARIES) -> tuple[Path, Path]:
+# ------------------------------------------------------------------ verification
+@dataclass(frozen=True)
+class RawCheck:
+    """The raw tree as verified now against its manifest.
+
+    Attributes
+    ----------
+    root
+        The raw tree.
+    listed
+        Relative path -> digest, as ``MANIFEST.sha256`` lists it (empty if unreadable).
+    verified
+        Relative path -> digest of every listed file whose content matches now.
+    problems
+        Why the tree does not match its manifest (empty when it does).
+    """
+
+    root: Path
+    listed: dict[str, str]
+    verified: dict[str, str]
+    problems: tuple[str, ...] = ()
+
+
+def check_raw(root: Path) -> RawCheck:
+    """Re-verify a raw tree against its ``MANIFEST.sha256`` now, trusting no earlier stamp.
+
+    Parameters
+    ----------
+    root
+        The raw tree.
+
+    Returns
+    -------
+    RawCheck
+        What the manifest lists, which of those files match it now, and the problems
+        (the manifest missing or malformed; files missing, extra or changed).
+    """
+    from paperbuild import manifest
+
+    root = Path(root)
+    try:
+        verified = {rel: digest.lower() for rel, digest in manifest.verify_manifest(root).items()}
+        return RawCheck(root, dict(verified), verified)
+    except ManifestError as err:
+        problem = str(err)
+    try:
+        listed = {rel: digest.lower() for rel, digest in manifest.read_manifest(root).items()}
+    except ManifestError:
+        return RawCheck(root, {}, {}, (problem,))
+    present = set(manifest.list_tree(root))
+    verified = {rel: digest for rel, digest in listed.items()
+                if rel in present and manifest.sha256_file(root / rel) == digest}
+    return RawCheck(root, listed, verified, (problem,))
+
+
+def _short(digest: Any) -> str:
+    return str(digest)[:10]
+
+
+@dataclass
+class Verifier:
+    """Compare what the build recorded with the files and code as they are now.
+
+    A number is current when every input it records has the recorded hash now (raw
+    files as verified against the manifest now, build and project files as read
+    now), the code hash of its step's module is the hash of that code now, the
+    library versions its step recorded are installed, and no build file it read
+    comes from a stale step.  Anything else makes it stale, with the reasons.
+
+    Parameters
+    ----------
+    roots
+        The build's raw tree, build folder and project.
+    raw
+        The raw tree as verified now (:func:`check_raw`).
+    records
+        Step name -> step record (``build/steps/<step>.json``) of the analysis and
+        figure steps.
+    params
+        Step name -> parameter name -> value as declared now (``build/params.json``);
+        a step whose record used other values is stale.
+    """
+
+    roots: Roots
+    raw: RawCheck
+    records: dict[str, dict[str, Any]]
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _hashes: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    _codes: dict[str, str | None] = field(default_factory=dict)
+    _steps: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._producer = {out: name for name, record in self.records.items() for out in record.get("outputs", [])}
+
+    def _current(self, kind: str, name: str) -> str | None:
+        from paperbuild.manifest import sha256_file
+
+        if (kind, name) not in self._hashes:
+            path = self.roots.root(kind) / name
+            self._hashes[kind, name] = sha256_file(path) if path.is_file() else None
+        return self._hashes[kind, name]
+
+    def _code(self, module: str) -> str | None:
+        from paperbuild.step import code_hash, module_sources
+
+        if module not in self._codes:
+            try:
+                self._codes[module] = code_hash(list(module_sources(module)))
+            except (ModuleNotFoundError, OSError, ValueError):
+                self._codes[module] = None
+        return self._codes[module]
+
+    def _input_problem(self, name: str, digest: str, kind: str | None, step: str) -> str | None:
+        if kind == "raw":
+            if name not in self.raw.verified:
+                where = "does not match" if name in self.raw.listed else "is not listed in"
+                return f"raw file {name} {where} MANIFEST.sha256 now"
+            now = self.raw.verified[name]
+        elif kind in ("build", "project"):
+            now = self._current(kind, name)
+            if now is None:
+                return f"{kind} file {name} is missing now"
+        else:
+            return f"input {name}: build/steps/{step}.json does not say which root it is relative to"
+        if now != str(digest).lower():
+            return f"{kind} file {name} is not the file it was computed from (recorded {_short(digest)}, now {_short(now)})"
+        return None
+
+    def _problems(self, step: str, inputs: Mapping[str, str], code: str | None) -> list[str]:
+        record = self.records.get(step)
+        if record is None:
+            return [f"no record of step {step} (build/steps/{step}.json)"]
+        roots = record.get("input_roots", {})
+        problems = [p for name, digest in inputs.items()
+                    if (p := self._input_problem(name, digest, roots.get(name), step)) is not None]
+        upstream: dict[str, list[str]] = {}  # stale producer step -> the build files of it that were read
+        for name in inputs:
+            producer = self._producer.get(name)
+            if roots.get(name) == "build" and producer not in (None, step) and self.step_problems(producer):
+                upstream.setdefault(producer, []).append(name)
+        problems += [f"it read {', '.join(names)} made by step {producer}, which is stale"
+                     for producer, names in sorted(upstream.items())]
+        module = record.get("module")
+        now = self._code(module) if module else None
+        if now is None:
+            problems.append(f"the code of step {step} ({module or 'module not recorded'}) cannot be found now")
+        elif now != code:
+            problems.append(f"the code of {module} changed since (recorded {_short(code)}, now {_short(now)})")
+        from paperbuild.step import library_versions
+
+        declared = self.params.get(step, {})
+        used = record.get("params", {})
+        problems += [f"parameter {step}.{name} was {used.get(name)!r}, the registry now says {value!r}"
+                     for name, value in sorted(declared.items()) if used.get(name) != value]
+        recorded = record.get("libraries", {})
+        installed = library_versions(tuple(recorded))
+        problems += [f"{name} {version} was used, {installed[name]} is installed now"
+                     for name, version in recorded.items() if installed[name] != version]
+        return problems
+
+    def step_problems(self, step: str) -> list[str]:
+        """Why a step's outputs (its figures, its build files) are stale; empty when current.
+
+        Parameters
+        ----------
+        step
+            A step with a record in ``build/steps``.
+
+        Returns
+        -------
+        list of str
+            One sentence per mismatch, naming the file, code or library.
+        """
+        if step not in self._steps:
+            self._steps[step] = ["(checking)"]  # a cycle of records counts as stale
+            record = self.records.get(step, {})
+            self._steps[step] = self._problems(step, record.get("inputs", {}), record.get("code"))
+        return self._steps[step]
+
+    def number_problems(self, number: Mapping[str, Any]) -> list[str]:
+        """Why a number is stale; empty when it is current.
+
+        Parameters
+        ----------
+        number
+            Its ``numbers.json`` record (``step``, ``inputs``, ``code``).
+
+        Returns
+        -------
+        list of str
+            One sentence per mismatch, naming the file, code or library.
+        """
+        return self._problems(number["step"], number.get("inputs", {}), number.get("code"))
+
+
+def _grouped(stale: Mapping[str, list[str]], steps: Mapping[str, str], noun: str) -> list[str]:
+    """One sentence per step and reason set: ``step s: 3 numbers stale (a, b, c): why``."""
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for item, reasons in stale.items():
+        if reasons:
+            groups.setdefault((steps[item], tuple(reasons)), []).append(item)
+    sentences = []
+    for (step, reasons), items in sorted(groups.items()):
+        shown = ", ".join(sorted(items)[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
+        plural = noun if len(items) == 1 else noun + "s"
+        sentences.append(f"step {step}: {len(items)} {plural} stale ({shown}): {'; '.join(reasons)}")
+    return sentences
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The written report and whether it certifies the build.
+
+    Attributes
+    ----------
+    md, html
+        The Markdown and HTML reports.
+    problems
+        Why the build is not certified (one sentence each); empty when it is.
+    """
+
+    md: Path
+    html: Path
+    problems: tuple[str, ...] = ()
+
+    @property
+    def certified(self) -> bool:
+        """True when every number and figure was verified against the current files and code."""
+        return not self.problems
+
+    def message(self) -> str:
+        """The verdict in words, for the command line and the doit task."""
+        if self.certified:
+            return f"reproduction report -> {self.html} (and {self.md.name}): build certified"
+        reasons = "\n".join(f"  - {p}" for p in self.problems)
+        return (f"build NOT certified (report written to {self.html}): what the build recorded no longer "
+                f"matches the files and code it was made from:\n{reasons}\nRerun the build (doit) to recompute them.")
+
+
+def _records(build: Path) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Step records of the analysis and figure steps, and the render records."""
+    steps, renders = {}, []
+    for path in sorted((build / "steps").glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise BuildError(f"{path}: not a readable step record ({err}); rerun the build (doit)") from None
+        if not isinstance(record, dict) or "step" not in record:
+            raise BuildError(f"{path}: not a step record (no 'step'); rerun the build (doit)")
+        if "module" in record:
+            steps[record["step"]] = record
+        else:
+            renders.append(record)
+    return steps, renders
+
+
+def write_report(roots: Roots, renderer_libraries: Iterable[str] = RENDERER_LIBRARIES) -> Certificate:
     """Certify one build for a reviewer in a single self-contained file (plus its Markdown source).
 
-    Everything comes from files the build wrote (numbers, step records, the raw-tree
-    stamp) and the ledger, so the report needs no registry and can be rewritten offline.
+    The numbers, step records and ledger come from files; the raw tree, the build's
+    and project's input files and the code are checked as they are now, so the
+    report certifies only what it verified.  The report is written either way; the
+    returned certificate says whether it certifies the build.
 
     Parameters
     ----------
@@ -205,8 +563,8 @@ def write_report(roots: Roots, renderer_libraries: Iterable[str] = RENDERER_LIBR
 
     Returns
     -------
-    tuple of Path
-        The Markdown and HTML reports.
+    Certificate
+        The Markdown and HTML reports, and why the build is not certified (if so).
 
     Raises
     ------
@@ -219,31 +577,58 @@ def write_report(roots: Roots, renderer_libraries: Iterable[str] = RENDERER_LIBR
     build, project, out = roots.build, roots.project, roots.reproduction
     numbers = load(roots.numbers)
     ledger = load_ledger(roots.ledger)
-    if not roots.raw_verified.is_file():
-        raise BuildError(f"{roots.raw_verified}: missing; run the build (doit) before the report")
-    verified = json.loads(roots.raw_verified.read_text(encoding="utf-8"))
-    records = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted((build / "steps").glob("*.json"))}
+    records, renders = _records(build)
+    raw_check = check_raw(roots.raw)
+    declared: dict[str, dict[str, Any]] = {}
+    if roots.params.is_file():  # the registry's parameters, as the params task wrote them
+        for key, record in json.loads(roots.params.read_text(encoding="utf-8")).items():
+            declared.setdefault(record["step"], {})[key.split(".", 1)[1]] = record["value"]
+    verifier = Verifier(roots, raw_check, records, declared)
+    stale_numbers = {key: verifier.number_problems(num) for key, num in numbers.items()}
     libraries = sorted({lib for r in records.values() for lib in r.get("libraries", {})} | set(renderer_libraries))
     commit = _git(project, "rev-parse", "HEAD")
     dirty = _git(project, "status", "--porcelain")
-    rows = number_rows(numbers, ledger)
+    rows = number_rows(numbers, ledger, stale_numbers)
     counts = {s: sum(r["status"] == s for r in rows) for s in (REPRODUCED, WITHIN_ROUNDING, DIFFERS, NEW, "missing")}
     drifted = sum(r["lock"] == "DRIFTED" for r in rows)
 
     thumbs = out / "thumbnails"
     thumbs.mkdir(parents=True, exist_ok=True)
-    figure_rows = []
-    for record in records.values():
+    figure_rows, stale_figures, figure_steps = [], {}, {}
+    for name, record in records.items():
         for rel in record.get("outputs", []):
-            if not rel.startswith("figures/") or not (build / rel).is_file():
+            if not rel.startswith("figures/") or ".." in Path(rel).parts or not (build / rel).is_file():
                 continue
-            inputs = ", ".join(f"`{name}` ({digest[:10]})" for name, digest in record.get("inputs", {}).items())
-            thumb = _thumbnail(build / rel, thumbs)
-            figure_rows.append({"figure": f"![]({Path('..') / thumb.relative_to(build)}){{width=220px}}",
-                                "file": f"`{rel}`", "step": f"{record['step']} (`{record['source']}`)",
-                                "inputs": inputs or "–"})
-    timing_rows = [{"task": r["step"], "seconds": f"{r['seconds']:.2f}"} for r in records.values()]
-    raw_rows = [{"file": f"`{name}`", "sha256": f"`{digest}`"} for name, digest in sorted(verified["files"].items())]
+            stale_figures[rel], figure_steps[rel] = verifier.step_problems(name), name
+            inputs = ", ".join(f"{md_code(n)} ({md_text(_short(d))})" for n, d in record.get("inputs", {}).items())
+            thumb = _thumbnail(build / rel, thumbs / Path(rel).relative_to("figures"))
+            link = quote((Path("..") / thumb.relative_to(build)).as_posix(), safe="/")
+            figure_rows.append({"figure": f"![{md_text(rel)}]({link}){{width=220px}}", "file": md_code(rel),
+                                "step": f"{md_text(name)} ({md_code(record.get('source', ''))})",
+                                "inputs": inputs or "–", "provenance": STALE if stale_figures[rel] else CURRENT})
+    timing_rows = [{"task": md_text(r["step"]), "seconds": f"{float(r.get('seconds', 0)):.2f}"}
+                   for r in [*records.values(), *renders]]
+    raw_rows = [{"file": md_code(name), "sha256": md_code(digest),
+                 "now": "verified" if name in raw_check.verified else "**does not match**"}
+                for name, digest in sorted(raw_check.listed.items())]
+
+    problems = [*raw_check.problems,
+                *_grouped(stale_numbers, {k: n["step"] for k, n in numbers.items()}, "number"),
+                *_grouped(stale_figures, figure_steps, "figure")]
+    n_stale = sum(bool(v) for v in stale_numbers.values())
+    if problems:
+        verdict = [f"- **NOT certified**: {n_stale} of {len(numbers)} numbers and "
+                   f"{sum(bool(v) for v in stale_figures.values())} of {len(figure_rows)} figures are stale or "
+                   "unverified: what the build recorded no longer matches the files and code as they are now. "
+                   "Rerun the build (`doit`) to recompute them.",
+                   *[f"    - {md_text(p)}" for p in problems]]
+    else:
+        verdict = ["- **Certified**: the raw tree matches its `MANIFEST.sha256` as verified when this report was "
+                   "written, and every number and figure records the current hashes of the raw, build and project "
+                   "files it was derived from and of the code that computed it."]
+    raw_line = (f"- Raw tree: {md_code(raw_check.root)}, {len(raw_check.verified)} files verified now against "
+                "`MANIFEST.sha256`" + ("" if not raw_check.problems else ", **which it does not match**"))
+    render_lines = [f"- Rendered ({md_text(r['step'])}): {md_text(r['renderer'])}" for r in renders if r.get("renderer")]
 
     lines = [
         "---", "title: Reproduction report", "---", "",
@@ -252,34 +637,43 @@ def write_report(roots: Roots, renderer_libraries: Iterable[str] = RENDERER_LIBR
         "`data/synth/truth.yaml`; the analyses never read that truth. This report certifies that the analysis "
         "reproduces the paper's numbers from such files, not that the experiment was repeated.", "",
         "## Summary", "",
-        f"- Commit: `{commit or 'not a git checkout'}`"
+        *verdict,
+        f"- Commit: {md_code(commit or 'not a git checkout')}"
         + ("" if commit is None else (" (working tree clean)" if not dirty else " (**working tree has uncommitted changes**)")),
-        f"- Raw tree: `{verified['raw']}`, {len(verified['files'])} files, all matching `MANIFEST.sha256`",
+        raw_line,
         f"- Numbers: {len(rows)} keys; {counts[REPRODUCED]} {REPRODUCED}, {counts[WITHIN_ROUNDING]} {WITHIN_ROUNDING}, "
         f"{counts[DIFFERS]} {DIFFERS}, {counts[NEW]} {NEW}, {counts['missing']} missing; "
-        f"{drifted} outside their lock in `paper/ledger.yaml`",
-        f"- Figures: {len(figure_rows)}", "",
+        f"{drifted} outside their lock in `paper/ledger.yaml`; {n_stale} stale",
+        f"- Figures: {len(figure_rows)}",
+        *render_lines, "",
         "## Numbers", "",
         "Published: the value in the original article; reproduced: this build; locked: the accepted value in the "
-        "ledger. A value is reproduced when it lies within the tolerance of the published one.", "",
-        *table(rows, ["key", "published", "reproduced", "locked", "tolerance", "status", "lock", "step"]), "",
+        "ledger. A value is reproduced when it lies within the tolerance of the published one. Provenance: "
+        f"{CURRENT} when the files the number was derived from and its step's code still have the hashes it "
+        f"records, {STALE} otherwise.", "",
+        *table(rows, ["key", "published", "reproduced", "locked", "tolerance", "status", "lock", "provenance", "step"]),
+        "",
+        *(["## Stale numbers and figures", "",
+           *table([{"item": md_text(k), "why": md_text("; ".join(v))}
+                   for k, v in [*stale_numbers.items(), *stale_figures.items()] if v], ["item", "why"]), ""]
+          if problems and (n_stale or any(stale_figures.values())) else []),
         "## Where each number comes from", "",
         "The inputs each number was derived from (a subset of its step's inputs), as recorded in `numbers.json`.", "",
         *table(rows, ["key", "step", "derived from"]), "",
         "## Figures", "",
-        *table(figure_rows, ["figure", "file", "step", "inputs"]), "",
+        *table(figure_rows, ["figure", "file", "step", "inputs", "provenance"]), "",
         "## Environment", "",
-        *table(environment(libraries), ["item", "version"]), "",
+        *table([{k: md_text(v) for k, v in row.items()} for row in environment(libraries)], ["item", "version"]), "",
         "## Time per task (last run)", "",
         *table(timing_rows, ["task", "seconds"]), "",
-        "## Raw files (verified)", "",
-        *table(raw_rows, ["file", "sha256"]), "",
+        "## Raw files (verified when this report was written)", "",
+        *table(raw_rows, ["file", "sha256", "now"]), "",
     ]
     md = out / "report.md"
     atomic.write_text(md, "\n".join(lines))
     html = out / "report.html"
     _to_html(md, html)
-    return md, html
+    return Certificate(md, html, tuple(problems))
 
 
 def _to_html(md: Path, html: Path) -> None:
@@ -287,7 +681,7 @@ def _to_html(md: Path, html: Path) -> None:
     import pypandoc
 
     staged = html.with_suffix(".tmp.html")
-    pypandoc.convert_file(str(md), "html", format="markdown", outputfile=str(staged),
+    pypandoc.convert_file(str(md), "html", format=MARKDOWN_FORMAT, outputfile=str(staged),
                           extra_args=["--standalone", "--embed-resources", f"--resource-path={md.parent}",
                                       "--metadata=lang:en"])
     staged.replace(html)
@@ -304,21 +698,56 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status: 0 when the report was written, 1 when a file it needs is
-        missing or malformed (the message goes to stderr).
+        Exit status: 0 when the report was written and certifies the build; 1 when it
+        does not (something is stale or the raw tree does not match its manifest; the
+        reasons go to stderr) or when a file it needs is missing or malformed.
     """
     parser = argparse.ArgumentParser(prog="python -m paperbuild.report", description=__doc__.splitlines()[0])
     parser.add_argument("--build", type=Path, default=PROJECT_ROOT / "build", help="build folder (default: build/)")
-    parser.add_argument("--raw", type=Path, default=PROJECT_ROOT / "data" / "raw",
-                        help="raw tree the build read (default: data/raw)")
+    parser.add_argument("--raw", type=Path, default=None,
+                        help="raw tree to verify (default: the one the build verified, else data/raw)")
+    parser.add_argument("--project", type=Path, default=PROJECT_ROOT,
+                        help="project checkout holding paper/ledger.yaml and the cited files (default: this one)")
     args = parser.parse_args(argv)
     try:
-        md, html = write_report(Roots(raw=args.raw, build=args.build))
+        raw = args.raw if args.raw is not None else stamped_raw(args.build)
+        certificate = write_report(Roots(raw=raw, build=args.build, project=args.project))
     except BuildError as err:
         print(f"report: {err}", file=sys.stderr)
         return 1
-    print(f"reproduction report -> {html} (and {md.name})")
+    if not certificate.certified:
+        print(f"report: {certificate.message()}", file=sys.stderr)
+        return 1
+    print(certificate.message())
     return 0
+
+
+def stamped_raw(build: Path) -> Path:
+    """The raw tree a build verified (its ``raw_verified.json``), so ``--build`` alone checks the right tree.
+
+    Parameters
+    ----------
+    build
+        The build folder.
+
+    Returns
+    -------
+    Path
+        The raw tree named in the stamp; ``data/raw`` of the project when the build
+        has no stamp.
+
+    Raises
+    ------
+    BuildError
+        The stamp exists but cannot be read.
+    """
+    stamp = Roots(raw=PROJECT_ROOT / "data" / "raw", build=build).raw_verified
+    if not stamp.is_file():
+        return PROJECT_ROOT / "data" / "raw"
+    try:
+        return Path(json.loads(stamp.read_text(encoding="utf-8"))["raw"])
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as err:
+        raise BuildError(f"{stamp}: not a readable raw-tree stamp ({err}); pass --raw or rerun the build") from None
 
 
 if __name__ == "__main__":

@@ -165,6 +165,7 @@ def write_step_record(roots: Roots, step: Step, inputs: Mapping[str, str], input
     record = {"step": step.name, "module": step.module, "source": step.module.replace(".", "/") + ".py",
               "inputs": dict(inputs), "input_roots": dict(input_roots), "outputs": list(step.targets),
               "libraries": library_versions(step.libraries),
+              "params": {name: list(v) if isinstance(v, tuple) else v for name, v in step.param_values().items()},
               "code": code, "seconds": round(seconds, 3)}
     path = roots.step_record(step.name)
     write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")

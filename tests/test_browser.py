@@ -88,3 +88,53 @@ def test_number_and_figure_provenance_in_chromium(paper):  # noqa: F811
         browser.quit()
     pdf_text = " ".join(page.extract_text() for page in PdfReader(build / "paper" / "article.pdf").pages)
     assert "99.70" in pdf_text and "step:" not in pdf_text and "script" not in pdf_text
+
+
+def test_hostile_names_run_no_script_in_chromium(paper, tmp_path):  # noqa: F811
+    """File names built to run script (an onerror image, a script element, a quote that opens an
+    attribute) show as text in the article's tooltip and caption link and in the report; the browser
+    runs none of them, and the data link opens the file it names."""
+    from urllib.parse import unquote, urlsplit
+
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    from paperbuild import report
+    from paperbuild.step import raw
+    from tests.test_report import _fixture_step, _small_build
+
+    attack = "window.pwned=1"
+    hostile_input = f"a`<img src=x onerror={attack}>`b \" onfocus=\"{attack}\" x=\".mpt"
+    hostile_data = f"data/<script>{attack}</script> #1.csv"
+    paper_dir, build = paper
+    numbers = json.loads((build / "numbers.json").read_text())
+    numbers["echem.ce_floor_after_100"]["inputs"] = {hostile_input: "a" * 64}
+    (build / "numbers.json").write_text(json.dumps(numbers))
+    (build / "steps").mkdir()
+    (build / "steps" / "echem_figures.json").write_text(json.dumps(
+        {"step": "echem_figures", "source": "analysis/electrochemistry_figures.py",
+         "input_roots": {hostile_data: "build"}, "inputs": {hostile_data: "2" * 64}, "outputs": ["figures/one.svg"]}))
+    render.render("article", _roots(paper_dir, build), _targets(build))
+    step = _fixture_step(source=hostile_input, other=raw(f"<img src=x onerror={attack}>.xy"))
+    certificate = report.write_report(_small_build(tmp_path / "report", step, {
+        hostile_input: "1\n", f"<img src=x onerror={attack}>.xy": "2\n"}))
+
+    browser = _browser()
+    try:
+        browser.get((build / "paper" / "article.html").as_uri())
+        number = browser.find_element(By.CSS_SELECTOR, 'p span.num[data-key="echem.ce_floor_after_100"]')
+        ActionChains(browser).move_to_element(number).perform()
+        tip = number.find_element(By.CSS_SELECTOR, ".num-prov")
+        assert " ".join(f"{hostile_input} (aaaaaaaaaa)".split()) in " ".join(tip.text.split())
+        link = browser.find_element(By.CSS_SELECTOR, "#suppfig-one figcaption .fig-prov a[href*='data']")
+        assert unquote(urlsplit(link.get_attribute("href")).path) == str((build / hostile_data).resolve())
+        assert link.get_attribute("title") == hostile_data
+        assert browser.execute_script("return window.pwned") is None
+        assert not browser.find_elements(By.TAG_NAME, "script")
+
+        browser.get(certificate.html.as_uri())
+        assert hostile_input.split("`")[1] in browser.find_element(By.TAG_NAME, "body").text
+        assert browser.execute_script("return window.pwned") is None
+        assert not browser.find_elements(By.TAG_NAME, "script")
+    finally:
+        browser.quit()

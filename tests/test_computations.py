@@ -104,3 +104,48 @@ def test_drawn_curve_passes_through_the_images():
     e = np.array([row[2] for row in curves])
     assert x[0] == coordinate[0] and x[-1] == coordinate[-1]
     assert np.interp(coordinate, x, e) == pytest.approx(energy, abs=2e-3)
+
+
+def test_cell_problem_accepts_a_real_cell_and_names_what_is_wrong():
+    """bcc Li passes; a duplicated atom, an atom beside its own periodic image, a flat
+    cell and a NaN position are each refused with what is wrong."""
+    from ase import Atoms
+    from ase.build import bulk
+
+    limit = computations.MIN_INTERATOMIC_A
+    li = bulk("Li", "bcc", a=3.44, cubic=True)
+    assert computations.cell_problem(li, limit) is None
+    twice = li + li[:1]
+    assert "atoms 1 (Li) and 3 (Li) are 0.000 Å apart" in computations.cell_problem(twice, limit)
+    thin = Atoms("Li", cell=[0.3, 5.0, 5.0], pbc=True)
+    assert "atom 1 (Li) is 0.300 Å from its own periodic image" in computations.cell_problem(thin, limit)
+    flat = Atoms("Li2", positions=[[0, 0, 0], [1, 1, 0]], cell=[[3, 0, 0], [0, 3, 0], [3, 3, 0]], pbc=True)
+    assert computations.cell_problem(flat, limit).startswith("degenerate cell: its volume is 0")
+    spoiled = li.copy()
+    spoiled.positions[1, 2] = np.nan
+    assert computations.cell_problem(spoiled, limit).startswith("atom 2 (Li) has a non-finite position")
+
+
+def test_minimum_distance_is_below_every_bond_and_above_rounding():
+    """The threshold lies under the shortest chemical bond (H2, 0.74 Å) and the shortest
+    distance in the paper's own cell, so no real structure trips it."""
+    from ase.build import molecule
+    from ase.io import read
+
+    h2 = molecule("H2")
+    assert computations.MIN_INTERATOMIC_A < h2.get_distance(0, 1) < 0.75
+    from paperbuild.paths import PROJECT_ROOT
+
+    cell = read(PROJECT_ROOT / "data/raw" / STEP.inputs["poscar"].path, format="vasp")
+    distances = cell.get_all_distances(mic=True)[np.triu_indices(len(cell), 1)]
+    assert distances.min() > 2 * computations.MIN_INTERATOMIC_A
+
+
+def test_formation_energies_must_be_finite_numbers(tmp_path):
+    path = tmp_path / "formation.yaml"
+    path.write_text("Li3PO4: {formation_energy_eV_per_atom: .nan}\nLi3P: {formation_energy_eV_per_atom: -0.7}\n")
+    with pytest.raises(InputError, match="Li3PO4.formation_energy_eV_per_atom is nan"):
+        computations.read_formation_energies(path, computations.CITED_COMPOUNDS)
+    path.write_text("Li3PO4: {formation_energy_eV_per_atom: -2.8}\n")
+    with pytest.raises(InputError, match="no numeric Li3P.formation_energy_eV_per_atom entry"):
+        computations.read_formation_energies(path, computations.CITED_COMPOUNDS)

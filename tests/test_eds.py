@@ -120,7 +120,10 @@ def _resave(raw_tree, tmp_path, change):
      "no usable calibration"),
     (lambda s: setattr(s.axes_manager[-1], "scale", -0.01), "nonsensical scale"),
     (lambda s: s.metadata.Acquisition_instrument.TEM.Detector.EDS.set_item("live_time", 0), "live time"),
-], ids=["no-lines", "no-energy-calibration", "negative-scale", "no-live-time"])
+    (lambda s: s.metadata.Acquisition_instrument.TEM.Detector.EDS.set_item("live_time", float("nan")),
+     r"no positive, finite live time \(nan\)"),
+    (lambda s: setattr(s.axes_manager[-1], "offset", float("inf")), "non-finite offset inf keV"),
+], ids=["no-lines", "no-energy-calibration", "negative-scale", "no-live-time", "nan-live-time", "inf-offset"])
 def test_bad_line_scan_names_file_and_problem(raw_tree, tmp_path, change, message):
     """A line scan without its lines or calibration stops with the file named."""
     raw = _resave(raw_tree, tmp_path, change)

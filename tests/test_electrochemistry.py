@@ -67,8 +67,8 @@ def test_ce_floor_uses_only_steady_cycles_from_the_window():
     """The floor ignores slow cycles and cycles before the window."""
     cycles = ec.Cycles(cycle=np.arange(1, 6), q_charge_mAh=np.ones(5),
                        q_discharge_mAh=np.array([0.5, 0.97, 0.98, 0.99, 0.6]),
-                       rate_C=np.array([5, 5, 5, 5, 0.1]), v_charge_end_V=np.ones(5), v_discharge_end_V=np.ones(5),
-                       steady_rate_tolerance=TOLERANCE)
+                       current_mA=np.array([5, 5, 5, 5, 0.1]), v_charge_end_V=np.ones(5), v_discharge_end_V=np.ones(5),
+                       steady_rate_tolerance=TOLERANCE, capacity_mAh=1.0)
     assert ec.ce_floor(cycles, 3) == pytest.approx(98.0)
     with pytest.raises(ValueError, match="no steady cycle"):
         ec.ce_floor(cycles, 9)
@@ -157,10 +157,10 @@ def _truncated(data: bytes) -> bytes:
         (_text_in_number_column, "not a readable EC-Lab text export"),
         (_zero_rows, "no data rows"),
         (_truncated, "truncated|not a readable EC-Lab text export"),
-        (lambda d: d.replace(b"Battery capacity", b"Batt. cap."), "no 'Battery capacity' line"),
-        (lambda d: b"CSV export\r\n" + d, "not a readable EC-Lab text export"),
+        (lambda d: b"CSV export\r\n" + d, "not an EC-Lab text export \\(first line is 'CSV export'"),
+        (lambda d: b"", "is empty"),
     ],
-    ids=["missing-column", "text-value", "zero-rows", "truncated", "no-capacity", "not-ec-lab"],
+    ids=["missing-column", "text-value", "zero-rows", "truncated", "not-ec-lab", "empty"],
 )
 def test_read_mpt_names_file_and_problem(small_tree, tmp_path, edit, message):
     """Every malformed export ends in an InputError naming the file and the problem."""
@@ -175,3 +175,51 @@ def test_read_mpt_missing_file_is_named(tmp_path):
     """A missing export is named."""
     with pytest.raises(InputError, match="missing"):
         ec.read_mpt(tmp_path / "nowhere.mpt")
+
+
+# ------------------------------------------------------------------ EC-Lab's own efficiency
+def _eclab_efficiency(path) -> dict[int, float]:
+    """EC-Lab's per-cycle CE from its 'Efficiency/%' column: the last non-zero value of
+    each cycle, read here with plain text parsing (not the analysis's reader)."""
+    lines = path.read_bytes().decode("windows-1252").split("\r\n")
+    count = int(lines[1].split(":")[1])
+    names = lines[count - 1].rstrip("\t").split("\t")
+    cycle_at, efficiency_at = names.index("cycle number"), names.index("Efficiency/%")
+    last: dict[int, float] = {}
+    for line in lines[count:]:
+        if line:
+            cells = line.split("\t")
+            value = float(cells[efficiency_at])
+            if value != 0.0:
+                last[int(float(cells[cycle_at]))] = value
+    return last
+
+
+@pytest.mark.parametrize("cell, role", [("echem", "thin_film_cycles"), ("liquid", "liquid_cycles")])
+def test_ce_equals_eclab_efficiency_column(tmp_path, cell, role):
+    """On exports written the way EC-Lab writes its 'Efficiency/%' column, the step's
+    per-cycle CE equals EC-Lab's own value (last non-zero per cycle) to 0.00 %."""
+    from data.synth.tree import write_echem
+    from data.synth.truth import load_truth, merge
+
+    truth = merge(load_truth(), {"echem": {"export_efficiency_column": True},
+                                 "liquid": {"export_efficiency_column": True}})
+    write_echem(truth, tmp_path / "raw")
+    path = tmp_path / "raw" / "echem" / ("thin_film_cell.mpt" if cell == "echem" else "liquid_cell.mpt")
+    eclab = _eclab_efficiency(path)
+    assert len(eclab) == truth[cell]["cycles"]
+    _run(tmp_path / "raw", tmp_path / "out")
+    table = np.genfromtxt(tmp_path / "out" / STEP.outputs[role], delimiter=",", names=True)
+    first = min(eclab)
+    ours = {int(c) + first - 1: ce for c, ce in zip(table["cycle"], table["ce_pct"])}
+    assert sorted(ours) == sorted(eclab)
+    difference = max(abs(ours[c] - eclab[c]) for c in eclab)
+    assert f"{difference:.2f}" == "0.00", difference
+
+
+def test_default_exports_carry_no_efficiency_column():
+    """data/raw's exports are as they were: the column appears only when asked for."""
+    from tests.conftest import ROOT
+
+    for name in ("thin_film_cell.mpt", "liquid_cell.mpt"):
+        assert b"Efficiency/%" not in (ROOT / "data" / "raw" / "echem" / name).read_bytes()[:4000]

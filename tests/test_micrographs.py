@@ -89,3 +89,22 @@ def test_tiff_without_pixel_size_is_refused(raw_tree, tmp_path):
     with pytest.raises(InputError, match="no usable calibration") as caught:
         _run(raw, tmp_path / "out")
     assert caught.value.path.name == "fib_cross_section.tif"
+
+
+def test_liftout_titles_show_labels_literally(tmp_path):
+    """Labels with $, _, ^, \\, { and } are drawn as written: mathtext would raise on an
+    unbalanced group and turn '$x_1$' into an italic x with a subscript."""
+    from analysis import micrograph_figures, style
+    from analysis.registry import STEPS as ALL
+    from paperbuild.paths import PROJECT_ROOT
+
+    figures = next(s for s in ALL if s.name == "micrograph_figures")
+    plt = style.pyplot(PROJECT_ROOT / figures.inputs["style"].path)
+    labels = ["cut $\\frac{a}{$ trench", "$x_1$ at 30^{\\circ}", "weld \\ {Cu} 5$", "a\\$b"]
+    sequence = {"frames": np.zeros((4, 16, 16), np.float32), "pixel_nm": 10.0, "labels": np.array(labels)}
+    fig = micrograph_figures.liftout(sequence, plt)
+    fig.savefig(tmp_path / "liftout.png")  # drawing is where mathtext would raise
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == [f"{i + 1}. {label}" for i, label in enumerate(labels)]
+    assert all(not ax.title.get_parse_math() and not ax.title.get_usetex() for ax in fig.axes if ax.get_title())
+    plt.close(fig)

@@ -93,3 +93,28 @@ def test_ledger_holds_every_key_of_the_paper_spec():
             keys.add("_".join(parts[: len(parts) - suffix.count("_")]) + suffix)
     assert len(keys) >= 45
     assert sorted(keys - set(ledger)) == []
+
+
+def _requirement_name(spec: str) -> str:
+    return re.split(r"[<>=!~;\[ ]", spec, maxsplit=1)[0].strip().lower().replace("_", "-")
+
+
+def test_lock_pins_every_dependency_with_hashes():
+    """requirements-lock.txt pins each runtime and test dependency of pyproject.toml exactly,
+    with hashes, so `pip install --require-hashes` reproduces the checked environment."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = {_requirement_name(d) for d in project["dependencies"] + project["optional-dependencies"]["test"]}
+    lock = (ROOT / "requirements-lock.txt").read_text(encoding="utf-8")
+    pinned = {m.group(1).lower().replace("_", "-") for m in re.finditer(r"^([A-Za-z0-9_.-]+)==\S+", lock, re.M)}
+    assert wanted <= pinned, f"not in the lock: {sorted(wanted - pinned)}"
+    entries = re.split(r"\n(?=[A-Za-z0-9_.-]+==)", lock.split("\n", 2)[2])
+    assert all("--hash=sha256:" in entry for entry in entries if "==" in entry)
+    assert "file://" not in lock, "the lock must name registry packages only"
+
+
+def test_ci_runs_the_suite_on_the_newest_python_too():
+    """.ci/run repeats the README's test command on the newest supported Python."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "versions/3.13" in ci and ci.count('python -m pip install -e ".[test]" && python -m pytest') == 2

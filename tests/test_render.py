@@ -127,3 +127,113 @@ def test_backend_prefers_quarto_only_when_installed(monkeypatch):
     assert render.backend() == "quarto"
     monkeypatch.setenv("PAPERBUILD_RENDERER", "pandoc")
     assert render.backend() == "pandoc"
+
+
+# ------------------------------------------------------------------ byte-reproducible output
+def _render_both(paper_dir: Path, build: Path) -> dict[str, bytes]:
+    render.render("article", _roots(paper_dir, build), _targets(build))
+    return {t.name: t.read_bytes() for t in _targets(build)}
+
+
+def test_two_renders_of_the_same_inputs_are_byte_identical(paper, monkeypatch):
+    """HTML and PDF come out byte for byte the same, rendered again or into another build folder."""
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    paper_dir, build = paper
+    first = _render_both(paper_dir, build)
+    shutil.rmtree(build / "paper")
+    shutil.rmtree(build / ".render")
+    again = _render_both(paper_dir, build)
+    other = build.parent / "other"  # a sibling folder: the same relative links to the sources
+    shutil.copytree(build, other, ignore=shutil.ignore_patterns("paper", ".render"))
+    elsewhere = _render_both(paper_dir, other)
+    for name in first:
+        assert again[name] == first[name], name
+        assert elsewhere[name] == first[name], name
+
+
+def test_pdf_date_comes_from_source_date_epoch(paper, monkeypatch):
+    """SOURCE_DATE_EPOCH dates the PDF, and the render says where the date came from."""
+    from datetime import datetime, timezone
+
+    from pypdf import PdfReader
+
+    paper_dir, build = paper
+    epoch = 1_600_000_000
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(epoch))
+    used = render.render("article", _roots(paper_dir, build), _targets(build))
+    assert "SOURCE_DATE_EPOCH" in used
+    created = PdfReader(build / "paper" / "article.pdf").metadata.creation_date
+    assert created.astimezone(timezone.utc) == datetime.fromtimestamp(epoch, timezone.utc)
+
+
+def _git(folder: Path, *args: str, **env: str) -> str:
+    import os
+    import subprocess
+
+    result = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args], cwd=folder,
+                            capture_output=True, text=True, check=True, env=dict(os.environ, **env))
+    return result.stdout.strip()
+
+
+def test_pdf_date_source_order(tmp_path, monkeypatch):
+    """SOURCE_DATE_EPOCH first, then the commit time of HEAD, then the documented fallback."""
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    epoch, source = render.pdf_epoch(plain)
+    assert epoch == render.FALLBACK_EPOCH and "fallback" in source
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    (repo / "f.txt").write_text("x\n")
+    _git(repo, "add", "f.txt")
+    _git(repo, "commit", "-q", "-m", "one", GIT_COMMITTER_DATE="@1500000123 +0000", GIT_AUTHOR_DATE="@1 +0000")
+    expected = int(_git(repo, "show", "-s", "--format=%ct", "HEAD"))
+    epoch, source = render.pdf_epoch(repo)
+    assert epoch == expected and "commit" in source
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1234567890")
+    assert render.pdf_epoch(repo) == (1234567890, "SOURCE_DATE_EPOCH")
+
+
+@pytest.mark.parametrize("value", ["yesterday", "-5", "1.5", "99999999999999"])
+def test_bad_source_date_epoch_is_one_message(tmp_path, monkeypatch, value):
+    """A SOURCE_DATE_EPOCH that is not a whole number of seconds in range stops with its name."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    with pytest.raises(render.RenderError, match="SOURCE_DATE_EPOCH"):
+        render.pdf_epoch(tmp_path)
+
+
+# ------------------------------------------------------------------ hostile names in tooltips and caption links
+HOSTILE_INPUT = "a`<img src=x onerror=alert(1)>`b \" onmouseover=\"alert(2).mpt"
+HOSTILE_SCRIPT = "<script>alert(3)</script>.xy"
+HOSTILE_DATA = "data/<i>d</i> #1 \"q\" & 'r'?.csv"
+
+
+def test_hostile_names_stay_text_in_tooltips_and_caption_links(paper):
+    """Input names with HTML, quotes, backticks, '#' and '?' show literally in the number's tooltip and
+    the caption's data link, which points at the file itself; nothing becomes markup."""
+    from urllib.parse import unquote, urlsplit
+
+    from tests.test_report import assert_no_injected_markup, parse_html
+
+    paper_dir, build = paper
+    numbers = json.loads((build / "numbers.json").read_text())
+    numbers["echem.ce_floor_after_100"]["inputs"] = {HOSTILE_INPUT: "a" * 64, HOSTILE_SCRIPT: "b" * 64}
+    (build / "numbers.json").write_text(json.dumps(numbers))
+    (build / "steps").mkdir()
+    (build / "steps" / "echem_figures.json").write_text(json.dumps(
+        {"step": "echem_figures", "source": "analysis/electrochemistry_figures.py",
+         "input_roots": {HOSTILE_DATA: "build"}, "inputs": {HOSTILE_DATA: "2" * 64}, "outputs": ["figures/one.svg"]}))
+    render.render("article", _roots(paper_dir, build), _targets(build))
+    markup = parse_html((build / "paper" / "article.html").read_text(encoding="utf-8"))
+    assert_no_injected_markup(markup)
+    text = " ".join("".join(markup.text).split())  # HTML wraps lines at spaces
+    assert f"{HOSTILE_INPUT} (aaaaaaaaaa)" in text and f"{HOSTILE_SCRIPT} (bbbbbbbbbb)" in text
+    hrefs = [value for tag, name, value in markup.attributes if tag == "a" and name == "href"]
+    data_links = [h for h in hrefs if "data/" in h]
+    assert len(data_links) == 1
+    parts = urlsplit(data_links[0])
+    assert not parts.scheme and not parts.query and not parts.fragment
+    assert (build / "paper" / unquote(parts.path)).resolve() == (build / HOSTILE_DATA).resolve()

@@ -20,9 +20,10 @@ def test_merge_replaces_only_given_keys():
 
 
 def test_merge_rejects_unknown_key():
-    """A misspelt override key is an error, not silently ignored."""
-    with pytest.raises(KeyError, match="echem.cycels"):
+    """A misspelt override key is an error, not silently ignored, printed without quotes."""
+    with pytest.raises(KeyError, match="echem.cycels") as caught:
         merge({"echem": {"cycles": 535}}, {"echem": {"cycels": 450}})
+    assert str(caught.value) == "unknown key echem.cycels (did you mean echem.cycles?)"
 
 
 @pytest.mark.parametrize("key", ["cycles", "ce_floor_after_100", "ce_floor_after_400"])
@@ -31,7 +32,7 @@ def test_required_truth_keys_exist(key):
     assert key in load_truth()["echem"]
 
 
-LIBRARY_WRITTEN = (".hspy", ".tif", ".msa")  # their headers carry write times or library versions
+LIBRARY_WRITTEN = (".hspy", ".tif", ".msa")  # their headers carry library versions
 
 
 def _content(path):
@@ -59,6 +60,18 @@ def test_committed_raw_tree_is_what_the_synthetic_instrument_writes(raw_tree):
             assert digest == fresh[rel], rel
 
 
+def test_synthetic_instrument_writes_byte_identical_trees(raw_tree, tmp_path):
+    """Two runs from the same truth write the same files, byte for byte: the .hspy files
+    too (HyperSpy stamps each save with the wall-clock time; the writer fixes it)."""
+    from tests.conftest import make_tree
+
+    again = make_tree(tmp_path / "again")
+    files = sorted(p.relative_to(raw_tree).as_posix() for p in raw_tree.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(again).as_posix() for p in again.rglob("*") if p.is_file())
+    differ = [rel for rel in files if (raw_tree / rel).read_bytes() != (again / rel).read_bytes()]
+    assert not differ, differ
+
+
 def test_command_line_writes_tree_from_override(tmp_path):
     """`python -m data.synth --truth F --out D` honours F and writes a manifest."""
     override = tmp_path / "truth.yaml"
@@ -78,7 +91,7 @@ def test_command_line_reports_unknown_override_key(tmp_path):
     result = subprocess.run([sys.executable, "-m", "data.synth", "--truth", str(override), "--out", str(tmp_path / "o")],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2
-    assert "bad.yaml" in result.stderr and "echem.cycels" in result.stderr
+    assert result.stderr == f"error: {override}: unknown key echem.cycels (did you mean echem.cycles?)\n"
 
 
 # ------------------------------------------------------------ independence from analysis/

@@ -131,7 +131,24 @@ def test_constants_file_must_hold_every_factor(tmp_path):
     with pytest.raises(InputError, match=r"factors\.yaml.*no sensitivity factor for N 1s, P 2p, Li 1s"):
         xps.read_constants(path)
     path.write_text("factors: {C 1s: 0.278}\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"factors\.yaml.*missing entry 'p2p_spin_orbit_split_eV'"):
+    with pytest.raises(InputError, match=r"factors\.yaml.*missing or malformed entry 'p2p_spin_orbit_split_eV'"):
+        xps.read_constants(path)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("factors: {C 1s: 0.278, O 1s: 0.78, N 1s: 0.477, P 2p: 0, Li 1s: 0.025}\np2p_spin_orbit_split_eV: 0.87\n"
+     "p2p_area_ratio_12_to_32: 0.5\n", r"factors\.P 2p is 0; it must be a positive finite number"),
+    ("factors: {C 1s: 0.278, O 1s: .nan, N 1s: 0.477, P 2p: 0.486, Li 1s: 0.025}\np2p_spin_orbit_split_eV: 0.87\n"
+     "p2p_area_ratio_12_to_32: 0.5\n", r"factors\.O 1s is nan"),
+    ("factors: {C 1s: 0.278, O 1s: 0.78, N 1s: 0.477, P 2p: 0.486, Li 1s: 0.025}\np2p_spin_orbit_split_eV: .inf\n"
+     "p2p_area_ratio_12_to_32: 0.5\n", r"p2p_spin_orbit_split_eV is inf"),
+    ("factors: [C 1s: 0.278\n", r"not a readable YAML file"),
+], ids=["zero-factor", "nan-factor", "infinite-split", "not-yaml"])
+def test_constants_must_be_positive_finite_numbers(tmp_path, text, message):
+    """A zero factor would divide by zero in the quantification; NaN would poison it."""
+    path = tmp_path / "factors.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=rf"factors\.yaml: .*{message}"):
         xps.read_constants(path)
 
 
@@ -190,7 +207,9 @@ def test_missing_block_is_named(tmp_path, reference_blocks):
 def test_truncated_file_is_named(tmp_path, reference_blocks):
     path = write_xps_file(tmp_path / "ref.vms", reference_blocks, load_truth(), "x")
     path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
-    with pytest.raises(InputError, match=r"ref\.vms.*not a readable VAMAS file"):
+    with pytest.raises(InputError, match=r"ref\.vms.*the file ends inside block 3 of the 5 its header declares "
+                                         r"\(after block 'O 1s/0'\): it is cut short; etch step 0 s has no N 1s, P 2p, "
+                                         r"Li 1s block"):
         xps.read_vamas(path)
 
 

@@ -134,3 +134,18 @@ def test_bad_patterns_are_named(tmp_path, edit, message):
     path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
     with pytest.raises(InputError, match=f"lipon_pristine.xy.*{message}"):
         xrd.read_xy(path, P["wavelength_A"])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("space_group: 15\ncell: {a: 8.36, b: 4.97, c: .nan, alpha: 90, beta: 114.8, gamma: 90}\nsites: [[Li, 0, 0, 0]]\n",
+     r"cell parameters .* must be positive finite numbers"),
+    ("space_group: 15\ncell: {a: 8.36}\nsites: [[Li, 0, 0, 0]]\n", r"missing or malformed entry 'b'"),
+    ("space_group: 999\ncell: {a: 8.36, b: 4.97, c: 6.2, alpha: 90, beta: 114.8, gamma: 90}\nsites: [[Li, 0, 0, 0]]\n",
+     r"ASE cannot build the structure"),
+    ("space_group: [15\n", r"not a readable YAML file"),
+], ids=["nan-cell", "missing-b", "no-such-space-group", "not-yaml"])
+def test_bad_structure_file_is_named(tmp_path, text, message):
+    path = tmp_path / "structure.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=rf"structure\.yaml: {message}"):
+        xrd.load_structure(path)

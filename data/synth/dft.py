@@ -47,6 +47,9 @@ def amorphous_cell(counts: dict[str, int], density_g_cm3: float, min_distance_A:
             raise RuntimeError("could not pack the amorphous cell; lower min_distance_A")
         positions.append(trial)
     order = rng.permutation(len(symbols))  # the packing order should not follow species
-    atoms = Atoms(symbols=[symbols[i] for i in order], positions=np.asarray(positions), cell=[a, a, a], pbc=True)
-    atoms = atoms[atoms.numbers.argsort(kind="stable")]  # group by species, as POSCAR does
-    return atoms
+    shuffled = [symbols[i] for i in order]
+    # group by species, as POSCAR does; sorted here rather than by slicing an Atoms object,
+    # which makes ASE reshape an empty array (deprecated from NumPy 2.5 on)
+    grouped = np.argsort([atomic_numbers[s] for s in shuffled], kind="stable")
+    return Atoms(symbols=[shuffled[i] for i in grouped], positions=np.asarray(positions)[grouped],
+                 cell=[a, a, a], pbc=True)

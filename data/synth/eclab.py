@@ -3,7 +3,8 @@
 No maintained library writes ``.mpt`` (galvani and yadg only read it), so this is a
 small writer of our own: the two-line preamble, a header whose line count is declared
 in ``Nb header lines``, tab-separated columns with a trailing tab, CRLF line ends and
-windows-1252 text.
+windows-1252 text.  The columns are those the simulation hands over, in EC-Lab's order;
+``Efficiency/%`` among them only when the export asks for it.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import numpy as np
 INTEGER_COLUMNS = {"mode", "ox/red", "error", "control changes", "Ns changes", "counter inc.", "Ns", "half cycle"}
 COLUMN_ORDER = ["mode", "ox/red", "error", "control changes", "Ns changes", "counter inc.", "Ns", "time/s",
                 "control/mA", "Ewe/V", "I/mA", "dq/mA.h", "(Q-Qo)/mA.h", "Q charge/discharge/mA.h",
-                "half cycle", "cycle number"]
+                "half cycle", "Efficiency/%", "cycle number"]
 
 
 def header_lines(meta: dict[str, str], started: datetime) -> list[str]:

@@ -104,14 +104,18 @@ def protocol_from(cfg: dict[str, Any]) -> Protocol:
 
 
 def simulate(cfg: dict[str, Any], rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """All recorded points of a GCPL run, as EC-Lab columns (see :mod:`data.synth.eclab`)."""
+    """All recorded points of a GCPL run, as EC-Lab columns (see :mod:`data.synth.eclab`).
+
+    Among them EC-Lab's ``Efficiency/%`` (Q discharge / Q charge of the cycle so far),
+    which an export carries only when the experimenter ticked it (the writer decides).
+    """
     proto = protocol_from(cfg)
     slow = np.isin(np.arange(1, proto.cycles + 1), proto.slow_cycles)
     ce = ce_series(cfg, slow, rng)
     q_charge, q_discharge = capacities(cfg, slow, ce)
     columns: dict[str, list[np.ndarray]] = {k: [] for k in (
         "mode", "ox/red", "control changes", "Ns changes", "Ns", "time/s", "control/mA", "Ewe/V", "I/mA",
-        "dq/mA.h", "(Q-Qo)/mA.h", "Q charge/discharge/mA.h", "half cycle", "cycle number")}
+        "dq/mA.h", "(Q-Qo)/mA.h", "Q charge/discharge/mA.h", "Efficiency/%", "half cycle", "cycle number")}
     t0, q_total, half = 0.0, 0.0, 0
     for index in range(proto.cycles):
         rate = proto.slow_rate_C if slow[index] else proto.fast_rate_C
@@ -138,6 +142,9 @@ def simulate(cfg: dict[str, Any], rng: np.random.Generator) -> dict[str, np.ndar
             columns["dq/mA.h"].append(dq)
             columns["(Q-Qo)/mA.h"].append(q_total + sign * q)
             columns["Q charge/discharge/mA.h"].append(sign * q)
+            # EC-Lab's running Q discharge / Q charge of the cycle: 0 while charging, the
+            # cycle's CE at its last point (the last non-zero value of the cycle)
+            columns["Efficiency/%"].append(np.zeros(points) if charging else 100.0 * q / q_charge[index])
             columns["half cycle"].append(np.full(points, half))
             columns["cycle number"].append(np.full(points, index))
             t0 += seconds[-1] + 1.0

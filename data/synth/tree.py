@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ def write_echem(truth: dict[str, Any], out: Path) -> list[Path]:
         cfg = truth[section]
         rng = np.random.default_rng([seed, offset])
         columns = potentiostat.simulate(cfg, rng)
+        if not cfg["export_efficiency_column"]:  # EC-Lab exports only the columns ticked
+            del columns["Efficiency/%"]
         meta = dict(meta, file=name.replace(".mpt", ".mpr"), capacity_mAh=cfg["nominal_capacity_mAh"],
                     v_min=cfg["voltage_min_V"], v_max=cfg["voltage_max_V"])
         path = out / "echem" / name
@@ -45,8 +48,27 @@ def _calibrate(signal, names_units_scales) -> None:
         axis.name, axis.units, axis.scale, axis.offset = name, units, scale, offset
 
 
+# When the EDS session saved its files.  HyperSpy stamps every save with the wall-clock
+# time (metadata General.FileIO.<n>.timestamp), which made each run's .hspy bytes differ.
+EDS_SAVED_ON = datetime(2019, 10, 2, 14, 5, 0, tzinfo=timezone.utc)
+
+
+def _stamp_saves(path: Path, when: datetime) -> None:
+    """Replace the save times HyperSpy wrote into an .hspy file by ``when``.
+
+    With that, and no HDF5 object times (``track_times=False``), the same truth gives the
+    same bytes on every run.
+    """
+    import h5py
+
+    with h5py.File(path, "r+") as handle:
+        for experiment in handle["Experiments"].values():
+            for entry in experiment["metadata/General/FileIO"].values():
+                entry.attrs.modify("timestamp", when.isoformat())
+
+
 def write_eds(truth: dict[str, Any], out: Path) -> list[Path]:
-    """STEM-EDS line scan and spectrum image as HyperSpy .hspy files."""
+    """STEM-EDS line scan and spectrum image as HyperSpy .hspy files, byte-reproducible."""
     hyperspy_api()
     from exspy.signals import EDSTEMSpectrum
 
@@ -77,7 +99,9 @@ def write_eds(truth: dict[str, Any], out: Path) -> list[Path]:
         signal.add_lines()
         path = out / "eds" / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        signal.save(path, overwrite=True, chunks=(8, 16, cfg["map_channels"]) if signal is image else None)
+        signal.save(path, overwrite=True, chunks=(8, 16, cfg["map_channels"]) if signal is image else None,
+                    track_times=False)
+        _stamp_saves(path, EDS_SAVED_ON)
         written.append(path)
     return written
 

@@ -154,8 +154,11 @@ local function provenance_links(content)
     if record ~= nil and not seen[record.step] then
       seen[record.step] = true
       links:insert(pandoc.Link("script", record.source, "step " .. record.step .. " made " .. image.src))
+      -- targets are relative, percent-encoded URLs (paperbuild/render.py); titles the plain
+      -- names.  pandoc escapes both as attribute values, so no name becomes markup.
+      local names = record.data_names or {}
       for index, data in ipairs(record.data or {}) do
-        links:insert(pandoc.Link(index == 1 and "data" or ("data " .. index), data, data))
+        links:insert(pandoc.Link(index == 1 and "data" or ("data " .. index), data, names[index] or data))
       end
     end
   end})
