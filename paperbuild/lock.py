@@ -17,6 +17,12 @@ READ_ONLY_COMMANDS = {"list", "info", "help", "dumpdb", "tabcompletion"}
 _held = []  # keeps the locked file open for the life of the process
 
 
+# doit's options that take a separate value (doit 0.37: global, run and list options)
+_OPTIONS_WITH_VALUE = frozenset({"-f", "--file", "-d", "--dir", "--db-file", "--backend", "--check_file_uptodate",
+                                 "-n", "--process", "-P", "--parallel-type", "-r", "--reporter", "-o",
+                                 "--output-file", "-v", "--verbosity", "--failure-verbosity", "--codec-cls"})
+
+
 def doit_command(argv: list[str]) -> str:
     """Tell which doit sub-command runs, so read-only commands can skip the build lock.
 
@@ -31,8 +37,11 @@ def doit_command(argv: list[str]) -> str:
         The first word that is neither an option nor a ``name=value`` setting;
         ``"run"`` (doit's default) when there is none.
     """
-    for word in argv[1:]:
-        if not word.startswith("-") and "=" not in word:
+    words = iter(argv[1:])
+    for word in words:
+        if word in _OPTIONS_WITH_VALUE:
+            next(words, None)  # `-f dodo.py`, `-n 2`: the value is not the command
+        elif not word.startswith("-") and "=" not in word:
             return word
     return "run"
 

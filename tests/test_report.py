@@ -133,6 +133,8 @@ def test_numdiff_main_reports_a_bad_revision_in_one_line(tmp_path, capsys):
 @pytest.mark.parametrize("argv, command", [
     (["doit"], "run"), (["doit", "raw=/x y", "build=/z"], "run"), (["doit", "list"], "list"),
     (["doit", "report"], "report"), (["doit", "info", "drift"], "info"),
+    (["doit", "-f", "dodo.py", "list"], "list"), (["doit", "-n", "2", "-P", "process"], "run"),
+    (["doit", "--file=dodo.py", "list"], "list"), (["doit", "-v", "2", "accept"], "accept"),
 ])
 def test_doit_command(argv, command):
     assert lock.doit_command(argv) == command
