@@ -2,10 +2,15 @@
 fits) and Figure S9 (atomic % against depth)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+
+if TYPE_CHECKING:  # annotations only: figures import matplotlib lazily
+    import matplotlib.figure
 
 from analysis import datatable, style
 

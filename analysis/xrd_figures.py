@@ -1,11 +1,16 @@
 """Figure S4: (A) pristine and air-exposed LiPON with the Li2CO3 lines, (B) LiPON at 100 K."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+
+if TYPE_CHECKING:  # annotations only: figures import matplotlib lazily
+    import matplotlib.figure
 
 from analysis import datatable, style
 

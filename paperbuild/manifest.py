@@ -241,6 +241,43 @@ def write_manifest(root: Path) -> Path:
     return target
 
 
+def compare_tree(root: Path) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """Compare a raw tree with its manifest file by file, without refusing anything.
+
+    The build refuses a mismatching tree (:func:`verify_manifest`); the reproduction
+    report needs the same comparison to say which files still match.  One pass hashes
+    every listed file once for both.
+
+    Parameters
+    ----------
+    root
+        The raw tree to check.
+
+    Returns
+    -------
+    tuple of (dict, dict, list of str)
+        What the manifest lists (path -> digest), the listed files that match it now,
+        and one problem per missing, extra or changed file.
+
+    Raises
+    ------
+    ManifestError
+        The manifest itself is missing or malformed.
+    """
+    root = Path(root)
+    listed = read_manifest(root)
+    present = set(list_tree(root))
+    problems = [f"missing: {rel}" for rel in sorted(set(listed) - present)]
+    problems += [f"extra (not in the manifest): {rel}" for rel in sorted(present - set(listed))]
+    matching = {}
+    for rel in sorted(set(listed) & present):
+        if sha256_file(root / rel) == listed[rel]:
+            matching[rel] = listed[rel]
+        else:
+            problems.append(f"changed (hash differs from the manifest): {rel}")
+    return listed, matching, problems
+
+
 def verify_manifest(root: Path) -> dict[str, str]:
     """Refuse a raw tree that is not exactly what its manifest lists, naming every difference.
 
@@ -260,14 +297,7 @@ def verify_manifest(root: Path) -> dict[str, str]:
         The manifest is missing or malformed, or a file is missing, extra or changed
         (all of them listed in one message).
     """
-    root = Path(root)
-    listed = read_manifest(root)
-    present = set(list_tree(root))
-    problems = [f"missing: {rel}" for rel in sorted(set(listed) - present)]
-    problems += [f"extra (not in the manifest): {rel}" for rel in sorted(present - set(listed))]
-    for rel in sorted(set(listed) & present):
-        if sha256_file(root / rel) != listed[rel]:
-            problems.append(f"changed (hash differs from the manifest): {rel}")
+    listed, _, problems = compare_tree(root)
     if problems:
         detail = "\n  ".join(problems)
         raise ManifestError(f"raw tree {root} does not match {MANIFEST_NAME}:\n  {detail}")

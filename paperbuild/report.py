@@ -330,18 +330,15 @@ def check_raw(root: Path) -> RawCheck:
 
     root = Path(root)
     try:
-        verified = {rel: digest.lower() for rel, digest in manifest.verify_manifest(root).items()}
-        return RawCheck(root, dict(verified), verified)
+        listed, matching, problems = manifest.compare_tree(root)
     except ManifestError as err:
-        problem = str(err)
-    try:
-        listed = {rel: digest.lower() for rel, digest in manifest.read_manifest(root).items()}
-    except ManifestError:
-        return RawCheck(root, {}, {}, (problem,))
-    present = set(manifest.list_tree(root))
-    verified = {rel: digest for rel, digest in listed.items()
-                if rel in present and manifest.sha256_file(root / rel) == digest}
-    return RawCheck(root, listed, verified, (problem,))
+        return RawCheck(root, {}, {}, (str(err),))
+    lower = lambda files: {rel: digest.lower() for rel, digest in files.items()}
+    if not problems:
+        return RawCheck(root, lower(listed), lower(matching))
+    detail = "\n  ".join(problems)
+    return RawCheck(root, lower(listed), lower(matching),
+                    (f"raw tree {root} does not match {manifest.MANIFEST_NAME}:\n  {detail}",))
 
 
 def _short(digest: Any) -> str:

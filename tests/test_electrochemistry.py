@@ -1,6 +1,8 @@
 """Electrochemistry: reading EC-Lab exports, per-cycle reduction, and the quoted numbers."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose

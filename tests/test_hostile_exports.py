@@ -26,7 +26,7 @@ import pytest
 from analysis import electrochemistry as ec
 from analysis.registry import STEPS
 from data.synth.tree import write_echem
-from data.synth.truth import load_truth, merge
+from data.synth.truth import load_truth
 from paperbuild.errors import InputError, ManifestError
 from paperbuild.manifest import MANIFEST_NAME, read_manifest, read_manifest_names, verify_manifest, write_manifest
 from tests.conftest import ROOT

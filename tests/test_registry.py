@@ -13,7 +13,7 @@ from analysis.registry import STEPS
 from paperbuild.errors import DeclarationError
 from paperbuild.paths import Roots
 from paperbuild.runner import run_step
-from paperbuild.step import Param, Step, built, project, raw
+from paperbuild.step import Param, Step, raw
 from tests.conftest import ROOT
 
 

@@ -162,9 +162,7 @@ def test_a_held_lock_makes_a_build_refuse(tmp_path):
 
 
 # ------------------------------------------------------------------ certification: only what was verified
-import json  # noqa: E402
 from html.parser import HTMLParser  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 from doit.exceptions import TaskFailed  # noqa: E402
 
@@ -400,7 +398,6 @@ def test_markdown_text_round_trips_through_pandoc(text):
 
 def test_report_marks_numbers_computed_with_other_parameters_stale(tmp_path):
     """A number computed with a parameter value the registry no longer declares is not certified."""
-    import json
 
     from paperbuild.paths import Roots
     from paperbuild.runner import run_step

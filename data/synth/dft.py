@@ -1,8 +1,6 @@
 """Forward models of the computations: NEB energy profiles and an amorphous LiPON cell."""
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 
