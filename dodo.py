@@ -3,7 +3,10 @@
     doit                         full build (verify raw data, analyses, numbers, drift check, lint, render)
     doit raw=DIR build=DIR2      the same on another raw tree, into another build folder
     doit report                  the reproduction report alone (build/reproduction/report.html)
-    doit accept                  lock the current numbers into paper/ledger.yaml (after review)
+    doit validate                method accuracy over 12 synthetic realizations (build/validation/)
+    doit validate realizations=N seed=S   more or other realizations
+    doit accept                  lock the current numbers into paper/ledger.yaml, and the last
+                                 validation into paper/accuracy.json (after review)
     doit list / doit info TASK   what exists / why a task would run
 
 Steps, their files and their method parameters are declared once, in
@@ -20,7 +23,7 @@ from paperbuild.manifest import MANIFEST_NAME, list_tree, read_manifest_names
 from paperbuild.errors import BuildError
 from paperbuild.paths import PROJECT_ROOT, Roots, prepare_build_folder
 from paperbuild.render import DOCUMENTS, paper_sources
-from paperbuild.step import library_versions
+from paperbuild.step import library_versions, with_producers
 
 ROOTS = Roots(raw=get_var("raw", str(PROJECT_ROOT / "data" / "raw")),
               build=get_var("build", str(PROJECT_ROOT / "build")))
@@ -97,8 +100,8 @@ def task_drift():
 def task_lint():
     """Fail when the paper names an unknown key or types a number or parameter by hand."""
     sources = paper_sources(ROOTS.paper)
-    return {"actions": [(actions.lint, [sources, ROOTS.numbers, ROOTS.params])],
-            "file_dep": sources + [ROOTS.numbers, ROOTS.params]}
+    return {"actions": [(actions.lint, [sources, ROOTS.numbers, ROOTS.params, ROOTS.accuracy])],
+            "file_dep": sources + [ROOTS.numbers, ROOTS.params, ROOTS.accuracy]}
 
 
 def task_render():
@@ -118,18 +121,70 @@ def task_render():
         }
 
 
+def _stamp(path):
+    """Size and modification time of a file, or None: cheap enough for a no-op build."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
 def task_report():
     """Write the reproduction report (build/reproduction/report.html and .md) for reviewers."""
     papers = [ROOTS.rendered / f"{document}.{ext}" for document in DOCUMENTS for ext in ("html", "pdf")]
     return {
         "actions": [(actions.report, [ROOTS])],
-        "file_dep": [ROOTS.numbers, ROOTS.ledger, ROOTS.raw_verified, *papers, *STEP_RECORDS],
+        "file_dep": [ROOTS.numbers, ROOTS.ledger, ROOTS.raw_verified, ROOTS.accuracy, *papers, *STEP_RECORDS],
+        # the report shows the last validation too, but a file_dep on it would make every
+        # `doit` rerun the (minutes-long) validation after a code change: a stat is enough
+        "uptodate": [config_changed({"validation": _stamp(ROOTS.validation / "validation.json")})],
         "targets": [ROOTS.reproduction / "report.md", ROOTS.reproduction / "report.html"],
         "task_dep": ["render"],
     }
 
 
 def task_accept():
-    """Lock the current numbers into paper/ledger.yaml (run after reviewing a change)."""
-    return {"actions": [(actions.accept, [ROOTS.numbers, ROOTS.ledger])], "task_dep": ["numbers"],
-            "uptodate": [False]}
+    """Lock the current numbers into paper/ledger.yaml and the last validation into paper/accuracy.json."""
+    return {"actions": [(actions.accept, [ROOTS.numbers, ROOTS.ledger, ROOTS.validation / "validation.json",
+                                          ROOTS.accuracy])],
+            "task_dep": ["numbers"], "uptodate": [False]}
+
+
+def _count(name: str, default: int, least: int) -> int:
+    text = get_var(name, str(default))
+    try:
+        value = int(text)
+    except ValueError:
+        raise SystemExit(f"error: {name}={text!r}: give a whole number") from None
+    if value < least:
+        raise SystemExit(f"error: {name}={value}: give at least {least}")
+    return value
+
+
+def _synthetic_instrument():
+    from data.synth.priors import instrument  # imported only when the validation runs
+
+    return instrument()
+
+
+def task_validate():
+    """Method accuracy of every raw-derived number over synthetic realizations (build/validation/)."""
+    realizations, seed = _count("realizations", 12, 1), _count("seed", 1, 0)
+    steps = with_producers(STEPS, [step for step in STEPS if step.numbers])
+    synth = PROJECT_ROOT / "data" / "synth"
+    instrument_files = sorted(synth.glob("*.py")) + sorted(synth.glob("priors/*.yaml")) + [synth / "truth.yaml"]
+    code = sorted({path for step in steps for path in step.code_files()})
+    project_inputs = sorted({path for step in steps for path in step.input_files(ROOTS)
+                             if PROJECT_ROOT in path.parents and ROOTS.raw not in path.parents})
+    return {
+        "actions": [(actions.validate, [steps, ROOTS, realizations, seed, _synthetic_instrument,
+                                        instrument_files + code + project_inputs])],
+        "file_dep": instrument_files + code + project_inputs,
+        "targets": [ROOTS.validation / "validation.json", ROOTS.validation / "validation.md"],
+        "uptodate": [config_changed({"realizations": realizations, "seed": seed,
+                                     "params": {step.name: step.param_values() for step in steps},
+                                     "libraries": library_versions(tuple(sorted({lib for step in steps
+                                                                                 for lib in step.libraries})))})],
+        "verbosity": 2,
+    }

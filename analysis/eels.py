@@ -3,9 +3,15 @@
 Definitions (stated in the supplement's methods; every value named here is a registry
 parameter of the ``eels`` step):
 
-* each edge's background is a power law fitted in a window just below the edge
-  (HyperSpy ``remove_background``; ``li_background_eV``, ``p_background_eV``,
-  ``o_background_eV``), and subtracted;
+* the P L2,3 and O K backgrounds are power laws fitted in a window just below the edge
+  (HyperSpy ``remove_background``; ``p_background_eV``, ``o_background_eV``), and
+  subtracted;
+* the Li K edge is fitted as a whole, from the start of ``li_background_eV`` (below the
+  onset) to the end of ``li_fit_window_eV``: a power law plus the Li2O and LiPON
+  (FEFF) references blurred by a Gaussian whose width (the spectrometer's resolution)
+  is fitted too; the Li K edge shown and read for peaks is the spectrum minus that
+  power law.  A pre-edge power law fitted alone would absorb the edges' own tails, and
+  unblurred references would be matched by the wrong mixture: both bias the share;
 * spectra are smoothed (Savitzky-Golay, ``smoothing_window_eV`` wide, polynomial order
   ``smoothing_order``) before peaks are read; peak positions are refined by a parabola
   through the three highest channels;
@@ -14,9 +20,8 @@ parameter of the ``eels`` step):
   interphase; the P L2,3 peaks are the two most prominent maxima in ``p_peak_search_eV``
   of the spectra summed over all points (peaks lower than ``p_peak_prominence`` of the
   summed edge's range do not count);
-* the Li2O share of a point is ``a / (a + b)`` for the non-negative least-squares fit
-  ``a * Li2O + b * LiPON`` of its Li K edge over ``li_fit_window_eV`` with the simulated
-  (FEFF) references;
+* the Li2O share of a point is ``a / (a + b)`` for the non-negative weights of the
+  blurred ``a * Li2O + b * LiPON`` in that fit;
 * points are ordered as numbered in their files; their spacing is the median distance
   between consecutive beam positions.
 """
@@ -74,7 +79,8 @@ class Shares:
     """Li2O share of every point's Li K edge and the fitted two-reference curves."""
 
     li2o: tuple[float, ...]
-    fits: tuple[np.ndarray, ...]
+    fits: tuple[np.ndarray, ...]          # fitted edge (blurred references) per point
+    backgrounds: tuple[np.ndarray, ...]   # fitted power law per point
 
 
 # ------------------------------------------------------------------ pure functions
@@ -199,39 +205,135 @@ def two_strongest_peaks(energy: np.ndarray, values: np.ndarray, window: tuple[fl
                                          energy[inside[p] + _PEAK_REFINE_CHANNELS])) for p in best]
 
 
-def li2o_share(energy: np.ndarray, edge: np.ndarray, li2o: np.ndarray, lipon: np.ndarray,
-               window: tuple[float, float]) -> tuple[float, np.ndarray]:
-    """Li2O share of a Li K edge by non-negative least squares; also the fitted curve.
+def blurred(energy: np.ndarray, values: np.ndarray, sigma_eV: float) -> np.ndarray:
+    """A curve on an even grid blurred by a Gaussian of ``sigma_eV`` (the spectrometer's resolution).
+
+    Parameters
+    ----------
+    energy
+        The curve's energies (eV), evenly spaced.
+    values
+        The curve.
+    sigma_eV
+        Gaussian standard deviation (eV); 0 leaves the curve as it is.
+
+    Returns
+    -------
+    numpy.ndarray
+        The blurred curve; beyond its ends the curve is continued by its end values.
+    """
+    if sigma_eV <= 0:
+        return np.asarray(values, dtype=float)
+    from scipy.ndimage import gaussian_filter1d
+
+    return gaussian_filter1d(np.asarray(values, dtype=float), sigma_eV / (energy[1] - energy[0]), mode="nearest")
+
+
+def even_grid(energy: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A tabulated curve on an even grid of its median spacing (a blur needs even spacing).
+
+    Parameters
+    ----------
+    energy
+        Increasing energies (eV), perhaps unevenly spaced.
+    values
+        The curve.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The even grid from the first energy to the last and the curve interpolated on it.
+    """
+    spacing = float(np.median(np.diff(energy)))
+    grid = energy[0] + spacing * np.arange(int(np.floor((energy[-1] - energy[0]) / spacing + 1e-9)) + 1)
+    return grid, np.interp(grid, energy, values)
+
+
+@dataclass(frozen=True)
+class LiKFit:
+    """The joint fit of a Li K edge: power-law background plus blurred Li2O and LiPON references."""
+
+    share: float                 # Li2O weight over the sum of both weights
+    edge: np.ndarray             # fitted edge (weighted, blurred references) on every energy
+    background: np.ndarray       # fitted power law on every energy
+    resolution_eV: float         # Gaussian sigma of the blur that best matches the references to the data
+    exponent: float              # of the power law
+
+
+# starting points of the two non-linear parameters (the optimizer refines them; not method choices)
+_START_RESOLUTIONS_EV = (0.2, 0.6, 1.2)
+_EXPONENT_BOUNDS = (0.5, 8.0)
+_RESOLUTION_BOUNDS_EV = (0.0, 3.0)
+
+
+def fit_li_k(energy: np.ndarray, counts: np.ndarray, li2o: tuple[np.ndarray, np.ndarray],
+             lipon: tuple[np.ndarray, np.ndarray], window: tuple[float, float]) -> LiKFit:
+    """Li2O share of a Li K edge: counts = A E^-r + blur(a * Li2O + b * LiPON), fitted over ``window``.
+
+    The background is fitted together with the edge rather than in a pre-edge window and
+    subtracted, because the edges' tails reach into any pre-edge window (the references
+    hold those tails, so the joint fit accounts for them); the simulated references are
+    blurred by the spectrometer's resolution, fitted as a Gaussian sigma, because the
+    recorded edge is blurred and sharp reference features would otherwise be matched by
+    the wrong mixture.  ``A``, ``a`` and ``b`` are non-negative least squares with
+    Poisson weights (1 / sqrt(counts)) for each trial (r, sigma); (r, sigma) minimize
+    the weighted residual (trust-region least squares from a few starting blurs).
 
     Parameters
     ----------
     energy
         Channel energies (eV).
-    edge
-        The background-subtracted Li K edge.
+    counts
+        The recorded spectrum (counts, background included).
     li2o, lipon
-        The simulated references on the same energies.
+        The simulated references as read: (energies on an even grid, intensities).
     window
-        Fit range (eV).
+        Fit range (eV): from below the onset (pins the power law) to the end of the
+        near-edge structure; inside both references' ranges.
 
     Returns
     -------
-    tuple of (float, numpy.ndarray)
-        ``a / (a + b)`` and the fitted curve ``a * li2o + b * lipon`` on all energies.
+    LiKFit
 
     Raises
     ------
     ValueError
-        Both weights are zero: the edge resembles neither reference.
+        Too few channels in the window, or both reference weights are zero (the edge
+        resembles neither reference).
     """
-    from scipy.optimize import nnls
+    from scipy.optimize import least_squares, nnls
 
     inside = (energy >= window[0]) & (energy <= window[1])
-    basis = np.column_stack([li2o, lipon])
-    (a, b), _ = nnls(basis[inside], edge[inside])
+    if inside.sum() < 10:
+        raise ValueError(f"the Li K fit window {tuple(window)} eV holds fewer than 10 channels")
+    e, y = energy[inside], np.asarray(counts, dtype=float)[inside]
+    weight = 1 / np.sqrt(np.maximum(y, 1.0))
+    li2o, lipon = even_grid(*li2o), even_grid(*lipon)  # the blur needs an even grid
+
+    def basis(e_axis: np.ndarray, exponent: float, sigma: float) -> np.ndarray:
+        return np.column_stack([(e_axis / e[0]) ** -exponent,
+                                np.interp(e_axis, li2o[0], blurred(li2o[0], li2o[1], sigma)),
+                                np.interp(e_axis, lipon[0], blurred(lipon[0], lipon[1], sigma))])
+
+    def residual(params) -> np.ndarray:
+        B = basis(e, *params) * weight[:, None]
+        coef, _ = nnls(B, y * weight)
+        return B @ coef - y * weight
+
+    # start: the exponent of a log-log line through the first quarter of the range (mostly
+    # pre-edge), with each starting blur; the best of the refined fits wins
+    head = slice(0, max(3, e.size // 4))
+    slope = np.polyfit(np.log(e[head]), np.log(np.maximum(y[head], 1.0)), 1)[0]
+    r0 = float(np.clip(-slope, *_EXPONENT_BOUNDS))
+    trials = [least_squares(residual, (r0, s0), bounds=tuple(zip(_EXPONENT_BOUNDS, _RESOLUTION_BOUNDS_EV)),
+                            x_scale=(0.1, 0.1)) for s0 in _START_RESOLUTIONS_EV]
+    best = min(trials, key=lambda t: t.cost).x
+    exponent, sigma = float(best[0]), float(best[1])
+    (background, a, b), _ = nnls(basis(e, exponent, sigma) * weight[:, None], y * weight)
     if a + b <= 0:
         raise ValueError("the Li K edge does not resemble either reference")
-    return float(a / (a + b)), basis @ np.array([a, b])
+    full = basis(energy, exponent, sigma)
+    return LiKFit(float(a / (a + b)), full[:, 1:] @ np.array([a, b]), background * full[:, 0], sigma, exponent)
 
 
 def point_spacing_nm(xy: np.ndarray) -> float:
@@ -524,7 +626,7 @@ def read_points(paths: Sequence[Path]) -> list[Point]:
     return points
 
 
-def subtracted_edges(points: Sequence[Point], *, li_background_eV: tuple[float, float],
+def subtracted_edges(points: Sequence[Point], li_backgrounds: Sequence[np.ndarray], *,
                      p_background_eV: tuple[float, float], o_background_eV: tuple[float, float]) -> Edges:
     """Every point's Li K, P L2,3 and O K edges with their power-law backgrounds removed.
 
@@ -532,8 +634,10 @@ def subtracted_edges(points: Sequence[Point], *, li_background_eV: tuple[float, 
     ----------
     points
         The point spectra.
-    li_background_eV, p_background_eV, o_background_eV
-        Background windows just below each edge (eV).
+    li_backgrounds
+        Each point's Li K background, fitted together with its edge (:func:`fit_li_k`).
+    p_background_eV, o_background_eV
+        Background windows just below the P and O edges (eV).
 
     Returns
     -------
@@ -545,9 +649,9 @@ def subtracted_edges(points: Sequence[Point], *, li_background_eV: tuple[float, 
         A window holds too few channels of a point's spectrum (names the point's file).
     """
     li, p, o = [], [], []
-    for point in points:
+    for point, background in zip(points, li_backgrounds):
+        li.append(np.asarray(point.spectrum.data, dtype=float) - background)
         try:
-            li.append(power_law_subtracted(point.spectrum, li_background_eV))
             p.append(power_law_subtracted(point.spectrum, p_background_eV))
             o.append(power_law_subtracted(point.spectrum, o_background_eV))
         except ValueError as err:
@@ -555,20 +659,18 @@ def subtracted_edges(points: Sequence[Point], *, li_background_eV: tuple[float, 
     return Edges(tuple(li), tuple(p), tuple(o))
 
 
-def li2o_shares(points: Sequence[Point], energy: np.ndarray, li_edges: Sequence[np.ndarray], li2o: np.ndarray,
-                lipon: np.ndarray, window: tuple[float, float]) -> Shares:
-    """The Li2O share of every point (see :func:`li2o_share`).
+def li2o_shares(points: Sequence[Point], energy: np.ndarray, li2o: tuple[np.ndarray, np.ndarray],
+                lipon: tuple[np.ndarray, np.ndarray], window: tuple[float, float]) -> Shares:
+    """The Li2O share of every point (see :func:`fit_li_k`).
 
     Parameters
     ----------
     points
-        The point spectra (for naming a failing file).
+        The point spectra.
     energy
         Channel energies (eV).
-    li_edges
-        Background-subtracted Li K edges, one per point.
     li2o, lipon
-        References on ``energy`` (zero outside their simulated range).
+        The simulated references as read (energies, intensities).
     window
         Fit range (eV).
 
@@ -579,17 +681,15 @@ def li2o_shares(points: Sequence[Point], energy: np.ndarray, li_edges: Sequence[
     Raises
     ------
     InputError
-        A point's edge resembles neither reference (names the point's file).
+        A point's edge cannot be fitted or resembles neither reference (names the point's file).
     """
-    shares, fits = [], []
-    for point, edge in zip(points, li_edges):
+    fits = []
+    for point in points:
         try:
-            share, fit = li2o_share(energy, edge, li2o, lipon, window)
+            fits.append(fit_li_k(energy, point.spectrum.data, li2o, lipon, window))
         except ValueError as err:
             raise InputError(point.path, str(err)) from None
-        shares.append(share)
-        fits.append(fit)
-    return Shares(tuple(shares), tuple(fits))
+    return Shares(tuple(f.share for f in fits), tuple(f.edge for f in fits), tuple(f.background for f in fits))
 
 
 # ------------------------------------------------------------------ edge
@@ -609,10 +709,14 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, li_backgroun
     outputs
         ``li_edges``, ``p_edges``, ``o_edges``, ``li_fits`` (per-point curves),
         ``points`` (positions and shares) and ``references`` (FEFF curves), all CSV.
-    li_background_eV, p_background_eV, o_background_eV
-        Power-law background windows below each edge.
+    li_background_eV
+        Pre-edge part of the Li K fit (below the onset): with the near-edge part it
+        fixes the power law fitted together with the references.
+    p_background_eV, o_background_eV
+        Power-law background windows below the P and O edges.
     li_fit_window_eV
-        Range of the two-reference fit of the Li K edge.
+        Near-edge structure of the Li K edge, where Li2O and LiPON differ; the joint
+        fit runs from the start of ``li_background_eV`` to its end (see :func:`fit_li_k`).
     li_peak_search_eV, p_peak_search_eV, p_peak_prominence
         Where peaks are searched, and the smallest P L2,3 peak prominence (fraction).
     smoothing_window_eV, smoothing_order
@@ -640,17 +744,17 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, li_backgroun
     points = read_points(point_paths)
     energy = points[0].energy_eV
     raw_refs = {phase: read_reference(inputs[f"ref_{phase}"]) for phase in PHASES}
+    li_window = (li_background_eV[0], li_fit_window_eV[1])  # the joint fit: pre-edge and near-edge structure
     for phase, (ref_energy, _) in raw_refs.items():
         needed = {"Fig 3C": tuple(li_shown_eV)}
         if phase in ("Li2O", "LiPON"):
+            needed["the Li K fit's pre-edge part"] = tuple(li_background_eV)
             needed["the Li K fit"] = tuple(li_fit_window_eV)
         check_reference_range(inputs[f"ref_{phase}"], ref_energy, needed)
-    on_axis = {phase: np.interp(energy, *pair, left=np.nan, right=np.nan) for phase, pair in raw_refs.items()}
 
-    edges = subtracted_edges(points, li_background_eV=li_background_eV, p_background_eV=p_background_eV,
+    shares = li2o_shares(points, energy, raw_refs["Li2O"], raw_refs["LiPON"], li_window)
+    edges = subtracted_edges(points, shares.backgrounds, p_background_eV=p_background_eV,
                              o_background_eV=o_background_eV)
-    shares = li2o_shares(points, energy, edges.li, np.nan_to_num(on_axis["Li2O"]), np.nan_to_num(on_axis["LiPON"]),
-                         li_fit_window_eV)
     try:
         peaks = peak_positions(energy, edges, li_peak_search_eV=li_peak_search_eV, p_peak_search_eV=p_peak_search_eV,
                                p_peak_prominence=p_peak_prominence, smoothing_window_eV=smoothing_window_eV,
@@ -671,7 +775,7 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, li_backgroun
     datatable.write_array(outputs["references"], "energy_eV," + ",".join(PHASES),
                           reference_table(raw_refs, li_shown_eV, reference_step_eV), fmt="%.6g")
 
-    shares_rounded = [round(s, 2) for s in shares.li2o]
+    shares_rounded = [round(s, 4) for s in shares.li2o]
     p_peaks = peaks.p_l_eV
     from_points = [
         count("eels.points", n),
@@ -680,6 +784,6 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, li_backgroun
         quantity("eels.li_k_peak2_eV", peaks.li_k_oxide_eV, "eV", 1),
         Number("eels.p_l_peaks_eV", [round(v, 2) for v in p_peaks], "eV", f"{p_peaks[0]:.1f} and {p_peaks[1]:.1f} eV"),
     ]
-    share = Number("eels.li2o_fraction", shares_rounded, "", ", ".join(f"{s:.2f}" for s in shares_rounded))
+    share = Number("eels.li2o_fraction", shares_rounded, "", ", ".join(f"{s:.2f}" for s in shares.li2o))
     return ([number.from_inputs(point_paths) for number in from_points]
             + [share.from_inputs(point_paths, inputs["ref_Li2O"], inputs["ref_LiPON"])])

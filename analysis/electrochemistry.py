@@ -330,7 +330,10 @@ def ce_floor(cycles: Cycles, from_cycle: int) -> float:
     """
     window = cycles.steady & (cycles.cycle >= from_cycle)
     if not window.any():
-        raise ValueError(f"no steady cycle at or after cycle {from_cycle}")
+        steady = cycles.cycle[cycles.steady]
+        last = f", the last steady one is cycle {int(steady[-1])}" if steady.size else ", none of them steady"
+        raise ValueError(f"no steady cycle at or after cycle {from_cycle}: the export holds "
+                         f"{cycles.cycle.size} complete cycles{last}")
     return float(np.min(cycles.ce_pct[window]))
 
 
@@ -356,7 +359,8 @@ def capacity_retention_pct(cycles: Cycles) -> float:
     """
     slow = np.flatnonzero(~cycles.steady)
     if slow.size < 3:
-        raise ValueError("retention needs at least three slow (check-up) cycles")
+        raise ValueError(f"the capacity retention needs at least three slow (check-up) cycles; the export has "
+                         f"{slow.size}")
     return float(100.0 * cycles.q_discharge_mAh[slow[-1]] / cycles.q_discharge_mAh[slow[1]])
 
 
@@ -404,15 +408,23 @@ def thin_film_numbers(cycles: Cycles, ce_floor_first_cycle: int, ce_floor_second
     fast = float(np.median(cycles.rate_C[steady]))
     slow = float(np.median(cycles.rate_C[~steady]))
     first, second = ce_floor_first_cycle, ce_floor_second_cycle
+    floors = {}
+    for name, start in (("ce_floor_first_cycle", first), ("ce_floor_second_cycle", second)):
+        try:
+            floors[start] = ce_floor(cycles, start)
+        except ValueError as err:
+            raise ValueError(f"echem.ce_floor_after_{start} (the lowest steady CE from cycle {start} on, "
+                             f"parameter {name}) cannot be computed: {err}; a cell quoted this way must have "
+                             f"cycled past cycle {start}") from None
     return [
         count("echem.cycles", cycles.cycle.size, "cycles"),
         Number("echem.fast_rate_C", round(fast, 4), "C", rate_text(fast)),
         Number("echem.slow_rate_C", round(slow, 5), "C", rate_text(slow)),
         quantity("echem.voltage_min_V", np.median(cycles.v_discharge_end_V), "V", 2),
         quantity("echem.voltage_max_V", np.median(cycles.v_charge_end_V), "V", 2),
-        quantity(f"echem.ce_floor_after_{first}", ce_floor(cycles, first), "%", 2),
-        quantity(f"echem.ce_floor_after_{second}", ce_floor(cycles, second), "%", 2),
-        quantity("echem.capacity_retention_535", capacity_retention_pct(cycles), "%", 1),
+        quantity(f"echem.ce_floor_after_{first}", floors[first], "%", 2),
+        quantity(f"echem.ce_floor_after_{second}", floors[second], "%", 2),
+        quantity("echem.capacity_retention_pct", capacity_retention_pct(cycles), "%", 1),
     ]
 
 

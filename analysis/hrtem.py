@@ -15,16 +15,20 @@ Method (stated in the supplement's methods; every choice below is a parameter of
 3. *Layers.* Layer boundaries cannot cut through crystallites, so they are looked for
    in the crystal-free gaps between columns of crystallites, seen as minima of the
    fringe occupancy (step 4's energy) averaged along the interface.  Each column's
-   composition is measured on its own (step 2 on that column alone); the sequence of
-   columns is cut into bulk Li and three layers where the composition changes, by an
-   exhaustive search for the least within-layer variance.  The boundaries are the gaps
-   at the cuts; the interphase ends half a column spacing beyond its last column.
+   composition is measured on its own (step 2 on that column alone, with a ring shape
+   fitted to the column windows); the sequence of columns is cut into bulk Li and three
+   layers where the composition changes, by an exhaustive search for the most likely
+   runs (each with its own mean and spread) of the columns' square-root phase
+   fractions (a layer is a mix of phases; on that scale a single large crystallite
+   does not outweigh a phase's presence).  The boundaries are the gaps at the cuts;
+   the interphase ends half a column spacing beyond its last column.
    Layer thicknesses are the distances between consecutive boundaries.
 4. *Crystallites.* Lattice fringes are isolated by a band-pass filter over the
    reference frequencies; their local energy, smoothed, is thresholded at the midpoint
-   (on a log scale) between the amorphous level (LiPON side) and the crystalline level;
-   connected regions inside the interphase give area-equivalent diameters, summarized by
-   two percentiles.
+   (on a log scale) between the amorphous level (LiPON side) and the crystalline level
+   to find the crystallites; each one's extent is read where its own energy falls
+   half-way to the amorphous level, so dim and bright crystallites are measured alike;
+   area-equivalent diameters inside the interphase are summarized by two percentiles.
 """
 from __future__ import annotations
 
@@ -61,6 +65,7 @@ class Method:
     background_spacing_inv_A: float
     background_width_inv_A: float
     column_prominence: float
+    layer_variance_floor: float
     crystalline_fraction: float
     fringe_band_margin_inv_A: float
     band_edge_inv_A: float
@@ -68,14 +73,17 @@ class Method:
     crystalline_percentile: float
     amorphous_offset_nm: float
     min_crystallite_nm: float
+    crystallite_edge_level: float
+    crystallite_edge_reach_A: float
 
     @classmethod
     def build(cls, *, window_px: int, step_px: int, q_range_inv_A: tuple[float, float],
               ring_sigma_range_inv_A: tuple[float, float], ring_sigma_step_inv_A: float,
               damping_range_A: tuple[float, float], damping_step_A: float, background_spacing_inv_A: float,
-              background_width_inv_A: float, column_prominence: float, crystalline_fraction: float,
-              fringe_band_margin_inv_A: float, band_edge_inv_A: float, fringe_smoothing_A: float,
-              crystalline_percentile: float, amorphous_offset_nm: float, min_crystallite_nm: float) -> "Method":
+              background_width_inv_A: float, column_prominence: float, layer_variance_floor: float,
+              crystalline_fraction: float, fringe_band_margin_inv_A: float, band_edge_inv_A: float, fringe_smoothing_A: float,
+              crystalline_percentile: float, amorphous_offset_nm: float, min_crystallite_nm: float,
+              crystallite_edge_level: float, crystallite_edge_reach_A: float) -> "Method":
         """The method from the step's parameters, candidate grids expanded (:func:`grid`).
 
         One object carries the choices through the per-region analysis, so each pure
@@ -85,8 +93,9 @@ class Method:
         ----------
         window_px, step_px, q_range_inv_A, ring_sigma_range_inv_A, ring_sigma_step_inv_A, \
         damping_range_A, damping_step_A, background_spacing_inv_A, background_width_inv_A, \
-        column_prominence, crystalline_fraction, fringe_band_margin_inv_A, band_edge_inv_A, \
-        fringe_smoothing_A, crystalline_percentile, amorphous_offset_nm, min_crystallite_nm
+        column_prominence, layer_variance_floor, crystalline_fraction, fringe_band_margin_inv_A, \
+        band_edge_inv_A, fringe_smoothing_A, crystalline_percentile, amorphous_offset_nm, min_crystallite_nm, \
+        crystallite_edge_level, crystallite_edge_reach_A
             The ``hrtem`` step's parameters of the same names (see :func:`run`).
 
         Returns
@@ -95,9 +104,10 @@ class Method:
         """
         return cls(window_px, step_px, tuple(q_range_inv_A),
                    grid(ring_sigma_range_inv_A, ring_sigma_step_inv_A), grid(damping_range_A, damping_step_A),
-                   background_spacing_inv_A, background_width_inv_A, column_prominence, crystalline_fraction,
+                   background_spacing_inv_A, background_width_inv_A, column_prominence, layer_variance_floor,
+                   crystalline_fraction,
                    fringe_band_margin_inv_A, band_edge_inv_A, fringe_smoothing_A, crystalline_percentile,
-                   amorphous_offset_nm, min_crystallite_nm)
+                   amorphous_offset_nm, min_crystallite_nm, crystallite_edge_level, crystallite_edge_reach_A)
 
 
 @dataclass(frozen=True)
@@ -286,6 +296,43 @@ def _in_range(q: np.ndarray, q_range: tuple[float, float]) -> np.ndarray:
     return (q >= q_range[0]) & (q <= q_range[1])
 
 
+def nonnegative_fit(basis: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
+    """Non-negative least squares that always returns the optimum, however ill-conditioned the basis.
+
+    The broad background terms overlap each other and the rings, so the basis can be
+    ill-conditioned (condition numbers of 10⁶ occur); then the Lawson-Hanson active-set
+    iteration of :func:`scipy.optimize.nnls` can exceed its default limit of three
+    iterations per unknown and raise.  Columns are scaled to unit norm first (the
+    problem and its optimum are unchanged, the conditioning improves), the limit is
+    raised well past what a converging fit needs, and should the active set still not
+    settle, bounded-variable least squares (:func:`scipy.optimize.lsq_linear`, ``bvls``)
+    solves the same convex problem.
+
+    Parameters
+    ----------
+    basis
+        (sample, term) matrix.
+    target
+        The samples fitted.
+
+    Returns
+    -------
+    weights, residual
+        Non-negative weights of the terms and the residual norm ``|basis @ weights - target|``.
+    """
+    from scipy.optimize import lsq_linear, nnls
+
+    norms = np.linalg.norm(basis, axis=0)
+    norms[norms == 0] = 1.0
+    scaled = basis / norms
+    try:
+        x = nnls(scaled, target, maxiter=100 * basis.shape[1])[0]
+    except RuntimeError:
+        x = lsq_linear(scaled, target, bounds=(0.0, np.inf), method="bvls").x
+    weights = x / norms
+    return weights, float(np.linalg.norm(basis @ weights - target))
+
+
 def phase_weights(spectra: LocalSpectra, refs: Sequence[Reflection], method: Method) -> PhaseFit:
     """Non-negative phase weights per depth, with the ring shape fitted to the whole image.
 
@@ -307,23 +354,13 @@ def phase_weights(spectra: LocalSpectra, refs: Sequence[Reflection], method: Met
     PhaseFit
         Weights (depth, phase) and the chosen ring shape.
     """
-    from scipy.optimize import nnls
-
     keep = _in_range(spectra.q_per_A, method.q_range_inv_A)
     q, power = spectra.q_per_A[keep], spectra.power[:, keep]
     scale = np.median(power)
-    background = background_basis(q, method.background_spacing_inv_A, method.background_width_inv_A)
-    best = None
-    total = power.sum(axis=0) / scale
-    for sigma in method.ring_sigmas_inv_A:
-        for damping in method.dampings_A:
-            basis = np.column_stack([templates(q, refs, sigma, damping), background])
-            residual = nnls(basis, total)[1]
-            if best is None or residual < best[0]:
-                best = (residual, float(sigma), float(damping))
-    _, sigma, damping = best
-    basis = np.column_stack([templates(q, refs, sigma, damping), background])
-    weights = np.array([nnls(basis, row / scale)[0][: len(PHASES)] for row in power])
+    sigma, damping = best_ring_shape(q, power.sum(axis=0) / scale, refs, method)
+    basis = np.column_stack([templates(q, refs, sigma, damping),
+                             background_basis(q, method.background_spacing_inv_A, method.background_width_inv_A)])
+    weights = np.array([nonnegative_fit(basis, row / scale)[0][: len(PHASES)] for row in power])
     return PhaseFit(weights, sigma, damping)
 
 
@@ -415,12 +452,45 @@ def layer_edges(centres: np.ndarray, gaps: np.ndarray, cuts: Sequence[int]) -> n
     return np.asarray(edges)
 
 
+def best_ring_shape(q: np.ndarray, spectrum: np.ndarray, refs: Sequence[Reflection],
+                    method: Method) -> tuple[float, float]:
+    """The ring width and damping (of the method's candidate grids) that fit a spectrum best.
+
+    Parameters
+    ----------
+    q
+        Radial frequencies (1/Å), inside the fitted range.
+    spectrum
+        The radial power at ``q``.
+    refs
+        Reference reflections.
+    method
+        Uses the two candidate grids and the background basis.
+
+    Returns
+    -------
+    sigma_inv_A, damping_A
+    """
+    background = background_basis(q, method.background_spacing_inv_A, method.background_width_inv_A)
+    best = None
+    for sigma in method.ring_sigmas_inv_A:
+        for damping in method.dampings_A:
+            residual = nonnegative_fit(np.column_stack([templates(q, refs, sigma, damping), background]),
+                                       spectrum)[1]
+            if best is None or residual < best[0]:
+                best = (residual, float(sigma), float(damping))
+    return best[1], best[2]
+
+
 def column_weights(image: np.ndarray, pixel_A: float, centres_nm: np.ndarray, spacing_nm: float,
-                   refs: Sequence[Reflection], fit: PhaseFit, method: Method) -> np.ndarray:
+                   refs: Sequence[Reflection], method: Method) -> np.ndarray:
     """Phase weights (column, phase) of each column of crystallites on its own.
 
     The window is one column spacing wide, so each column's composition is measured
-    without its neighbours'; the ring shape is the one fitted to the whole image.
+    without its neighbours'.  A window that narrow broadens the rings more than the
+    wider depth windows of :func:`phase_weights` do, so the ring shape is fitted anew to
+    the sum of the column spectra (:func:`best_ring_shape`); templates narrower than the
+    rings would let one phase's ring be taken for its neighbour's.
 
     Parameters
     ----------
@@ -434,78 +504,95 @@ def column_weights(image: np.ndarray, pixel_A: float, centres_nm: np.ndarray, sp
         Column spacing: the window's width.
     refs
         Reference reflections.
-    fit
-        The image's ring shape (:func:`phase_weights`).
     method
-        Uses ``q_range_inv_A`` and the background basis.
+        Uses ``q_range_inv_A``, the candidate ring shapes and the background basis.
 
     Returns
     -------
     numpy.ndarray
         (column, phase) non-negative weights.
     """
-    from scipy.optimize import nnls
-
     width = 2 * int(round(spacing_nm * 10 / pixel_A / 2))
     rows = image.shape[0]
     hann = np.outer(np.hanning(width), np.hanning(width))
     radial, k = _radial_matrix(width)
     q = k / (width * pixel_A)
     keep = _in_range(q, method.q_range_inv_A)
-    basis = np.column_stack([templates(q[keep], refs, fit.sigma_inv_A, fit.damping_A),
-                             background_basis(q[keep], method.background_spacing_inv_A,
-                                              method.background_width_inv_A)])
     row_starts = np.unique(np.r_[np.arange(0, rows - width + 1, width // 2), rows - width])
-    out = []
+    spectra = []
     for centre in centres_nm:
         c0 = int(round(centre * 10 / pixel_A)) - width // 2
         c0 = min(max(c0, 0), image.shape[1] - width)
         tiles = np.stack([image[r:r + width, c0:c0 + width] for r in row_starts])
         tiles = (tiles - tiles.mean(axis=(1, 2), keepdims=True)) * hann
         power = (np.abs(np.fft.rfft2(tiles)) ** 2).reshape(len(row_starts), -1).mean(axis=0) @ radial
-        out.append(nnls(basis, power[keep] / np.median(power[keep]))[0][: len(PHASES)])
-    return np.asarray(out)
+        spectra.append(power[keep] / np.median(power[keep]))
+    spectra = np.asarray(spectra)
+    sigma, damping = best_ring_shape(q[keep], spectra.sum(axis=0), refs, method)
+    basis = np.column_stack([templates(q[keep], refs, sigma, damping),
+                             background_basis(q[keep], method.background_spacing_inv_A,
+                                              method.background_width_inv_A)])
+    return np.asarray([nonnegative_fit(basis, spectrum)[0][: len(PHASES)] for spectrum in spectra])
 
 
-def cut_layers(compositions: np.ndarray, n_layers: int) -> list[int]:
-    """Split a sequence of column compositions into ``n_layers`` runs of constant mean.
+def cut_layers(compositions: np.ndarray, n_layers: int, variance_floor: float) -> list[int]:
+    """Split a sequence of column compositions into ``n_layers`` runs of constant composition.
 
-    Exhaustive search over the cut positions for the least within-run sum of squares
-    (each phase scaled to its largest column weight, so that a rare phase counts as much
-    as a common one).
+    Exhaustive search over the cut positions for the most likely runs, each run Gaussian
+    with its own mean and its own spread (the cost of a run of n columns is
+    n log(variance + floor)): a mixed layer whose columns vary a lot keeps its larger
+    spread instead of being split to reduce it, so the cuts go where the composition
+    changes.  Columns are compared by their square-root phase fractions (the Hellinger
+    representation of a composition), each phase scaled to its largest column so that
+    a rare phase counts as much as a common one.  Fractions, because a layer is a mix
+    of phases: how many or how large crystallites a column happens to hold changes all
+    its weights alike and says nothing about the layer.  Square roots, because the
+    weights are powers: a crystallite adds power as the square of its fringe amplitude
+    times its area, so one large crystallite can multiply its phase's weight in a
+    column several times over; on the square-root scale a phase's presence, not its
+    largest crystallite, places the cut.
 
     Parameters
     ----------
     compositions
-        (column, phase) weights in depth order.
+        (column, phase) non-negative weights in depth order.
     n_layers
         Number of runs.
+    variance_floor
+        Added to every run's variance, as a fraction of the variance of the whole
+        sequence, so that a run of one or two columns cannot claim a vanishing spread.
 
     Returns
     -------
     list of int
-        Index of the first column of each run after the first.
+        Index of the first column of each run after the first; the last run holds at
+        least two columns, since its end is placed from their spacing.
 
     Raises
     ------
     ValueError
-        Fewer columns than runs.
+        Fewer columns than runs (with two in the last).
     """
     from itertools import combinations
 
-    scaled = compositions / np.maximum(compositions.max(axis=0), 1e-12)
-    n = len(scaled)
-    if n < n_layers:
-        raise ValueError(f"{n} columns of crystallites cannot form {n_layers} layers")
-    prefix = np.vstack([np.zeros(scaled.shape[1]), np.cumsum(scaled, axis=0)])
+    weights = np.clip(compositions, 0.0, None)
+    amplitudes = np.sqrt(weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-300))
+    scaled = amplitudes / np.maximum(amplitudes.max(axis=0), 1e-12)
+    n, phases = scaled.shape
+    # the last run needs two columns: its end is placed half their spacing past the last (layer_edges)
+    candidates = [cuts for cuts in combinations(range(1, n), n_layers - 1) if n - cuts[-1] >= 2]
+    if not candidates:
+        raise ValueError(f"{n} columns of crystallites cannot form {n_layers} layers with two in the last")
+    prefix = np.vstack([np.zeros(phases), np.cumsum(scaled, axis=0)])
     prefix2 = np.concatenate([[0.0], np.cumsum((scaled ** 2).sum(axis=1))])
+    floor = variance_floor * float(scaled.var(axis=0).mean()) + 1e-12
 
-    def sse(a: int, b: int) -> float:  # within-run sum of squares of columns a..b-1
+    def cost(a: int, b: int) -> float:  # columns a..b-1 as one run: n log(variance + floor)
         total = prefix[b] - prefix[a]
-        return prefix2[b] - prefix2[a] - float(total @ total) / (b - a)
+        variance = (prefix2[b] - prefix2[a] - float(total @ total) / (b - a)) / ((b - a) * phases)
+        return (b - a) * np.log(max(variance, 0.0) + floor)
 
-    best = min(combinations(range(1, n), n_layers - 1),
-               key=lambda cuts: sum(sse(a, b) for a, b in zip((0, *cuts), (*cuts, n))))
+    best = min(candidates, key=lambda cuts: sum(cost(a, b) for a, b in zip((0, *cuts), (*cuts, n))))
     return list(best)
 
 
@@ -564,13 +651,20 @@ def fringe_energy(image: np.ndarray, pixel_A: float, q_band: tuple[float, float]
 
 def crystallite_diameters(energy: np.ndarray, pixel_A: float, interphase_cols: tuple[int, int],
                           amorphous_cols: tuple[int, int], crystalline_percentile: float,
-                          min_diameter_nm: float) -> tuple[np.ndarray, np.ndarray]:
+                          min_diameter_nm: float, edge_level: float, edge_reach_A: float
+                          ) -> tuple[np.ndarray, np.ndarray]:
     """Area-equivalent diameters of the crystallites inside the interphase, and the mask.
 
-    The threshold is the geometric mean of the amorphous level (median energy over
-    ``amorphous_cols``) and the crystalline level (a high percentile inside the
-    interphase), so it adapts to each image's contrast.  Crystallites cut by the
-    interphase's or the image's edges are left out, since their size is unknown.
+    Crystallites are found where the energy exceeds the geometric mean of the amorphous
+    level (median energy over ``amorphous_cols``) and the crystalline level (a high
+    percentile inside the interphase), so detection adapts to each image's contrast.
+    Each crystallite's extent is then read at its own level: its edge is where its
+    energy has fallen ``edge_level`` of the way from its own (median) level to the
+    amorphous level, the half-maximum contour of a blurred disc lying on its edge.  One
+    threshold for all would measure weakly diffracting crystallites (few or strongly
+    damped reflections, such as Li's) smaller than bright ones of the same size.
+    Crystallites cut by the interphase's or the image's edges are left out, since their
+    size is unknown.
 
     Parameters
     ----------
@@ -584,11 +678,16 @@ def crystallite_diameters(energy: np.ndarray, pixel_A: float, interphase_cols: t
         Percentile of the energy inside the interphase taken as the crystalline level.
     min_diameter_nm
         Smaller specks are noise, not crystallites.
+    edge_level
+        Fraction of the way from the crystallite's level down to the amorphous level at
+        which its edge lies.
+    edge_reach_A
+        How far past the detection contour a crystallite's own edge is sought (Å).
 
     Returns
     -------
     diameters, mask
-        Diameters (nm) and the image-shaped mask of segmented regions.
+        Diameters (nm) and the image-shaped mask of the measured crystallites.
 
     Raises
     ------
@@ -602,23 +701,31 @@ def crystallite_diameters(energy: np.ndarray, pixel_A: float, interphase_cols: t
     crystalline = np.percentile(inside, crystalline_percentile)
     if crystalline <= amorphous:
         raise ValueError("no lattice fringes stand out from the amorphous background")
-    threshold = np.sqrt(amorphous * crystalline)
+    detected = np.zeros(energy.shape, bool)
+    detected[:, interphase_cols[0]:interphase_cols[1]] = inside > np.sqrt(amorphous * crystalline)
+    labels, n = ndimage.label(detected)
     mask = np.zeros(energy.shape, bool)
-    mask[:, interphase_cols[0]:interphase_cols[1]] = inside > threshold
-    labels, n = ndimage.label(mask)
     if n == 0:
         return np.array([]), mask
-    areas = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, n + 1))
-    slices = ndimage.find_objects(labels)
-    rows, cols = mask.shape
-    min_area_nm2 = np.pi * (min_diameter_nm / 2) ** 2
-    keep = []
-    for area, sl in zip(areas, slices):
-        touches = sl[0].start == 0 or sl[0].stop == rows or sl[1].start == interphase_cols[0] \
-            or sl[1].stop == interphase_cols[1]
-        if not touches and area * (pixel_A / 10) ** 2 >= min_area_nm2:
-            keep.append(area)
-    return 2 * np.sqrt(np.asarray(keep) / np.pi) * pixel_A / 10, mask
+    rows = energy.shape[0]
+    reach = int(np.ceil(edge_reach_A / pixel_A))
+    min_area_px = np.pi * (min_diameter_nm / 2) ** 2 / (pixel_A / 10) ** 2
+    areas = []
+    for index, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if sl[0].start == 0 or sl[0].stop == rows or sl[1].start == interphase_cols[0] \
+                or sl[1].stop == interphase_cols[1]:
+            continue
+        own = labels[sl] == index
+        level = amorphous + edge_level * (np.median(energy[sl][own]) - amorphous)
+        r0, r1 = max(sl[0].start - reach, 0), min(sl[0].stop + reach, rows)
+        c0, c1 = max(sl[1].start - reach, interphase_cols[0]), min(sl[1].stop + reach, interphase_cols[1])
+        parts, _ = ndimage.label(energy[r0:r1, c0:c1] > level)
+        peak = np.unravel_index(np.argmax(np.where(own, energy[sl], -np.inf)), own.shape)
+        crystal = parts == parts[peak[0] + sl[0].start - r0, peak[1] + sl[1].start - c0]
+        if crystal.sum() >= min_area_px:
+            areas.append(crystal.sum())
+            mask[r0:r1, c0:c1] |= crystal
+    return 2 * np.sqrt(np.asarray(areas, float) / np.pi) * pixel_A / 10, mask
 
 
 # ------------------------------------------------------------------ one region
@@ -659,8 +766,8 @@ def analyse_region(image: np.ndarray, pixel_A: float, refs: Sequence[Reflection]
     if centres.size < RUNS + 1:  # a column per run, and two in the last to place its end
         raise ValueError(f"found {centres.size} columns of crystallites; layers need at least {RUNS + 1}")
     spacing = float(np.median(np.diff(centres)))
-    compositions = column_weights(image, pixel_A, centres, spacing, refs, fit, method)
-    cuts = cut_layers(compositions, RUNS)
+    compositions = column_weights(image, pixel_A, centres, spacing, refs, method)
+    cuts = cut_layers(compositions, RUNS, method.layer_variance_floor)
     boundaries = layer_edges(centres, gaps, cuts)
     runs = np.split(compositions / np.maximum(compositions.max(axis=0), 1e-12), cuts)
     levels = np.array([run.mean(axis=0) for run in runs]).T  # (phase, layer): bulk Li, layers 1-3
@@ -672,7 +779,8 @@ def analyse_region(image: np.ndarray, pixel_A: float, refs: Sequence[Reflection]
     b = boundaries
     diameters, mask = crystallite_diameters(energy, pixel_A, (to_col(b[0]), to_col(b[-1])),
                                             (to_col(b[-1] + method.amorphous_offset_nm), image.shape[1]),
-                                            method.crystalline_percentile, method.min_crystallite_nm)
+                                            method.crystalline_percentile, method.min_crystallite_nm,
+                                            method.crystallite_edge_level, method.crystallite_edge_reach_A)
     return RegionResult(spectra, fit, layers, energy, diameters, mask)
 
 
@@ -798,12 +906,17 @@ def reflection_table(refs: Sequence[Reflection], pixel_sizes_A: Sequence[float],
 LAYER_COLUMNS = "region,b0_nm,b1_nm,b2_nm,b3_nm,layer1_nm,layer2_nm,layer3_nm,column_spacing_nm,ring_sigma_per_A"
 
 
-def _region_files(paths: Sequence[Path], expected: int) -> list[Path]:
-    """The region images in numeric order (region_2 before region_10), as many as expected."""
+def _region_files(paths: Sequence[Path]) -> list[Path]:
+    """The region images in numeric order (region_2 before region_10): as many as the data hold.
+
+    Raises
+    ------
+    InputError
+        No region image at all.
+    """
     paths = sorted(paths, key=lambda p: int(re.sub(r"\D", "", p.stem) or 0))
-    if len(paths) != expected:
-        where = paths[0].parent if paths else "HRTEM region images"
-        raise InputError(where, f"found {len(paths)} HRTEM region image(s); the analysis expects {expected}")
+    if not paths:
+        raise InputError("HRTEM region images", "found no HRTEM region image")
     return paths
 
 
@@ -823,13 +936,15 @@ def _read_region(path: Path, refs: Sequence[Reflection]) -> tuple[np.ndarray, fl
 
 
 def run(inputs: Mapping[str, Path | tuple[Path, ...]], outputs: Mapping[str, Path], *,
-        expected_regions: int, window_px: int, step_px: int, q_range_inv_A: tuple[float, float],
+        window_px: int, step_px: int, q_range_inv_A: tuple[float, float],
         ring_sigma_range_inv_A: tuple[float, float], ring_sigma_step_inv_A: float,
         damping_range_A: tuple[float, float], damping_step_A: float,
         background_spacing_inv_A: float, background_width_inv_A: float, column_prominence: float,
-        crystalline_fraction: float, fringe_band_margin_inv_A: float, band_edge_inv_A: float,
+        layer_variance_floor: float, crystalline_fraction: float, fringe_band_margin_inv_A: float,
+        band_edge_inv_A: float,
         fringe_smoothing_A: float, crystalline_percentile: float, amorphous_offset_nm: float,
-        min_crystallite_nm: float, min_crystallites: int, size_percentiles: tuple[float, float],
+        min_crystallite_nm: float, crystallite_edge_level: float, crystallite_edge_reach_A: float,
+        min_crystallites: int, size_percentiles: tuple[float, float],
         profile_percentile: float, ambiguity_steps: float) -> list[Number]:
     """Layer thicknesses per region, their means and ranges, and crystallite sizes.
 
@@ -841,8 +956,6 @@ def run(inputs: Mapping[str, Path | tuple[Path, ...]], outputs: Mapping[str, Pat
         ``layers``, ``layer_summary``, ``phase_profiles``, ``layer_composition``,
         ``crystallites``, ``region1`` (arrays of region 1 for Fig 2), ``reference_rings``
         and ``reflections`` (Table of reference reflections, Markdown).
-    expected_regions
-        How many region images the analysis expects.
     window_px, step_px
         Local FFT window and its depth step (:func:`local_spectra`).
     q_range_inv_A
@@ -855,12 +968,14 @@ def run(inputs: Mapping[str, Path | tuple[Path, ...]], outputs: Mapping[str, Pat
         The smooth background terms (:func:`background_basis`).
     column_prominence
         Least prominence of a column or gap (:func:`columns`).
+    layer_variance_floor
+        Least within-layer variance of the layer cut (:func:`cut_layers`).
     crystalline_fraction
         A depth holds crystallites where its total phase weight exceeds this fraction of
         the image's 95th percentile; columns past the last such depth are ignored.
     fringe_band_margin_inv_A, band_edge_inv_A, fringe_smoothing_A
         The fringe band-pass and its smoothing (:func:`fringe_band`, :func:`fringe_energy`).
-    crystalline_percentile, min_crystallite_nm
+    crystalline_percentile, min_crystallite_nm, crystallite_edge_level, crystallite_edge_reach_A
         Segmentation of crystallites (:func:`crystallite_diameters`).
     amorphous_offset_nm
         The amorphous level is taken this far past the interphase end.
@@ -874,27 +989,29 @@ def run(inputs: Mapping[str, Path | tuple[Path, ...]], outputs: Mapping[str, Pat
     Returns
     -------
     list of Number
-        The region count (from the images alone), mean layer thicknesses, their sum and
-        the crystallite size range.
+        The region count (the number of region images), mean layer thicknesses, their sum
+        and the crystallite size range.
 
     Raises
     ------
     InputError
-        Wrong number of images, an unreadable or uncalibrated image, a pixel too coarse
+        No image, an unreadable or uncalibrated image, a pixel too coarse
         for the reference reflections, layers that cannot be segmented, or too few
         crystallites.
     """
     refs = crystallography.reflections(crystallography.load_phases(inputs["phases"]))
-    paths = _region_files(inputs["regions"], expected_regions)
+    paths = _region_files(inputs["regions"])
     method = Method.build(
         window_px=window_px, step_px=step_px, q_range_inv_A=q_range_inv_A,
         ring_sigma_range_inv_A=ring_sigma_range_inv_A, ring_sigma_step_inv_A=ring_sigma_step_inv_A,
         damping_range_A=damping_range_A, damping_step_A=damping_step_A,
         background_spacing_inv_A=background_spacing_inv_A, background_width_inv_A=background_width_inv_A,
-        column_prominence=column_prominence, crystalline_fraction=crystalline_fraction,
+        column_prominence=column_prominence, layer_variance_floor=layer_variance_floor,
+        crystalline_fraction=crystalline_fraction,
         fringe_band_margin_inv_A=fringe_band_margin_inv_A, band_edge_inv_A=band_edge_inv_A,
         fringe_smoothing_A=fringe_smoothing_A, crystalline_percentile=crystalline_percentile,
-        amorphous_offset_nm=amorphous_offset_nm, min_crystallite_nm=min_crystallite_nm)
+        amorphous_offset_nm=amorphous_offset_nm, min_crystallite_nm=min_crystallite_nm,
+        crystallite_edge_level=crystallite_edge_level, crystallite_edge_reach_A=crystallite_edge_reach_A)
     results: dict[int, RegionResult] = {}
     pixel_sizes: dict[int, float] = {}
     for index, path in enumerate(paths, start=1):

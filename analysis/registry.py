@@ -29,7 +29,7 @@ STEPS: tuple[Step, ...] = (
                  "thin_film_profiles": "data/echem_thin_film_profiles.csv"},
         numbers=("echem.cycles", "echem.fast_rate_C", "echem.slow_rate_C", "echem.voltage_min_V",
                  "echem.voltage_max_V", "echem.ce_floor_after_100", "echem.ce_floor_after_400",
-                 "echem.capacity_retention_535", "liquid.ce_max"),
+                 "echem.capacity_retention_pct", "liquid.ce_max"),
         params={
             "ce_floor_first_cycle": Param(100, "", "the paper quotes the CE floor from cycle 100 on"),
             "ce_floor_second_cycle": Param(400, "", "and from cycle 400 on"),
@@ -82,7 +82,7 @@ STEPS: tuple[Step, ...] = (
         outputs={"sem_cross_section": "data/sem_cross_section.npz", "df_interface": "data/stem_interface_df.npz",
                  "df_eels_region": "data/stem_eels_region_df.npz", "frames": "data/stem_frames.npz",
                  "liftout": "data/sem_liftout.npz"},
-        numbers=("sem.li_thickness_um", "stem.beam_stability_min_ncc"),
+        numbers=("sem.li_thickness_um", "stem.beam_blur_nm"),
         params={
             "profile_smoothing_px": Param(1.5, "px", "Gaussian sigma: quiets pixel noise, keeps a boundary a few "
                                           "pixels sharp"),
@@ -91,6 +91,11 @@ STEPS: tuple[Step, ...] = (
             "boundary_separation_px": Param(3, "px", "one boundary per edge: a blurred edge spans a few pixels"),
             "max_shift_px": Param(3, "px", "covers the stage drift between frames, too small to align "
                                   "unrelated speckle"),
+            "noise_band_cycles_per_px": Param(0.4, "cycles/px", "finer than any speckle of amorphous LiPON "
+                                              "at frame magnification: only the white counting noise "
+                                              "has power there"),
+            "min_speckle_snr": Param(1.0, "", "a ring of the power spectrum is used where the speckle's "
+                                     "power is at least the noise's, so noise does not dominate its ratio"),
         },
         libraries=EM_LIBRARIES,
     ),
@@ -107,15 +112,18 @@ STEPS: tuple[Step, ...] = (
         numbers=("eels.points", "eels.step_nm", "eels.li_k_peak1_eV", "eels.li_k_peak2_eV", "eels.p_l_peaks_eV",
                  "eels.li2o_fraction"),
         params={
-            "li_background_eV": Param((47.0, 54.0), "eV", "pre-edge region just below the Li K onset (~55 eV)"),
+            "li_background_eV": Param((50.0, 54.0), "eV", "pre-edge region just below the Li K onset (~55 eV), "
+                                      "inside the references' range: the power law is fitted there together "
+                                      "with the edge, whose tails reach into it"),
             "p_background_eV": Param((120.0, 130.0), "eV", "pre-edge region just below the P L2,3 onset (~132 eV)"),
             "o_background_eV": Param((505.0, 528.0), "eV", "pre-edge region just below the O K onset (~532 eV)"),
             "li_fit_window_eV": Param((55.0, 72.0), "eV", "the Li K near-edge structure where Li2O and LiPON differ"),
             "li_peak_search_eV": Param((57.0, 66.0), "eV", "holds both Li K near-edge peaks (LiPON- and Li2O-like)"),
             "p_peak_search_eV": Param((134.0, 146.0), "eV", "holds the two P L2,3 near-edge peaks"),
             "p_peak_prominence": Param(0.02, "", "fraction of the summed edge's range: ignores noise wiggles only"),
-            "smoothing_window_eV": Param(1.5, "eV", "Savitzky-Golay window: narrower than a near-edge peak, wider "
-                                         "than the noise"),
+            "smoothing_window_eV": Param(2.0, "eV", "Savitzky-Golay window: narrower than a near-edge peak's "
+                                         "FWHM (2.4 eV and more), wide enough to average the counting noise "
+                                         "that moves a maximum"),
             "smoothing_order": Param(3, "", "cubic Savitzky-Golay keeps peak heights and positions"),
             "li_shown_eV": Param((50.0, 80.0), "eV", "the Li K range Fig 3B and 3C show"),
             "p_shown_eV": Param((125.0, 165.0), "eV", "the P L2,3 range Fig 3B shows"),
@@ -175,7 +183,6 @@ STEPS: tuple[Step, ...] = (
                  "hrtem.layer_li2o_li3n_li3po4_nm", "hrtem.interphase_nm", "hrtem.crystallite_min_nm",
                  "hrtem.crystallite_max_nm"),
         params={
-            "expected_regions": Param(10, "", "the paper measured ten interphase regions"),
             "window_px": Param(128, "pixels", "local FFT window: several fringe periods of every phase, "
                                "yet thinner than a layer"),
             "step_px": Param(8, "pixels", "depth step of the sliding window, finer than a crystallite"),
@@ -194,6 +201,9 @@ STEPS: tuple[Step, ...] = (
                                             "absorb a ring"),
             "column_prominence": Param(0.15, "", "least prominence of a column or gap, as a fraction of the "
                                        "occupancy's 5-95 percentile span: above the noise between crystallites"),
+            "layer_variance_floor": Param(0.25, "", "least within-layer variance of the layer cut, as a fraction "
+                                          "of the whole column sequence's: a layer of one or two columns cannot "
+                                          "claim a vanishing spread"),
             "crystalline_fraction": Param(0.25, "", "a depth holds crystallites where its phase weight exceeds "
                                           "this fraction of the image's 95th percentile (LiPON stays far below)"),
             "fringe_band_margin_inv_A": Param(0.03, "Å⁻¹", "widens the fringe band past the outermost rings by "
@@ -207,6 +217,12 @@ STEPS: tuple[Step, ...] = (
                                          "end, clear of its last crystallites"),
             "min_crystallite_nm": Param(2.0, "nm", "smaller specks are noise in the fringe energy, not "
                                         "crystallites"),
+            "crystallite_edge_level": Param(0.5, "", "a crystallite's edge lies half-way from its own fringe "
+                                            "energy down to the amorphous level: the half-maximum contour of a "
+                                            "blurred disc lies on its edge, whatever its brightness"),
+            "crystallite_edge_reach_A": Param(4.0, "Å", "how far past the detection contour a crystallite's own "
+                                              "edge is sought: about the energy's smoothing, and no farther than "
+                                              "the gap between crystallites"),
             "min_crystallites": Param(10, "", "fewer give no meaningful percentiles of the sizes"),
             "size_percentiles": Param((10, 90), "", "the quoted size range, robust to a few merged or cut "
                                       "crystallites"),
@@ -294,6 +310,9 @@ STEPS: tuple[Step, ...] = (
                                          "cited 0.87 eV splitting"),
             "area_start_factor": Param(1.5, "", "starting areas of the size the net counts show; the fit converges "
                                        "from there"),
+            "shirley_step_max": Param(1.0, "eV⁻¹", "the fitted Shirley step of inelastic losses is a few hundredths "
+                                      "of the line area per eV; a step of the whole area within one eV is no loss "
+                                      "background, and the bound keeps a fit without any line from chasing it"),
             "detection_sigma": Param(3.0, "", "a noise-only window rarely passes three sigmas (one-sided)"),
             "persistence": Param(3, "", "three detected steps in a row: one noisy spectrum can neither start nor "
                                  "hide an onset"),
@@ -323,18 +342,29 @@ STEPS: tuple[Step, ...] = (
         numbers=("xrd.pristine_peaks", "xrd.new_peaks", "xrd.li2co3_matched_peaks", "xrd.li2co3_matched_hkl",
                  "xrd.cryo_amorphous", "xrd.cryo_peaks"),
         params={
-            "wavelength_A": Param(1.54178, "Å", "Cu Kα (weighted mean of Kα1 and Kα2) of the diffractometer"),
             "background_stiffness": Param(1e6, "", "arPLS penalty stiff enough not to follow a Bragg peak, soft "
                                           "enough to follow the amorphous hump"),
+            "background_rounds": Param(3, "", "refits of the background with the found peaks' profiles taken "
+                                       "out; each removes part of the tails' excess under a line cluster (about a "
+                                       "fifth): three halve it; more would trade the tails against the baseline, "
+                                       "which the fit cannot tell apart, and overshoot"),
             "smoothing_points": Param(9, "points", "spans less than a Bragg peak's width (about 0.2°, 11 points): "
                                       "averages noise without flattening the peaks"),
             "smoothing_order": Param(2, "", "a quadratic keeps a peak's top in place while smoothing"),
             "detection_sigma": Param(5.0, "", "five sigmas: over thousands of points of three patterns, noise alone "
                                      "does not reach it"),
-            "min_separation_deg": Param(0.3, "°", "about one and a half peak widths: maxima closer than that are one "
-                                        "peak"),
-            "match_tolerance_deg": Param(0.15, "°", "less than a peak's width, more than the position error of a "
-                                         "refined peak"),
+            "prominence_sigma": Param(2.0, "", "a peak must also rise two sigmas above the dip to a higher "
+                                      "neighbour: a noise ripple on a strong line's flank, which can stand five "
+                                      "sigmas above the background, does not"),
+            "own_height_sigma": Param(3.0, "", "in a joint fit of all peaks a peak's own profile must stand three "
+                                      "sigmas: a ripple that the tail of a strong neighbour explains does not"),
+            "min_separation_fwhm": Param(1.0, "peak widths", "two lines closer than one half-height width of the "
+                                         "pattern's peaks show no dip between them: they are one peak"),
+            "edge_fwhm": Param(2.0, "peak widths", "a maximum within two peak widths of a scan's end may be the flank "
+                               "of a line beyond it, where the baseline is also least certain"),
+            "match_tolerance_fwhm": Param(0.6, "peak widths", "less than a peak's width (measured in the pattern, so "
+                                          "the same for a Cu, Co or Mo tube), more than the position error of a "
+                                          "refined peak"),
             "min_reflection_pct": Param(1.0, "%", "lines weaker than 1 % of the strongest could not show above "
                                         "the noise"),
         },

@@ -6,17 +6,34 @@ the ``xrd`` step in ``analysis/registry.py``):
 * the background is the arPLS baseline of ``pybaselines`` (asymmetrically reweighted
   penalised least squares, stiffness ``background_stiffness``): it follows the amorphous
   hump and the low-angle air scatter, and its noise-aware weights keep it from riding
-  up into Bragg peaks or sinking below the noise;
+  up into Bragg peaks or sinking below the noise.  Under a cluster of lines the
+  overlapping Lorentzian tails still look like a raised floor, so the baseline is fitted
+  again ``background_rounds`` times to the counts less the fitted profiles of the peaks
+  found so far (pseudo-Voigts of one shared shape, heights by non-negative least squares);
 * a Bragg peak is a local maximum of the Savitzky-Golay-smoothed net counts that stands
-  ``detection_sigma`` counting sigmas (of the smoothed signal) above the background;
-  peaks closer than ``min_separation_deg`` are one peak;
+  ``detection_sigma`` counting sigmas (of the smoothed signal) above the background and
+  ``prominence_sigma`` of them above the dip to any higher neighbour (a noise ripple on a
+  strong line's flank is no peak), and whose own height in a joint fit of all peaks (shared
+  pseudo-Voigt shape, the neighbours' tails not counted) still reaches ``own_height_sigma``;
+  maxima within ``edge_fwhm`` peak widths of a scan's end are not counted; peaks closer
+  than ``min_separation_fwhm`` times the
+  pattern's own peak width (median half-height width of its peaks) are one peak, so the
+  rule resolves the same lines whether a Mo tube packs them into a few degrees or a Co
+  tube spreads them out;
 * a *new* peak of the air-exposed film is one with no pristine peak within
-  ``match_tolerance_deg``; it is *indexed* to the strongest Li2CO3 reflection within
-  ``match_tolerance_deg`` of it (among reflections of at least ``min_reflection_pct`` of
+  ``match_tolerance_fwhm`` peak widths; it is *indexed* to the strongest Li2CO3 reflection
+  within ``match_tolerance_fwhm`` peak widths of it (among reflections of at least ``min_reflection_pct`` of
   the strongest), the reflections being computed from the cited crystal structure
   (kinematic structure factors with Waasmaier-Kirfel form factors from ``xraydb`` and
   the Lorentz-polarisation factor);
 * the 100 K film is amorphous when its pattern has no Bragg peak at all.
+
+The X-ray wavelength is a fact of each measurement, read from each export's header
+(``# wavelength: 1.54178 A``): the Li2CO3 lines are computed at the wavelength the
+air-exposed pattern was taken with, so a Cu, Co or Mo K-alpha pattern is indexed at its
+own angles.  A header that states no wavelength is refused by name (no default is
+assumed: a wrong one would put every line at another angle), and the pristine and
+air-exposed patterns, compared angle by angle, must share theirs.
 """
 from __future__ import annotations
 
@@ -36,7 +53,12 @@ from paperbuild.numbers import Number, count
 
 # input role -> the pattern's name in the tables and the figure
 PATTERNS = {"pristine": "pristine", "air_exposed": "air-exposed", "cryo": "cryo 100 K"}
-WAVELENGTH_CHECK_A = 1e-4  # a header wavelength this close to the methods' is the same source
+WAVELENGTH_CHECK_A = 1e-4  # two wavelengths this close are the same source (exports quote 4-5 decimals)
+# X-ray wavelengths of laboratory and synchrotron diffraction: a stated value outside is a unit slip
+# (e.g. "1.54178" written with a unit of nm) rather than a wavelength
+WAVELENGTH_RANGE_A = (0.1, 5.0)
+# a refitted background that moves by less than this fraction of a counting sigma has settled
+BACKGROUND_SETTLED = 0.02
 MIN_SCAN_POINTS = 50       # fewer rows than this is not a full scan but a damaged export
 # what may follow "wavelength" in a header line: a separator, a number, and a unit
 WAVELENGTH_STATEMENT = re.compile(r"\s*[:=]?\s*(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
@@ -79,24 +101,30 @@ class PeakRule:
 
     Net counts are smoothed by a Savitzky-Golay filter of ``smoothing_points`` points
     and polynomial order ``smoothing_order``; a local maximum standing
-    ``detection_sigma`` sigmas of the smoothed noise above the background is a peak;
-    maxima closer than ``min_separation_deg`` are one peak.
+    ``detection_sigma`` sigmas of the smoothed noise above the background, and
+    ``prominence_sigma`` sigmas above the dip that separates it from a higher
+    neighbour, is a candidate (:func:`confirmed_peaks` then asks for ``own_height_sigma``
+    of its own in a joint fit); maxima closer than ``min_separation_fwhm`` times the pattern's
+    typical peak width are one peak.
     """
 
     smoothing_points: int
     smoothing_order: int
     detection_sigma: float
-    min_separation_deg: float
+    min_separation_fwhm: float
+    prominence_sigma: float = 0.0
+    own_height_sigma: float = 0.0
 
 
 @dataclass(frozen=True)
 class Pattern:
-    """One measured pattern with its background and detected peaks."""
+    """One measured pattern (at its recorded wavelength) with its background and detected peaks."""
 
     two_theta_deg: np.ndarray
     counts: np.ndarray
     background: np.ndarray
     peaks: list[Peak]
+    wavelength_A: float
 
 
 @dataclass(frozen=True)
@@ -321,47 +349,78 @@ def stated_wavelength_A(path: Path, number: int, line: str) -> float | None:
     return float(stated.group("value")) * LENGTH_UNITS_TO_A[unit]
 
 
-def read_xy(path: Path, wavelength_A: float) -> tuple[np.ndarray, np.ndarray]:
-    """2θ (degrees) and counts from a two-column .xy export; the header's wavelength must match.
+def header_wavelength_A(path: Path, header: Sequence[tuple[int, str]]) -> float:
+    """The one wavelength (Å) the header states.
 
-    A pattern taken at another wavelength would put every line at another angle, so a
-    mismatch stops the build instead of mis-indexing.  The header is scanned line by
-    line and the table parsed from the open file, so memory follows the table, not
-    the file's text.
+    Parameters
+    ----------
+    path
+        The file, for messages.
+    header
+        Its comment lines, as :func:`read_header` returns them.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InputError
+        No line states a wavelength, two lines state different ones, or the value is no
+        X-ray wavelength (outside ``WAVELENGTH_RANGE_A``).
+    """
+    stated = [(number, value) for number, line in header
+              if (value := stated_wavelength_A(path, number, line)) is not None]
+    if not stated:
+        raise InputError(path, "the header states no wavelength, and every Bragg angle depends on it; "
+                               "add a line such as '# wavelength: 1.54178 A' (Cu K-alpha)")
+    number, value = stated[0]
+    for other, again in stated[1:]:
+        if abs(again - value) > WAVELENGTH_CHECK_A:
+            raise InputError(path, f"header lines {number} and {other} state two wavelengths, {value:g} Å and "
+                                   f"{again:g} Å")
+    low, high = WAVELENGTH_RANGE_A
+    if not low <= value <= high:
+        raise InputError(path, f"header line {number} states a wavelength of {value:g} Å, outside the "
+                               f"{low:g}-{high:g} Å of X-ray diffraction; check its unit")
+    return value
+
+
+def read_xy(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
+    """2θ (degrees), counts and the wavelength (Å) of a two-column .xy export.
+
+    The wavelength is the one the header records: it decides where every Bragg line
+    lies.  The header is scanned line by line and the table parsed from the open file,
+    so memory follows the table, not the file's text.
 
     Parameters
     ----------
     path
         The export.
-    wavelength_A
-        The wavelength the methods state.
 
     Returns
     -------
-    tuple of numpy.ndarray
-        2θ (strictly increasing, within 0-180°) and counts (finite, not negative, not
-        all zero).
+    tuple
+        2θ (strictly increasing, within 0-180°), counts (finite, not negative, not all
+        zero) and the wavelength in Å.
 
     Raises
     ------
     InputError
-        The file is missing, at another wavelength or with an unreadable wavelength line,
-        not two numeric columns, too short, holds a value that is not a finite number or
-        a negative count, records no counts at all, or its 2θ is not increasing or
+        The file is missing, states no wavelength (or an unreadable or implausible one),
+        is not two numeric columns, too short, holds a value that is not a finite number
+        or a negative count, records no counts at all, or its 2θ is not increasing or
         leaves 0-180°.
     """
     if not path.is_file():
         raise InputError(path, "file is missing")
     with open(path, "rb") as stream:
         header = read_header(stream)
-        for number, line in header:
-            stated = stated_wavelength_A(path, number, line)
-            if stated is not None and abs(stated - wavelength_A) > WAVELENGTH_CHECK_A:
-                raise InputError(path, f"recorded with wavelength {stated:g} Å, the methods give {wavelength_A} Å")
         position = stream.tell()
         if not stream.read(1):
             raise InputError(path, f"holds no data rows ({'file is empty' if not header else 'only a header'})")
         stream.seek(position)
+        wavelength_A = header_wavelength_A(path, header)
         with io.TextIOWrapper(stream, encoding="utf-8") as text:
             try:
                 table = np.loadtxt(text, comments="#", ndmin=2)
@@ -388,7 +447,7 @@ def read_xy(path: Path, wavelength_A: float) -> tuple[np.ndarray, np.ndarray]:
     if two_theta[0] <= 0 or two_theta[-1] >= 180:
         raise InputError(path, f"2θ runs from {two_theta[0]:g}° to {two_theta[-1]:g}°; a diffraction angle lies "
                                f"between 0° and 180°")
-    return two_theta, counts
+    return two_theta, counts, wavelength_A
 
 
 # ------------------------------------------------------------------ peaks
@@ -413,11 +472,201 @@ def background(two_theta: np.ndarray, counts: np.ndarray, stiffness: float) -> n
     return Baseline(x_data=two_theta).arpls(counts, lam=stiffness)[0]
 
 
+def pseudo_voigt(x: np.ndarray, fwhm: float, eta: float) -> np.ndarray:
+    """Unit-height pseudo-Voigt profile: Lorentzian fraction ``eta``, full width ``fwhm``.
+
+    Parameters
+    ----------
+    x
+        Distance from the line's centre (degrees).
+    fwhm
+        Full width at half maximum (degrees).
+    eta
+        Lorentzian fraction, 0 to 1.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    z = (2.0 * x / fwhm) ** 2
+    return eta / (1.0 + z) + (1.0 - eta) * np.exp(-np.log(2.0) * z)
+
+
+def typical_width(two_theta: np.ndarray, smoothed: np.ndarray, positions: Sequence[float]) -> float:
+    """Median full width at half height (degrees) of the smoothed net peaks at ``positions``.
+
+    Peaks merged into a shoulder have no half-height width of their own and are left
+    out; when none has one, ten steps (a typical scan's sampling of a peak) is returned.
+
+    Parameters
+    ----------
+    two_theta, smoothed
+        Angles and smoothed net counts.
+    positions
+        The peaks' positions (degrees).
+
+    Returns
+    -------
+    float
+    """
+    import warnings
+
+    from scipy.signal import peak_widths
+
+    step = float(np.median(np.diff(two_theta)))
+    tops = np.abs(two_theta[:, None] - np.asarray(positions, dtype=float)[None, :]).argmin(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        widths = peak_widths(smoothed, tops, rel_height=0.5)[0] * step
+    widths = widths[widths > 2 * step]
+    return float(np.median(widths)) if widths.size else 10 * step
+
+
+def peak_profile(two_theta: np.ndarray, net: np.ndarray, sigma: np.ndarray, positions: Sequence[float],
+                 start_fwhm: float) -> np.ndarray:
+    """The counts the found peaks add: pseudo-Voigts at ``positions`` fitted to the net counts.
+
+    All peaks share one width and one Lorentzian fraction (one diffractometer, one
+    film), which are fitted by variable projection: for a trial shape the heights are
+    a non-negative linear least-squares problem (``scipy.optimize.nnls``), so only two
+    non-linear parameters remain (``scipy.optimize.least_squares``); the width stays
+    within a factor of three of ``start_fwhm``.
+
+    Parameters
+    ----------
+    two_theta, net
+        The pattern's angles and counts above the current background.
+    sigma
+        Counting sigma of each point (the weights).
+    positions
+        The peaks' refined positions (degrees).
+    start_fwhm
+        First guess of the width (degrees), e.g. :func:`typical_width`.
+
+    Returns
+    -------
+    tuple
+        The fitted Bragg counts at every point (their Lorentzian tails included), and
+        each peak's fitted height (counts above the background, its neighbours' tails
+        not included).
+    """
+    from scipy.optimize import least_squares, nnls
+
+    centres = np.asarray(positions, dtype=float)
+    start = float(start_fwhm)
+    scaled = net / sigma
+
+    def design(shape: np.ndarray) -> np.ndarray:
+        return pseudo_voigt(two_theta[:, None] - centres[None, :], shape[0], shape[1]) / sigma[:, None]
+
+    def residual(shape: np.ndarray) -> np.ndarray:
+        columns = design(shape)
+        return columns @ nnls(columns, scaled)[0] - scaled
+
+    shape = least_squares(residual, [start, 0.5], bounds=([start / 3, 0.0], [start * 3, 1.0])).x
+    columns = design(shape)
+    heights = nnls(columns, scaled)[0]
+    return (columns @ heights) * sigma, heights
+
+
+def refined_background(two_theta: np.ndarray, counts: np.ndarray, stiffness: float, rule: PeakRule,
+                       rounds: int) -> np.ndarray:
+    """The arPLS background, refitted up to ``rounds`` times with the found peaks taken out.
+
+    A baseline fitted to the counts themselves rises under a cluster of Bragg lines,
+    whose overlapping tails look like a slowly varying floor: weak lines there sink
+    below the threshold.  Each round finds the peaks above the current background,
+    fits their profiles (:func:`peak_profile`) and fits the baseline again to the
+    counts less those profiles.  The profiles are fitted above a baseline that still
+    holds part of the tails, so each round removes only part of the excess (about a
+    fifth); many rounds would overshoot, trading tails for baseline, which the fit
+    cannot tell apart, so ``rounds`` is small.  The rounds stop early once the baseline
+    moves by less than ``BACKGROUND_SETTLED`` counting sigmas; a pattern without peaks
+    keeps its first background.
+
+    Parameters
+    ----------
+    two_theta, counts
+        The pattern.
+    stiffness
+        arPLS smoothness penalty.
+    rule
+        What counts as a peak.
+    rounds
+        Most refits of the baseline (0: plain arPLS).
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    from scipy.signal import savgol_filter
+
+    base = background(two_theta, counts, stiffness)
+    sigma = np.sqrt(np.clip(counts, 1.0, None))
+    for _ in range(rounds):
+        peaks = find_peaks(two_theta, counts, base, rule)
+        if not peaks:
+            break
+        positions = [p.two_theta_deg for p in peaks]
+        width = typical_width(two_theta, savgol_filter(counts - base, rule.smoothing_points, rule.smoothing_order),
+                              positions)
+        profile, _ = peak_profile(two_theta, counts - base, sigma, positions, width)
+        before, base = base, background(two_theta, counts - profile, stiffness)
+        if np.max(np.abs(base - before) / sigma) < BACKGROUND_SETTLED:
+            break
+    return base
+
+
+def confirmed_peaks(two_theta: np.ndarray, counts: np.ndarray, base: np.ndarray, peaks: Sequence[Peak],
+                    rule: PeakRule, edge_fwhm: float) -> list[Peak]:
+    """The peaks that are lines of their own: away from the scan's ends, and tall in a joint fit.
+
+    A maximum within ``edge_fwhm`` peak widths of either end may be the flank of a line
+    beyond the scan (and the baseline is least certain there); a noise ripple on the
+    flank of a strong line can pass the height and prominence rules.  So all peaks are
+    fitted together (:func:`peak_profile`) and a peak is kept when its own fitted
+    height, its neighbours' tails not counted, still stands ``rule.own_height_sigma``
+    sigmas of the smoothed noise above the background.
+
+    Parameters
+    ----------
+    two_theta, counts, base
+        The pattern and its background.
+    peaks
+        Candidates (:func:`find_peaks`).
+    rule
+        What counts as a peak.
+    edge_fwhm
+        Width of the excluded margin at each end, in typical peak widths.
+
+    Returns
+    -------
+    list of Peak
+        The confirmed peaks, by increasing 2θ.
+    """
+    from scipy.signal import savgol_filter
+
+    if not peaks:
+        return []
+    net = counts - base
+    positions = [p.two_theta_deg for p in peaks]
+    width = typical_width(two_theta, savgol_filter(net, rule.smoothing_points, rule.smoothing_order), positions)
+    low, high = two_theta[0] + edge_fwhm * width, two_theta[-1] - edge_fwhm * width
+    inside = [p for p in peaks if low <= p.two_theta_deg <= high]
+    if not inside:
+        return []
+    _, heights = peak_profile(two_theta, net, np.sqrt(np.clip(counts, 1.0, None)), [p.two_theta_deg for p in inside],
+                              width)
+    return [p for p, height in zip(inside, heights) if height >= rule.own_height_sigma * p.sigma]
+
+
 def find_peaks(two_theta: np.ndarray, counts: np.ndarray, base: np.ndarray, rule: PeakRule) -> list[Peak]:
     """Bragg peaks standing ``rule.detection_sigma`` counting sigmas above the background.
 
     The sigma is that of the smoothed signal (Poisson noise times the filter's noise
-    gain), so the threshold means the same for any smoothing width.  Positions are
+    gain), so the threshold means the same for any smoothing width.  The prominence
+    rule keeps a noise ripple on the flank of a strong line, which can stand high above
+    the background, from counting as a peak of its own.  Positions are
     refined by a parabola through the top three points.
 
     Parameters
@@ -425,7 +674,7 @@ def find_peaks(two_theta: np.ndarray, counts: np.ndarray, base: np.ndarray, rule
     two_theta, counts, base
         The pattern and its background.
     rule
-        Smoothing, threshold and minimum separation.
+        Smoothing, threshold, prominence and minimum separation.
 
     Returns
     -------
@@ -439,8 +688,12 @@ def find_peaks(two_theta: np.ndarray, counts: np.ndarray, base: np.ndarray, rule
     gain = float(np.sqrt(np.sum(savgol_coeffs(rule.smoothing_points, rule.smoothing_order) ** 2)))
     sigma = gain * np.sqrt(np.clip(counts, 1.0, None))
     step = float(np.median(np.diff(two_theta)))
-    indices, _ = local_maxima(smoothed, height=rule.detection_sigma * sigma,
-                              distance=max(1, int(rule.min_separation_deg / step)))
+    significant = {"height": rule.detection_sigma * sigma, "prominence": rule.prominence_sigma * sigma}
+    indices, _ = local_maxima(smoothed, **significant)
+    if indices.size > 1:  # the separation rule is in units of the pattern's own peak width
+        width = typical_width(two_theta, smoothed, two_theta[indices])
+        separation = max(1, int(rule.min_separation_fwhm * width / step))
+        indices, _ = local_maxima(smoothed, **significant, distance=separation)
     peaks = []
     for i in indices:
         if 0 < i < len(smoothed) - 1:  # parabola through the top three points
@@ -500,38 +753,71 @@ def index_peaks(peaks: Sequence[Peak], reflections: Sequence[Reflection], tolera
     return matched
 
 
-def analyse(scans: Mapping[str, tuple[np.ndarray, np.ndarray]], atoms, wavelength_A: float, stiffness: float,
-            rule: PeakRule, match_tolerance_deg: float, min_relative: float) -> Diffraction:
+def pattern_width(pattern: Pattern, rule: PeakRule) -> float:
+    """The typical half-height width (degrees) of a pattern's peaks (:func:`typical_width`).
+
+    Parameters
+    ----------
+    pattern
+        An analysed pattern.
+    rule
+        Its smoothing.
+
+    Returns
+    -------
+    float
+        0 when the pattern has no peak.
+    """
+    from scipy.signal import savgol_filter
+
+    if not pattern.peaks:
+        return 0.0
+    smoothed = savgol_filter(pattern.counts - pattern.background, rule.smoothing_points, rule.smoothing_order)
+    return typical_width(pattern.two_theta_deg, smoothed, [p.two_theta_deg for p in pattern.peaks])
+
+
+def analyse(scans: Mapping[str, tuple[np.ndarray, np.ndarray, float]], atoms, stiffness: float,
+            rule: PeakRule, match_tolerance_fwhm: float, min_relative: float, background_rounds: int = 0,
+            edge_fwhm: float = 0.0) -> Diffraction:
     """Backgrounds and peaks of every pattern; new peaks of the air-exposed film, indexed.
 
     Parameters
     ----------
     scans
-        Role (``pristine``, ``air_exposed``, ``cryo``) -> (2θ, counts).
+        Role (``pristine``, ``air_exposed``, ``cryo``) -> (2θ, counts, wavelength in Å);
+        the Li2CO3 lines are computed at the air-exposed pattern's wavelength.
     atoms
         The Li2CO3 unit cell.
-    wavelength_A
-        The X-ray wavelength.
     stiffness
         arPLS smoothness penalty.
     rule
         What counts as a peak.
-    match_tolerance_deg
-        Largest 2θ difference for "same peak" and for indexing.
+    match_tolerance_fwhm
+        Largest 2θ difference for "same peak" and for indexing, in units of the
+        air-exposed pattern's typical peak width.
     min_relative
         Weakest candidate reflection, relative to the strongest.
+    background_rounds
+        Refits of the background with the found peaks taken out (:func:`refined_background`).
+    edge_fwhm
+        Margin at each end of a scan, in peak widths, where no peak is counted
+        (:func:`confirmed_peaks`).
 
     Returns
     -------
     Diffraction
     """
     patterns = {}
-    for role, (two_theta, counts) in scans.items():
-        base = background(two_theta, counts, stiffness)
-        patterns[role] = Pattern(two_theta, counts, base, find_peaks(two_theta, counts, base, rule))
-    reflections = powder_reflections(atoms, wavelength_A, float(patterns["air_exposed"].two_theta_deg.max()))
-    fresh = new_peaks(patterns["air_exposed"].peaks, patterns["pristine"].peaks, match_tolerance_deg)
-    return Diffraction(patterns, reflections, fresh, index_peaks(fresh, reflections, match_tolerance_deg, min_relative))
+    for role, (two_theta, counts, wavelength_A) in scans.items():
+        base = refined_background(two_theta, counts, stiffness, rule, background_rounds)
+        found = confirmed_peaks(two_theta, counts, base, find_peaks(two_theta, counts, base, rule), rule, edge_fwhm)
+        patterns[role] = Pattern(two_theta, counts, base, found, wavelength_A)
+    exposed = patterns["air_exposed"]
+    # lines just beyond the scan's end still reach into it: compute them a degree further
+    reflections = powder_reflections(atoms, exposed.wavelength_A, min(float(exposed.two_theta_deg.max()) + 1.0, 179.0))
+    tolerance = match_tolerance_fwhm * pattern_width(exposed, rule)
+    fresh = new_peaks(exposed.peaks, patterns["pristine"].peaks, tolerance)
+    return Diffraction(patterns, reflections, fresh, index_peaks(fresh, reflections, tolerance, min_relative))
 
 
 def diffraction_numbers(result: Diffraction) -> list[Number]:
@@ -572,10 +858,10 @@ def write_tables(result: Diffraction, min_relative: float, outputs: Mapping[str,
     outputs
         ``patterns``, ``peaks`` and ``li2co3_reflections``.
     """
-    datatable.write_rows(outputs["patterns"], "pattern,two_theta_deg,counts,background",
-                         [(PATTERNS[role], t, c, b) for role, pattern in result.patterns.items()
+    datatable.write_rows(outputs["patterns"], "pattern,two_theta_deg,counts,background,wavelength_A",
+                         [(PATTERNS[role], t, c, b, pattern.wavelength_A) for role, pattern in result.patterns.items()
                           for t, c, b in zip(pattern.two_theta_deg, pattern.counts, pattern.background)],
-                         "{},{:.3f},{:g},{:.1f}")
+                         "{},{:.3f},{:g},{:.1f},{:g}")
     lookup = dict(result.indexed)
     rows = []
     for role, pattern in result.patterns.items():
@@ -591,9 +877,37 @@ def write_tables(result: Diffraction, min_relative: float, outputs: Mapping[str,
 
 
 # ------------------------------------------------------------------ step
-def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, wavelength_A: float, background_stiffness: float,
-        smoothing_points: int, smoothing_order: int, detection_sigma: float, min_separation_deg: float,
-        match_tolerance_deg: float, min_reflection_pct: float) -> list[Number]:
+def same_wavelength(scans: Mapping[str, tuple[np.ndarray, np.ndarray, float]], paths: Mapping[str, Path],
+                    roles: Sequence[str]) -> None:
+    """Refuse patterns compared angle by angle that were taken at different wavelengths.
+
+    Parameters
+    ----------
+    scans
+        Role -> (2θ, counts, wavelength in Å).
+    paths
+        Role -> file, for the message.
+    roles
+        The roles whose patterns are compared.
+
+    Raises
+    ------
+    InputError
+        Two of them state wavelengths more than ``WAVELENGTH_CHECK_A`` apart.
+    """
+    first = roles[0]
+    for role in roles[1:]:
+        if abs(scans[role][2] - scans[first][2]) > WAVELENGTH_CHECK_A:
+            raise InputError(paths[role], f"recorded with wavelength {scans[role][2]:g} Å, but "
+                                          f"{paths[first].name} with {scans[first][2]:g} Å: their peaks are "
+                                          f"compared by angle, so both must be taken with the same tube")
+
+
+def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, background_stiffness: float,
+        background_rounds: int, smoothing_points: int, smoothing_order: int, detection_sigma: float,
+        prominence_sigma: float, own_height_sigma: float, min_separation_fwhm: float, edge_fwhm: float,
+        match_tolerance_fwhm: float,
+        min_reflection_pct: float) -> list[Number]:
     """The three patterns: tables for Figure S4 and the numbers.
 
     Parameters
@@ -603,18 +917,25 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, wavelength_A
         (the cited crystal structure).
     outputs
         ``patterns``, ``peaks`` and ``li2co3_reflections``.
-    wavelength_A
-        Cu K-alpha wavelength; each pattern's header must state it.
     background_stiffness
         arPLS smoothness penalty.
+    background_rounds
+        Refits of the background with the found peaks' profiles taken out.
     smoothing_points, smoothing_order
         Savitzky-Golay window (points) and polynomial order.
     detection_sigma
         Height, in sigmas of the smoothed noise, a peak must reach.
-    min_separation_deg
-        Maxima closer than this are one peak.
-    match_tolerance_deg
-        Largest 2θ difference for "same peak" (pristine vs exposed) and for indexing.
+    prominence_sigma
+        Rise, in the same sigmas, above the dip to a higher neighbour.
+    own_height_sigma
+        Height, in the same sigmas, of a peak's own profile in the joint fit.
+    min_separation_fwhm
+        Maxima closer than this many typical peak widths are one peak.
+    edge_fwhm
+        No peak is counted within this many peak widths of a scan's ends.
+    match_tolerance_fwhm
+        Largest 2θ difference for "same peak" (pristine vs exposed) and for indexing, in
+        typical peak widths of the air-exposed pattern.
     min_reflection_pct
         Weakest candidate reflection, in % of the strongest.
 
@@ -626,13 +947,17 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, wavelength_A
     Raises
     ------
     InputError
-        A pattern or the structure file is unreadable or inconsistent with the methods.
+        A pattern or the structure file is unreadable, a pattern states no wavelength, or
+        the pristine and air-exposed patterns were taken at different wavelengths.
     """
-    scans = {role: read_xy(inputs[role], wavelength_A) for role in PATTERNS}
+    scans = {role: read_xy(inputs[role]) for role in PATTERNS}
+    same_wavelength(scans, inputs, ("pristine", "air_exposed"))
     atoms = load_structure(inputs["li2co3_structure"])
-    rule = PeakRule(smoothing_points, smoothing_order, detection_sigma, min_separation_deg)
+    rule = PeakRule(smoothing_points, smoothing_order, detection_sigma, min_separation_fwhm, prominence_sigma,
+                    own_height_sigma)
     min_relative = min_reflection_pct / 100.0
-    result = analyse(scans, atoms, wavelength_A, background_stiffness, rule, match_tolerance_deg, min_relative)
+    result = analyse(scans, atoms, background_stiffness, rule, match_tolerance_fwhm, min_relative, background_rounds,
+                     edge_fwhm)
     write_tables(result, min_relative, outputs)
     return [number.from_inputs(*(inputs[role] for role in DERIVED_FROM[number.key]))
             for number in diffraction_numbers(result)]

@@ -31,6 +31,21 @@ def mathtext_hkl(label: str) -> str:
     return "$" + re.sub(r"(\d)\u0304", r"\\bar{\1}", label) + "$"
 
 
+def angle_label(rows: np.ndarray) -> str:
+    """The 2θ axis label with the wavelength the rows were recorded at (from the table).
+
+    Parameters
+    ----------
+    rows
+        Rows of the ``patterns`` table, all of one wavelength.
+
+    Returns
+    -------
+    str
+    """
+    return f"2θ (°, λ = {float(rows['wavelength_A'][0]):.4f} Å)"
+
+
 def patterns(table: np.ndarray, peaks: np.ndarray, reflections: np.ndarray, plt) -> "matplotlib.figure.Figure":
     """(A) pristine and air-exposed patterns, offset, the indexed peaks labelled and the
     computed Li2CO3 lines drawn beneath; (B) the 100 K pattern over its background.
@@ -38,7 +53,7 @@ def patterns(table: np.ndarray, peaks: np.ndarray, reflections: np.ndarray, plt)
     Parameters
     ----------
     table
-        The ``patterns`` table (pattern, two_theta_deg, counts, background).
+        The ``patterns`` table (pattern, two_theta_deg, counts, background, wavelength_A).
     peaks
         The ``peaks`` table (pattern, two_theta_deg, height, sigma, hkl, ...).
     reflections
@@ -65,7 +80,7 @@ def patterns(table: np.ndarray, peaks: np.ndarray, reflections: np.ndarray, plt)
     base = -0.12 * offset
     left.vlines(reflections["two_theta_deg"], base, base * (1 + 2.0 * reflections["intensity"]), color="C0", lw=0.8,
                 label="Li$_2$CO$_3$ (computed)")
-    left.set_xlabel("2θ (°, Cu Kα)")
+    left.set_xlabel(angle_label(table[table["pattern"] == "air-exposed"]))
     left.set_ylabel("Counts (offset)")
     left.set_yticks([])
     left.legend(loc="center right", bbox_to_anchor=(1.0, 0.5))
@@ -73,7 +88,7 @@ def patterns(table: np.ndarray, peaks: np.ndarray, reflections: np.ndarray, plt)
     rows = table[table["pattern"] == "cryo 100 K"]
     right.plot(rows["two_theta_deg"], rows["counts"], color="C0", lw=0.6, label="100 K")
     right.plot(rows["two_theta_deg"], rows["background"], color="k", lw=0.8, ls="--", label="background")
-    right.set_xlabel("2θ (°, Cu Kα)")
+    right.set_xlabel(angle_label(rows))
     right.set_ylabel("Counts")
     right.legend(loc="upper right")
     style.panel_label(right, "B")

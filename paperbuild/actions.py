@@ -151,8 +151,8 @@ def check_drift(numbers_file: Path, ledger: Path) -> None:
 
 
 @reported
-def accept(numbers_file: Path, ledger: Path) -> None:
-    """``doit accept``: lock the current numbers deliberately, as one reviewable ledger diff.
+def accept(numbers_file: Path, ledger: Path, validation: Path | None = None, accuracy: Path | None = None) -> None:
+    """``doit accept``: lock the current numbers (and the last validation) deliberately, as reviewable diffs.
 
     Parameters
     ----------
@@ -160,17 +160,56 @@ def accept(numbers_file: Path, ledger: Path) -> None:
         The merged ``numbers.json`` whose values become the locks.
     ledger
         The ledger to rewrite (only its locks change).
+    validation
+        The build's ``validation/validation.json``; when it exists its table becomes the
+        accepted method accuracy.
+    accuracy
+        Where the accepted accuracy goes (``paper/accuracy.json``).
     """
+    from paperbuild import accuracy as accuracy_mod
     from paperbuild import ledger as ledger_mod
     from paperbuild import numbers
 
     changes = ledger_mod.accept(numbers.load(numbers_file), ledger)
     print("\n".join(f"  {c}" for c in changes) or "  ledger already matches the numbers")
     print(f"  wrote {ledger}; review with `git diff {ledger}`")
+    if validation is not None and accuracy is not None and Path(validation).is_file():
+        record = accuracy_mod.write_accepted(validation, accuracy)
+        print(f"  wrote {accuracy} from {validation} ({record['realizations']} realizations); "
+              f"review with `git diff {accuracy}`")
+    elif accuracy is not None:
+        print(f"  {accuracy} kept: no validation in this build (run `doit validate` to measure it anew)")
 
 
 @reported
-def lint(sources: list[Path], numbers_file: Path, params_file: Path) -> None:
+def validate(steps: list[Step], roots: Roots, realizations: int, seed: int,
+             instrument: Callable[[], Any], sources: list[Path]) -> None:
+    """``doit validate``: measure every raw-derived number's accuracy over synthetic realizations.
+
+    Parameters
+    ----------
+    steps
+        The steps that compute numbers, with the steps whose outputs they read.
+    roots
+        The build whose ``validation/`` folder receives ``validation.json`` and ``.md``.
+    realizations, seed
+        How many truths to draw, and the first seed (seeds ``seed .. seed + N - 1``).
+    instrument
+        Returns the synthetic instrument (:class:`paperbuild.validate.Instrument`);
+        called here so that a plain ``doit`` never imports it.
+    sources
+        The files the result depends on (recorded with their hashes).
+    """
+    from paperbuild.validate import run_validation
+
+    run_validation(steps, instrument(), roots.validation, realizations, seed, sources=sources,
+                   project=roots.project)
+    print(f"  wrote {roots.validation / 'validation.md'} and validation.json; "
+          "`doit accept` makes it the accuracy the paper quotes")
+
+
+@reported
+def lint(sources: list[Path], numbers_file: Path, params_file: Path, accuracy_file: Path | None = None) -> None:
     """Keep results out of the prose: fail on unknown keys and hand-typed numbers or parameters.
 
     Parameters
@@ -181,11 +220,15 @@ def lint(sources: list[Path], numbers_file: Path, params_file: Path) -> None:
         The merged ``numbers.json`` (the keys ``num`` may quote).
     params_file
         The build's ``params.json`` (the keys ``param`` may quote).
+    accuracy_file
+        The accepted ``paper/accuracy.json`` (the keys ``accuracy`` may quote).
     """
+    from paperbuild import accuracy
     from paperbuild import lint as lint_mod
     from paperbuild import numbers
 
-    lint_mod.check(sources, numbers.load(numbers_file), lint_mod.load_params(params_file))
+    accepted = accuracy.load(accuracy_file)["numbers"] if accuracy_file is not None else None
+    lint_mod.check(sources, numbers.load(numbers_file), lint_mod.load_params(params_file), accepted)
     print(f"  {len(sources)} documents quote numbers and parameters only through shortcodes")
 
 

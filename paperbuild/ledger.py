@@ -35,7 +35,9 @@ from paperbuild.numbers import agree, rounded_as_locked
 HEADER = """\
 # The ledger of quoted numbers.  Each key is a number in build/numbers.json.
 #   locked / text: the accepted value and its printed form (rewritten by `doit accept`)
-#   tolerance:     the largest |computed - locked| that is not drift
+#   tolerance:     the largest |computed - locked| that is not drift: reproducibility of a build of the
+#                  same raw data (platform and library differences), not the method's error against the
+#                  truth, which `doit validate` measures (paper/accuracy.json)
 #   published:     the value printed in Cheng et al., Joule 2020 (null: not quoted as a number)
 #   claim:         what the paper says in words, where it gives no number
 #   quoted:        where the paper quotes it

@@ -3,9 +3,10 @@
 Two checks on the paper's Markdown sources:
 
 * every ``{{< num KEY >}}`` names a key the build computes, every
-  ``{{< param STEP.NAME >}}`` a parameter the registry declares, and no other
-  shortcode than ``num``, ``param`` and ``include`` appears (the fallback renderer
-  supports only those);
+  ``{{< param STEP.NAME >}}`` a parameter the registry declares, every
+  ``{{< accuracy KEY [STAT] >}}`` a number the accepted validation covers, and no other
+  shortcode than ``num``, ``param``, ``accuracy`` and ``include`` appears (the fallback
+  renderer supports only those);
 * no number the build computes, and no method parameter, is typed by hand.
 
 What is read
@@ -90,7 +91,7 @@ from typing import Any
 from paperbuild.errors import BuildError, NumberKeyError
 
 SHORTCODE = re.compile(r"\{\{<\s*(\S+)\s*([^>]*?)\s*>\}\}")
-SUPPORTED_SHORTCODES = ("num", "param", "include")
+SUPPORTED_SHORTCODES = ("num", "param", "accuracy", "include")
 LITERAL_CLASS = "literal"
 
 _UNITS = {"%", "nm", "µm", "um", "mm", "cm", "m", "Å", "eV", "keV", "meV", "V", "mV", "kV", "C", "mAh", "µAh", "K",
@@ -793,7 +794,8 @@ def _copy_message(token: str, copies: list[_Copy]) -> str:
 
 
 def problems(path: Path, text: str, numbers: Mapping[str, Mapping[str, Any]],
-             params: Mapping[str, Mapping[str, Any]] | None = None) -> list[Problem]:
+             params: Mapping[str, Mapping[str, Any]] | None = None,
+             accuracy: Mapping[str, Mapping[str, Any]] | None = None) -> list[Problem]:
     """Every way one document breaks the quoting rules, so all can be fixed in one pass.
 
     Parameters
@@ -804,6 +806,9 @@ def problems(path: Path, text: str, numbers: Mapping[str, Mapping[str, Any]],
         Its Markdown source.
     numbers, params
         The build's numbers and method parameters (records with ``text``, ``value``, ``unit``).
+    accuracy
+        The accepted accuracy table's ``numbers`` (``paper/accuracy.json``); None: its
+        keys are not checked.
 
     Returns
     -------
@@ -825,6 +830,9 @@ def problems(path: Path, text: str, numbers: Mapping[str, Mapping[str, Any]],
         elif name == "param" and (len(args) != 1 or args[0] not in params):
             key = " ".join(args) or "(none)"
             out.append(Problem(path, line(m.start()), f"unknown parameter key '{key}': no step declares it"))
+        elif name == "accuracy" and accuracy is not None and not _known_accuracy(args, accuracy):
+            out.append(Problem(path, line(m.start()), f"unknown accuracy '{' '.join(args) or '(none)'}': give a "
+                               "number key of paper/accuracy.json and optionally rms, worst, bias or goal"))
     copies, malformed = _find_copies(text, numbers, params)
     for index, message in malformed:
         out.append(Problem(path, line(index), message))
@@ -836,8 +844,15 @@ def problems(path: Path, text: str, numbers: Mapping[str, Mapping[str, Any]],
     return sorted(out, key=lambda p: p.line)
 
 
+def _known_accuracy(args: list[str], accuracy: Mapping[str, Mapping[str, Any]]) -> bool:
+    if args == ["realizations"]:
+        return True
+    return 1 <= len(args) <= 2 and args[0] in accuracy and (len(args) == 1 or args[1] in accuracy[args[0]]["text"])
+
+
 def check(paths: list[Path], numbers: Mapping[str, Mapping[str, Any]],
-          params: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+          params: Mapping[str, Mapping[str, Any]] | None = None,
+          accuracy: Mapping[str, Mapping[str, Any]] | None = None) -> None:
     """Enforce the quoting rules on the whole paper, reporting every problem at once.
 
     Parameters
@@ -867,8 +882,9 @@ def check(paths: list[Path], numbers: Mapping[str, Mapping[str, Any]],
             raise LintError(f"{path}: not UTF-8 text (byte {err.start}); save it as UTF-8") from None
         except OSError as err:
             raise LintError(f"{path}: cannot be read ({err.strerror})") from None
-        found += problems(Path(path), text, numbers, params)
+        found += problems(Path(path), text, numbers, params, accuracy)
     if found:
-        unknown_only = all(p.message.startswith(("unknown number key", "unknown parameter key")) for p in found)
+        unknown_only = all(p.message.startswith(("unknown number key", "unknown parameter key", "unknown accuracy"))
+                           for p in found)
         kind = NumberKeyError if unknown_only else LintError
         raise kind(f"{len(found)} problem(s) in the paper's text:\n  " + "\n  ".join(map(str, found)))

@@ -81,6 +81,16 @@ class Roots:
         """Where the reviewer's reproduction report lands."""
         return self.build / "reproduction"
 
+    @property
+    def validation(self) -> Path:
+        """Where ``doit validate`` writes the method accuracy over synthetic realizations."""
+        return self.build / "validation"
+
+    @property
+    def accuracy(self) -> Path:
+        """The accepted method accuracy the paper quotes (written by ``doit accept``)."""
+        return self.paper / "accuracy.json"
+
 
 def prepare_build_folder(roots: Roots) -> Path:
     """Make the build folder, but never in the raw tree: checked before anything is written.

@@ -27,7 +27,7 @@ from paperbuild.paths import Roots
 
 DOCUMENTS = ("article", "supplement")
 SHARED_SOURCES = ("_quarto.yml", "references.bib", "paper.css", "filters/quarto-subset.lua",
-                  "_extensions/num/num.lua", "_extensions/num/_extension.yml")
+                  "_extensions/num/num.lua", "_extensions/num/_extension.yml", "accuracy.json")
 FILTER = "filters/quarto-subset.lua"
 # The PDF date when neither SOURCE_DATE_EPOCH nor a git commit gives one:
 # 1980-01-01T00:00:00Z, the earliest date ZIP archives (and so wheels) can record.
@@ -205,7 +205,7 @@ def _pandoc(stage: Path, document: str, epoch: int) -> str:
     pandoc = pypandoc.get_pandoc_path()
     common = [pandoc, f"{document}.qmd", "--from", "markdown", "--standalone", "--lua-filter", FILTER,
               "--citeproc", "--metadata", "numbers-file=numbers.json", "--metadata", "params-file=params.json",
-              "--metadata", "provenance-file=provenance.json",
+              "--metadata", "provenance-file=provenance.json", "--metadata", "accuracy-file=accuracy.json",
               "--metadata", "link-citations=true"]
     _run(common + ["--to", "html5", "--embed-resources", "--css", "paper.css",
                    "--output", f"{document}.html"], stage, document)
@@ -221,7 +221,8 @@ def _pandoc(stage: Path, document: str, epoch: int) -> str:
 def _quarto(stage: Path, document: str, epoch: int) -> str:
     # Quarto runs the Typst CLI, which dates the PDF from SOURCE_DATE_EPOCH
     _run(["quarto", "render", f"{document}.qmd", "--to", "html,typst", "-M", "numbers-file:numbers.json",
-          "-M", "params-file:params.json", "-M", "provenance-file:provenance.json"], stage, document,
+          "-M", "params-file:params.json", "-M", "provenance-file:provenance.json", "-M", "accuracy-file:accuracy.json"],
+         stage, document,
          env=dict(os.environ, SOURCE_DATE_EPOCH=str(epoch)))
     version = subprocess.run(["quarto", "--version"], capture_output=True, text=True).stdout.strip()
     return f"Quarto {version}"

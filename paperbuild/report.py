@@ -119,7 +119,8 @@ def md_code(text: Any) -> str:
 
 
 # ------------------------------------------------------------------ pure
-def status(computed: Any, entry: Mapping[str, Any], numbers: Mapping[str, Mapping[str, Any]]) -> str:
+def status(computed: Any, entry: Mapping[str, Any], numbers: Mapping[str, Mapping[str, Any]],
+           accuracy: float | None = None) -> str:
     """Judge a computed value against the published one, the report's verdict on reproduction.
 
     Parameters
@@ -130,18 +131,28 @@ def status(computed: Any, entry: Mapping[str, Any], numbers: Mapping[str, Mappin
         The number's ledger entry (``published``, ``tolerance``, ``inputs_range``).
     numbers
         All of the build's numbers, for the range number ``inputs_range`` names.
+    accuracy
+        The method's validated accuracy for this number (:func:`paperbuild.accuracy.bound`):
+        how far a computed value may lie from the truth.  None for a number that is not
+        derived from raw data (or not validated): then the ledger's tolerance, which for
+        such numbers is their rounding, decides.
 
     Returns
     -------
     str
-        ``REPRODUCED`` within the tolerance of the published value;
-        ``WITHIN_ROUNDING`` when the published value lies in the range the rounding
-        of the inputs allows; ``NEW`` when the paper gives no value; else ``DIFFERS``.
+        ``REPRODUCED`` when the published value lies within the accuracy (plus half
+        a unit of the published value's last digit, since it was rounded) of the
+        computed one, or, for a number without a validated accuracy, within its
+        tolerance; ``WITHIN_ROUNDING`` when the published value
+        lies in the range the rounding of the inputs allows; ``NEW`` when the paper
+        gives no value; else ``DIFFERS``.
     """
     published = entry.get("published")
     if published is None:
         return NEW
-    if agree(computed, published, entry.get("tolerance", 0))[0]:
+    # the published value is itself rounded: "5 nm" stands for 4.5 to 5.5 nm
+    bound = accuracy + rounding_half_unit(published) if accuracy is not None else entry.get("tolerance", 0)
+    if agree(computed, published, bound)[0]:
         return REPRODUCED
     range_key = entry.get("inputs_range")
     if range_key and range_key in numbers:
@@ -149,6 +160,30 @@ def status(computed: Any, entry: Mapping[str, Any], numbers: Mapping[str, Mappin
         if low <= float(published) <= high:
             return WITHIN_ROUNDING
     return DIFFERS
+
+
+def rounding_half_unit(published: Any) -> float:
+    """Half a unit of the last digit the paper printed (the largest over a list).
+
+    Parameters
+    ----------
+    published
+        The published value as the ledger records it (an int, a float or a list).
+
+    Returns
+    -------
+    float
+        0.5 for an integer, 0.05 for one decimal, ...; 0 for a value that is not a number.
+    """
+    if isinstance(published, list):
+        return max((rounding_half_unit(v) for v in published), default=0.0)
+    if isinstance(published, bool) or not isinstance(published, (int, float)):
+        return 0.0
+    if isinstance(published, int):
+        return 0.5
+    text = repr(float(published))
+    decimals = len(text.split(".")[1].rstrip("0")) if "." in text and "e" not in text else 0
+    return 0.5 * 10.0 ** -decimals
 
 
 def locked_status(number: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
@@ -180,7 +215,8 @@ def _cell(value: Any) -> str:
 
 
 def number_rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, Mapping[str, Any]],
-                stale: Mapping[str, list[str]] | None = None) -> list[dict[str, str]]:
+                stale: Mapping[str, list[str]] | None = None,
+                accuracy: Mapping[str, Mapping[str, Any]] | None = None) -> list[dict[str, str]]:
     """Account for every quoted number, computed or only in the ledger, in the report's tables.
 
     Parameters
@@ -192,6 +228,9 @@ def number_rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, M
     stale
         Number key -> why it is stale (:meth:`Verifier.number_problems`); a key with an
         empty or no entry is current.  None: provenance not checked.
+    accuracy
+        Number key -> its validated accuracy entry (``paper/accuracy.json``); the
+        reproduction status of a validated number uses it instead of the tolerance.
 
     Returns
     -------
@@ -202,9 +241,12 @@ def number_rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, M
         (``CURRENT``, ``STALE``, or ``"–"`` when not computed or not checked),
         ``step`` and ``derived from``, all as Markdown-ready (escaped) text.
     """
+    from paperbuild.accuracy import bound, significant
+
     rows = []
     for key in sorted(set(numbers) | set(ledger)):
         num, entry = numbers.get(key), ledger.get(key, {})
+        method = bound((accuracy or {}).get(key))
         if num is None or stale is None:
             provenance = "–"
         else:
@@ -215,7 +257,8 @@ def number_rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, M
             "reproduced": md_text(num["text"]) if num else "(not computed)",
             "locked": _cell(entry.get("text", entry.get("locked"))),
             "tolerance": _cell(entry.get("tolerance")),
-            "status": status(num["value"], entry, numbers) if num else "missing",
+            "accuracy": md_text(significant(method)) if method is not None else "–",
+            "status": status(num["value"], entry, numbers, method) if num else "missing",
             "lock": locked_status(num, entry) if num and entry else "not locked",
             "provenance": provenance,
             "step": md_text(num["step"]) if num else "–",
@@ -585,7 +628,8 @@ def write_report(roots: Roots, renderer_libraries: Iterable[str] = RENDERER_LIBR
     libraries = sorted({lib for r in records.values() for lib in r.get("libraries", {})} | set(renderer_libraries))
     commit = _git(project, "rev-parse", "HEAD")
     dirty = _git(project, "status", "--porcelain")
-    rows = number_rows(numbers, ledger, stale_numbers)
+    accuracy, accuracy_source = last_accuracy(roots)
+    rows = number_rows(numbers, ledger, stale_numbers, (accuracy or {}).get("numbers"))
     counts = {s: sum(r["status"] == s for r in rows) for s in (REPRODUCED, WITHIN_ROUNDING, DIFFERS, NEW, "missing")}
     drifted = sum(r["lock"] == "DRIFTED" for r in rows)
 
@@ -645,15 +689,19 @@ def write_report(roots: Roots, renderer_libraries: Iterable[str] = RENDERER_LIBR
         *render_lines, "",
         "## Numbers", "",
         "Published: the value in the original article; reproduced: this build; locked: the accepted value in the "
-        "ledger. A value is reproduced when it lies within the tolerance of the published one. Provenance: "
+        "ledger. A value derived from raw data is reproduced when the published value lies within the method's "
+        "validated accuracy of it (see Method accuracy); any other value, within its ledger tolerance (its "
+        "rounding). The tolerance itself only bounds drift between builds. Provenance: "
         f"{CURRENT} when the files the number was derived from and its step's code still have the hashes it "
         f"records, {STALE} otherwise.", "",
-        *table(rows, ["key", "published", "reproduced", "locked", "tolerance", "status", "lock", "provenance", "step"]),
+        *table(rows, ["key", "published", "reproduced", "accuracy", "locked", "tolerance", "status", "lock",
+                      "provenance", "step"]),
         "",
         *(["## Stale numbers and figures", "",
            *table([{"item": md_text(k), "why": md_text("; ".join(v))}
                    for k, v in [*stale_numbers.items(), *stale_figures.items()] if v], ["item", "why"]), ""]
           if problems and (n_stale or any(stale_figures.values())) else []),
+        *accuracy_section(accuracy, accuracy_source, project),
         "## Where each number comes from", "",
         "The inputs each number was derived from (a subset of its step's inputs), as recorded in `numbers.json`.", "",
         *table(rows, ["key", "step", "derived from"]), "",
@@ -671,6 +719,84 @@ def write_report(roots: Roots, renderer_libraries: Iterable[str] = RENDERER_LIBR
     html = out / "report.html"
     _to_html(md, html)
     return Certificate(md, html, tuple(problems))
+
+
+def last_accuracy(roots: Roots) -> tuple[dict[str, Any] | None, Path | None]:
+    """The last validation's table: the build's own run if there is one, else the accepted one.
+
+    Parameters
+    ----------
+    roots
+        The build (its ``validation/``) and the project (``paper/accuracy.json``).
+
+    Returns
+    -------
+    tuple
+        The table in the accepted form (:func:`paperbuild.accuracy.accepted`) and the
+        file it came from; ``(None, None)`` when no validation exists.
+    """
+    from paperbuild import accuracy as accuracy_mod
+
+    fresh = roots.validation / "validation.json"
+    for path, read in ((fresh, lambda p: accuracy_mod.accepted(json.loads(p.read_text(encoding="utf-8")))),
+                       (roots.accuracy, accuracy_mod.load)):
+        if path.is_file():
+            return read(path), path
+    return None, None
+
+
+def accuracy_section(accuracy: Mapping[str, Any] | None, source: Path | None, project: Path) -> list[str]:
+    """The report's "Method accuracy" section: how far each raw-derived number can be trusted.
+
+    Parameters
+    ----------
+    accuracy
+        The table (:func:`last_accuracy`), or None.
+    source
+        The file it came from, shown relative to ``project``.
+    project
+        The project root.
+
+    Returns
+    -------
+    list of str
+        Markdown lines: the heading, a summary sentence and the table.
+    """
+    head = ["## Method accuracy", ""]
+    if accuracy is None or source is None:
+        return [*head, "No validation has been run: `doit validate` measures it, `doit accept` keeps it.", ""]
+    try:
+        shown = source.relative_to(project)
+    except ValueError:
+        shown = source
+    entries = accuracy["numbers"]
+    misses = [k for k, e in entries.items() if e["verdict"] != "meets goal"]
+    rows = [{"key": md_text(k), "n": str(e["n"]), "failures": str(e["failures"]),
+             "bias": md_text(e["text"].get("bias", "–")), "RMS": md_text(e["text"].get("rms", "–")),
+             "worst": md_text(e["text"].get("worst", "–")),
+             "worst seed": str(e["worst_seed"]) if e.get("worst_seed") is not None else "–",
+             "goal": md_text(e["text"].get("goal", "–")), "verdict": md_text(e["verdict"])}
+            for k, e in entries.items()]
+    from paperbuild.validate import changed_sources
+
+    changed = changed_sources(accuracy.get("sources", {}), project)
+    stale = ([f"**Measured with other code or priors than the current:** {', '.join(md_code(c) for c in changed[:8])}"
+              + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
+              + ". Rerun `doit validate` (and `doit accept`) to measure the method as it is now.", ""]
+             if changed else [])
+    summary = (f"every one of the {len(entries)} raw-derived numbers met its accuracy goal"
+               if not misses else f"{len(misses)} of {len(entries)} numbers did not meet their goal: "
+               + ", ".join(md_code(k) for k in misses))
+    return [
+        *head,
+        f"From {md_code(shown)}: {accuracy['realizations']} synthetic realizations (seeds {accuracy['seeds'][0]}–"
+        f"{accuracy['seeds'][1]}), each a truth drawn from the priors in `data/synth/priors/`, written as a raw "
+        "tree and analysed by the same steps. Error = computed value − the value the truth implies; bias is its "
+        f"mean, RMS its root mean square, worst its largest magnitude. Over these realizations {summary}. "
+        "The goals and their reasons are declared beside the priors.", "",
+        *stale,
+        *table(rows, ["key", "n", "failures", "bias", "RMS", "worst", "worst seed", "goal", "verdict"]), "",
+    ]
 
 
 def _to_html(md: Path, html: Path) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -247,6 +247,35 @@ class Step:
     def code_files(self) -> list[Path]:
         """Every project source file whose content shapes this step's outputs."""
         return sorted(module_sources(self.module))
+
+
+def with_producers(steps: Sequence[Step], wanted: Iterable[Step]) -> list[Step]:
+    """``wanted`` and every step that writes a file they read, in ``steps``' order.
+
+    The validation runs only the steps that compute numbers; this adds the steps whose
+    built outputs those need.
+
+    Parameters
+    ----------
+    steps
+        Every registered step, in the order they run.
+    wanted
+        The steps needed.
+
+    Returns
+    -------
+    list of Step
+        ``wanted`` and their producers, transitively, in ``steps``' order.
+    """
+    producer = {target: step for step in steps for target in step.targets}
+    chosen = {step.name for step in wanted}
+    pending = list(wanted)
+    while pending:
+        for path in pending.pop().build_inputs():
+            if path in producer and producer[path].name not in chosen:
+                chosen.add(producer[path].name)
+                pending.append(producer[path])
+    return [step for step in steps if step.name in chosen]
 
 
 def _module_path(dotted: str) -> Path | None:

@@ -108,10 +108,99 @@ def test_numbers_follow_other_truth(tmp_path):
 def test_run_writes_the_tables_the_figures_read(raw_tree, tmp_path):
     """The step's tables hold one row per cycle and the slow cycles' profiles."""
     _run(raw_tree, tmp_path)
+    from data.synth.truth import load_truth
+
+    cycles = load_truth()["echem"]["cycles"]
     table = np.genfromtxt(tmp_path / "data/echem_thin_film_cycles.csv", delimiter=",", names=True)
-    assert table.size == 535
+    assert table.size == cycles
     profiles = np.genfromtxt(tmp_path / "data/echem_thin_film_profiles.csv", delimiter=",", names=True)
-    assert sorted(set(profiles["cycle"].astype(int))) == [1, 2, 535]
+    assert sorted(set(profiles["cycle"].astype(int))) == [1, 2, cycles]
+
+
+# ------------------------------------------------------------------ other cycle counts (issue 12)
+def _echem_tree(tmp_path, overrides):
+    """Only the two EC-Lab exports, from the default truth with ``overrides``: what the step reads."""
+    from data.synth.tree import write_echem
+    from data.synth.truth import load_truth, merge
+
+    truth = merge(load_truth(), overrides)
+    write_echem(truth, tmp_path / "raw")
+    return tmp_path / "raw", truth
+
+
+class _FirstPickLast:
+    """A Generator whose first ``choice`` takes the window's last cycle (the draw that used
+    to put the cycle-100 floor after cycle 400); everything else is the real generator's."""
+
+    def __init__(self, seed):
+        self._rng = np.random.default_rng(seed)
+        self._first = True
+
+    def normal(self, *args, **kwargs):
+        return self._rng.normal(*args, **kwargs)
+
+    def choice(self, values):
+        if self._first:
+            self._first = False
+            return values[-1]
+        return self._rng.choice(values)
+
+
+def test_floor_drawn_after_cycle_400_is_moved_before_it():
+    """The synthetic cell's cycle-100 floor, drawn after cycle 400, is drawn again before it,
+    so the cycle-400 floor no longer lifts it: both windows' minima are the truth's floors."""
+    from data.synth import potentiostat
+    from data.synth.truth import load_truth
+
+    cfg = load_truth()["echem"]
+    proto = potentiostat.protocol_from(cfg)
+    n = np.arange(1, proto.cycles + 1)
+    slow = np.isin(n, proto.slow_cycles)
+    ce = potentiostat.ce_series(cfg, slow, _FirstPickLast(7))
+    fast = ~slow
+    assert np.min(ce[fast & (n >= 100)]) == cfg["ce_floor_after_100"]
+    assert np.min(ce[fast & (n >= 400)]) == cfg["ce_floor_after_400"]
+    at = n[fast & (ce == cfg["ce_floor_after_100"])]
+    assert at.size == 1 and 100 <= at[0] < 400
+
+
+def test_floors_of_drawn_truths_are_the_truths():
+    """Over drawn truths (a third of them drew the cycle-100 floor after cycle 400 before the
+    fix), the recorded CE series reaches each floor of the truth in its window."""
+    from data.synth import potentiostat
+    from data.synth.priors import draw_truth
+
+    for seed in range(1, 25):
+        truth = draw_truth(seed)
+        ce, slow = potentiostat.cell_ce(truth["echem"], truth["seed"], "echem")
+        n = np.arange(1, ce.size + 1)
+        for start, key in potentiostat.FLOOR_WINDOWS:
+            assert np.min(ce[~slow & (n >= start)]) == truth["echem"][key], (seed, key)
+
+
+def test_floors_and_retention_follow_another_cycle_count(tmp_path):
+    """With 640 cycles (seed 4: the synth first draws the cycle-100 floor at cycle 447, which
+    the cycle-400 floor used to lift), both floors and the retention (closing slow cycle over
+    cycle 2) come out as the truth says."""
+    raw, truth = _echem_tree(tmp_path, {"seed": 4, "echem": {"cycles": 640, "fade_pct_per_cycle": 0.035,
+                                                             "ce_floor_after_100": 99.62,
+                                                             "ce_floor_after_400": 99.81}})
+    numbers = _numbers(raw, tmp_path)
+    cell = truth["echem"]
+    assert numbers["echem.cycles"].value == cell["cycles"]
+    # discharge capacity fades geometrically: cycle N over cycle 2 at the same slow rate
+    retention = 100 * (1 - cell["fade_pct_per_cycle"] / 100) ** (cell["cycles"] - 2)
+    assert numbers["echem.capacity_retention_pct"].value == pytest.approx(retention, abs=1e-3)
+    assert numbers["echem.ce_floor_after_100"].value == pytest.approx(cell["ce_floor_after_100"], abs=1e-4)
+    assert numbers["echem.ce_floor_after_400"].value == pytest.approx(cell["ce_floor_after_400"], abs=1e-4)
+
+
+def test_too_few_cycles_for_the_second_floor_is_named(tmp_path):
+    """A cell that stopped before cycle 400 is refused with the number, the parameter and
+    the cycles the export holds, not a bare 'no steady cycle'."""
+    raw, truth = _echem_tree(tmp_path, {"echem": {"cycles": 350}})
+    with pytest.raises(InputError, match=r"echem.ce_floor_after_400 .*ce_floor_second_cycle.* 350 complete cycles"):
+        _run(raw, tmp_path / "out")
 
 
 # ------------------------------------------------------------------ bad input

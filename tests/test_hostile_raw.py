@@ -27,7 +27,6 @@ from paperbuild.runner import run_step
 
 RAW = PROJECT_ROOT / "data" / "raw"
 BY_NAME = {step.name: step for step in STEPS}
-WAVELENGTH_A = BY_NAME["xrd"].params["wavelength_A"].value
 
 
 # ------------------------------------------------------------------ helpers
@@ -137,13 +136,17 @@ def test_xy_wavelength_header_without_colon_is_read(tmp_path):
 
     raw = raw_copy(tmp_path, "xrd")
     path = raw / "xrd/lipon_pristine.xy"
-    before = xrd.read_xy(path, WAVELENGTH_A)
+    before = xrd.read_xy(path)
     edit_text(path, lambda lines: [line.replace("# wavelength: ", "# wavelength ") for line in lines])
-    after = xrd.read_xy(path, WAVELENGTH_A)
+    after = xrd.read_xy(path)
     np.testing.assert_array_equal(before[0], after[0])
     np.testing.assert_array_equal(before[1], after[1])
-    edit_text(path, lambda lines: [line.replace("1.54178", "1.5406") for line in lines])
-    refused("xrd", raw, tmp_path / "build", path, r"recorded with wavelength 1\.5406 Å, the methods give 1\.54178 Å")
+    assert before[2] == after[2] == 1.54178
+    # the pristine film and the exposed one are compared by angle: another tube is refused
+    exposed = raw / "xrd/lipon_air_2d.xy"
+    edit_text(exposed, lambda lines: [line.replace("1.54178", "1.5406") for line in lines])
+    refused("xrd", raw, tmp_path / "build", exposed, r"recorded with wavelength 1\.5406 Å, but lipon_pristine\.xy "
+            r"with 1\.54178 Å")
 
 
 @pytest.mark.parametrize("header", ["# wavelength: Cu K-alpha", "# wavelength:", "# Wavelength = ?"])
@@ -162,7 +165,8 @@ def test_xy_wavelength_in_another_unit_is_converted(tmp_path):
     raw = raw_copy(tmp_path, "xrd")
     path = raw / "xrd/lipon_pristine.xy"
     edit_text(path, lambda lines: [line.replace("1.54178 A", "0.154178 nm") for line in lines])
-    assert xrd.read_xy(path, WAVELENGTH_A)[0].size > 0
+    two_theta, _, wavelength_A = xrd.read_xy(path)
+    assert two_theta.size > 0 and wavelength_A == pytest.approx(1.54178)
     edit_text(path, lambda lines: [line.replace("0.154178 nm", "0.154178 furlongs") for line in lines])
     refused("xrd", raw, tmp_path / "build", path, r"unknown wavelength unit 'furlongs'")
 
@@ -227,7 +231,7 @@ def test_xy_large_file_is_not_held_in_memory(tmp_path):
     started = time.perf_counter()
     tracemalloc.start()
     try:
-        two_theta, counts = xrd.read_xy(path, WAVELENGTH_A)
+        two_theta, counts, _ = xrd.read_xy(path)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

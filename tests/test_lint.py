@@ -110,6 +110,22 @@ def test_parameter_shortcode_passes_and_unknown_parameter_is_reported(tmp_path):
         check([doc], {}, PARAMS)
 
 
+def test_accuracy_shortcode_names_a_validated_number_and_a_known_statistic(tmp_path):
+    """{{< accuracy KEY [STAT] >}} must name a number of the accepted accuracy table."""
+    accepted = {"hrtem.interphase_nm": {"text": {"rms": "0.42 nm", "worst": "1.1 nm", "bias": "+0.05 nm",
+                                                 "goal": "1.5 nm"}}}
+    good = "{{< accuracy hrtem.interphase_nm >}}, at worst {{< accuracy hrtem.interphase_nm worst >}} " \
+           "over {{< accuracy realizations >}} realizations"
+    assert problems(Path("s.qmd"), good, {}, {}, accepted) == []
+    for bad in ("{{< accuracy hrtem.nope >}}", "{{< accuracy hrtem.interphase_nm median >}}", "{{< accuracy >}}"):
+        found = problems(Path("s.qmd"), bad, {}, {}, accepted)
+        assert len(found) == 1 and "unknown accuracy" in found[0].message, bad
+    doc = tmp_path / "s.qmd"
+    doc.write_text("{{< accuracy eds.nope >}}\n")
+    with pytest.raises(NumberKeyError, match="unknown accuracy 'eds.nope'"):
+        check([doc], {}, {}, accepted)
+
+
 # --- Normalised reading: the spellings an author (or an adversary) may use -------------------
 
 # Registered values shaped like the real build's: a printed text with fewer digits than the

@@ -44,4 +44,4 @@ def test_no_quarto_feature_outside_the_subset(path):
     assert not re.search(r"^```+\s*\{", text, re.M), "executable code cells"
     assert ".callout" not in text and ".panel-tabset" not in text
     assert not re.search(r"!\[[^\]]*\]\([^)]*\)\{[^}]*#(fig|tbl)-", text), "floats must use the ::: {#fig-x} form"
-    assert set(re.findall(r"\{\{<\s*(\S+)", text)) <= {"num", "param", "include"}
+    assert set(re.findall(r"\{\{<\s*(\S+)", text)) <= {"num", "param", "accuracy", "include"}

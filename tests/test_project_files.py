@@ -92,7 +92,17 @@ def test_ledger_holds_every_key_of_the_paper_spec():
             parts = first.split("_")
             keys.add("_".join(parts[: len(parts) - suffix.count("_")]) + suffix)
     assert len(keys) >= 45
-    assert sorted(keys - set(ledger)) == []
+    renamed = {key: RENAMED_SPEC_KEYS.get(key, key) for key in keys}
+    assert sorted(k for k, now in renamed.items() if now not in ledger) == []
+    for old, new in RENAMED_SPEC_KEYS.items():  # a rename is said where a reader of the ledger looks
+        assert old in ledger[new].get("claim", ""), new
+
+
+# Keys of paper-spec.md that the build renamed, with the reason (issue 12): the retention
+# compares the closing slow cycle with cycle 2, whatever the cycle count; the frame
+# similarity barely responded to beam damage, so the damage is measured as a blur.
+RENAMED_SPEC_KEYS = {"echem.capacity_retention_535": "echem.capacity_retention_pct",
+                     "stem.beam_stability_min_ncc": "stem.beam_blur_nm"}
 
 
 def _requirement_name(spec: str) -> str:

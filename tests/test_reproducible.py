@@ -85,8 +85,8 @@ def test_report_after_a_changed_raw_file_and_a_failed_step_is_not_certified(two_
     assert expected_stale  # the scenario exercises something
     md = (build / "reproduction" / "report.md").read_text(encoding="utf-8")
     section = md.split("## Numbers", 1)[1].split("\n## ", 1)[0]
-    provenance = {cells[1]: cells[8] for line in section.splitlines()
-                  if line.startswith("| ") and len(cells := [c.strip() for c in line.split("|")]) > 9
-                  and cells[1] in numbers}
+    rows = [[c.strip() for c in line.split("|")] for line in section.splitlines() if line.startswith("| ")]
+    column = rows[0].index("provenance")
+    provenance = {cells[1]: cells[column] for cells in rows[1:] if cells[1] in numbers}
     assert {key for key, state in provenance.items() if state == "STALE"} == expected_stale
     assert "NOT certified" in md.split("## Summary", 1)[1].split("\n## ", 1)[0]

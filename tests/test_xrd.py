@@ -1,12 +1,15 @@
-"""XRD: Li2CO3 powder lines from its structure, peak detection, indexing, bad patterns."""
+"""XRD: Li2CO3 powder lines from its structure, peak detection, indexing, bad patterns,
+and patterns taken with Cu, Co and Mo K-alpha tubes (the wavelength comes from each file)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 
 from analysis import xrd
 from analysis.registry import STEPS
 from data.synth import xrd as forward
+from data.synth.priors import PRIORS_DIR
 from data.synth.tree import write_xrd
 from data.synth.truth import load_truth, merge
 from paperbuild.errors import InputError
@@ -15,8 +18,13 @@ from paperbuild.paths import PROJECT_ROOT, Roots
 CFG = load_truth()["xrd"]
 STEP = next(step for step in STEPS if step.name == "xrd")
 P = STEP.param_values()
-RULE = xrd.PeakRule(P["smoothing_points"], P["smoothing_order"], P["detection_sigma"], P["min_separation_deg"])
+RULE = xrd.PeakRule(P["smoothing_points"], P["smoothing_order"], P["detection_sigma"], P["min_separation_fwhm"],
+                   P["prominence_sigma"], P["own_height_sigma"])
 STRUCTURE = PROJECT_ROOT / STEP.inputs["li2co3_structure"].path
+CU_A = 1.54178  # the wavelength the default truth's exports state (Cu K-alpha)
+# the tubes the priors draw: each a complete xrd section of the truth (wavelength, 2θ range, step, ...)
+TUBES = {forward.tube(option["wavelength_A"]): option
+         for option in yaml.safe_load((PRIORS_DIR / "xrd.yaml").read_text(encoding="utf-8"))["ranges"]["xrd"]["choice"]}
 
 
 def _run_step(raw, build, **changed):
@@ -30,7 +38,7 @@ def _run_step(raw, build, **changed):
 
 @pytest.fixture(scope="module")
 def reflections():
-    return xrd.powder_reflections(xrd.load_structure(STRUCTURE), P["wavelength_A"], 70.0)
+    return xrd.powder_reflections(xrd.load_structure(STRUCTURE), CU_A, 70.0)
 
 
 def _monoclinic_d(hkl, a=8.3593, b=4.9725, c=6.1975, beta=114.83):
@@ -73,20 +81,25 @@ def test_peaks_found_on_a_hump_and_none_in_noise():
 
 
 def test_close_maxima_are_one_peak():
-    """Two lines 0.2° apart are one peak at a 0.3° minimum separation, two at 0.1°."""
-    two_theta = forward.axis(CFG)
-    lines = [(30.0, 1.0), (30.2, 1.0)]
-    counts = 200.0 + forward.bragg(two_theta, lines, CFG) * 50
-    base = np.full_like(counts, 200.0)
-    joined = xrd.find_peaks(two_theta, counts, base, RULE)
-    apart = xrd.find_peaks(two_theta, counts, base, xrd.PeakRule(9, 2, 5.0, 0.1))
-    assert len([p for p in joined if 29.5 < p.two_theta_deg < 30.7]) == 1
-    assert len([p for p in apart if 29.5 < p.two_theta_deg < 30.7]) == 2
+    """The separation rule is in units of the pattern's own peak width: two lines 0.25°
+    apart are one peak when 0.3° wide (Cu-like), two when 0.08° wide (Mo-like), and a
+    rule of two widths joins them again."""
+    two_theta = forward.axis(dict(CFG, step_deg=0.01))
+    lines = [(30.0, 1.0), (30.25, 1.0)]
+    base = np.full_like(two_theta, 200.0)
+
+    def found(fwhm, rule=RULE):
+        counts = base + forward.bragg(two_theta, lines, dict(CFG, peak_fwhm_deg=fwhm)) * 50
+        return [p for p in xrd.find_peaks(two_theta, counts, base, rule) if 29.5 < p.two_theta_deg < 30.8]
+
+    assert len(found(0.30)) == 1
+    assert len(found(0.08)) == 2
+    assert len(found(0.08, xrd.PeakRule(9, 2, 5.0, 3.5, 2.0))) == 1
 
 
 def test_indexing_takes_the_strongest_line_in_tolerance(reflections):
     peaks = [xrd.Peak(31.80, 100.0, 5.0), xrd.Peak(26.0, 50.0, 5.0)]
-    matched = xrd.index_peaks(peaks, reflections, P["match_tolerance_deg"], P["min_reflection_pct"] / 100)
+    matched = xrd.index_peaks(peaks, reflections, P["match_tolerance_fwhm"] * 0.22, P["min_reflection_pct"] / 100)
     assert matched[0][1].hkl == (0, 0, 2)
     assert matched[1][1] is None
 
@@ -125,15 +138,148 @@ def test_no_carbonate_no_matches(tmp_path):
 
 @pytest.mark.parametrize("edit, message", [
     (lambda lines: lines[:5] + [lines[6], lines[5]] + lines[7:], "not strictly increasing"),
-    (lambda lines: [l.replace("1.54178", "1.5406") for l in lines], "wavelength 1.5406"),
     (lambda lines: lines[:4] + ["12.0 lots"] + lines[5:], "not a two-column"),
-])
+    (lambda lines: [l for l in lines if "wavelength" not in l], "states no wavelength"),
+    (lambda lines: lines[:2] + ["# wavelength: 1.79026 A"] + lines[2:], "state two wavelengths"),
+    (lambda lines: [l.replace("1.54178 A", "1.54178 nm") for l in lines], "outside the 0.1-5 Å"),
+], ids=["order", "text", "no-wavelength", "two-wavelengths", "unit-slip"])
 def test_bad_patterns_are_named(tmp_path, edit, message):
     write_xrd(load_truth(), tmp_path / "raw")
     path = tmp_path / "raw" / "xrd" / "lipon_pristine.xy"
     path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
     with pytest.raises(InputError, match=f"lipon_pristine.xy.*{message}"):
-        xrd.read_xy(path, P["wavelength_A"])
+        xrd.read_xy(path)
+
+
+def test_wavelength_is_read_from_the_header(tmp_path):
+    """The export's own wavelength is returned, in Å whatever unit the header uses: no
+    wavelength is assumed by the analysis."""
+    write_xrd(load_truth(), tmp_path / "raw")
+    path = tmp_path / "raw" / "xrd" / "lipon_pristine.xy"
+    assert xrd.read_xy(path)[2] == pytest.approx(CU_A)
+    path.write_text(path.read_text().replace("1.54178 A (Cu K-alpha)", "0.179026 nm (Co K-alpha)"))
+    assert xrd.read_xy(path)[2] == pytest.approx(1.79026)
+
+
+def test_pristine_and_exposed_must_share_the_tube(tmp_path):
+    """Peaks are compared by angle, so a pristine pattern from another tube is refused by name."""
+    write_xrd(load_truth(), tmp_path / "raw")
+    path = tmp_path / "raw" / "xrd" / "lipon_pristine.xy"
+    path.write_text(path.read_text().replace("1.54178 A (Cu K-alpha)", "0.71073 A (Mo K-alpha)"))
+    message = r"lipon_air_2d.xy: recorded with wavelength 1\.54178 Å, but lipon_pristine.xy with 0\.71073 Å"
+    with pytest.raises(InputError, match=message):
+        _run_step(tmp_path / "raw", tmp_path / "build")
+
+
+def test_header_names_the_tube_of_its_wavelength(tmp_path):
+    """The synthetic export's header names the anode whose K-alpha the wavelength is."""
+    for name, option in TUBES.items():
+        write_xrd(merge(load_truth(), {"xrd": option}), tmp_path / name)
+        header = (tmp_path / name / "xrd" / "lipon_air_2d.xy").read_text().splitlines()[1]
+        assert header == f"# wavelength: {option['wavelength_A']} A ({name})"
+    assert set(TUBES) == {"Cu K-alpha", "Co K-alpha", "Mo K-alpha"}
+
+
+# a film whose Li2CO3 lines are all far above the counting noise (every line of at least 12 % of
+# the strongest, none weaker): which lines the pattern shows is then not a matter of chance
+CLEAR_FILM = {"carbonate_counts": 3000.0, "carbonate_min_relative": 0.12}
+
+
+@pytest.fixture(scope="module")
+def tube_results(tmp_path_factory):
+    """The xrd step on the same film measured with each tube of the priors."""
+    results = {}
+    for name, option in TUBES.items():
+        root = tmp_path_factory.mktemp(name.split()[0])
+        truth = merge(load_truth(), {"xrd": dict(option, **CLEAR_FILM)})
+        write_xrd(truth, root / "raw")
+        numbers = {n.key: n.value for n in _run_step(root / "raw", root / "build")}
+        table = (root / "build" / STEP.outputs["peaks"]).read_text(encoding="utf-8").splitlines()[1:]
+        found = [row.split(",") for row in table if row.startswith("air-exposed,")]
+        results[name] = (truth, numbers, found)
+    return results
+
+
+@pytest.mark.parametrize("tube", ["Cu K-alpha", "Co K-alpha", "Mo K-alpha"])
+def test_each_tube_is_indexed_with_its_own_reflections(tube_results, tube):
+    """A Co or Mo pattern is analysed at its recorded wavelength: the same Li2CO3 lines are
+    found and named as with Cu, each peak sits where Bragg's law puts that line at this
+    wavelength, and the numbers are what the truth implies."""
+    truth, numbers, found = tube_results[tube]
+    expected = forward.expected_numbers(truth)
+    assert numbers["xrd.li2co3_matched_hkl"] == expected["xrd.li2co3_matched_hkl"]
+    assert numbers["xrd.new_peaks"] == numbers["xrd.li2co3_matched_peaks"] == expected["xrd.new_peaks"] >= 9
+    assert numbers["xrd.pristine_peaks"] == numbers["xrd.cryo_peaks"] == 0
+    wavelength = truth["xrd"]["wavelength_A"]
+    computed = xrd.powder_reflections(xrd.load_structure(STRUCTURE), wavelength, truth["xrd"]["two_theta_deg"][1])
+    for _, position, _, _, hkl, reference in found:
+        line = next(r for r in computed if xrd.hkl_label(r.hkl) == hkl)
+        assert float(reference) == pytest.approx(np.degrees(2 * np.arcsin(wavelength / (2 * line.d_A))), abs=1e-3)
+        assert float(position) == pytest.approx(float(reference), abs=0.25 * truth["xrd"]["peak_fwhm_deg"])
+    cu = tube_results["Cu K-alpha"][1]["xrd.li2co3_matched_hkl"]
+    assert numbers["xrd.li2co3_matched_hkl"][:9] == cu[:9]  # the same film: the same strong lines
+
+
+def test_a_cu_wavelength_would_misindex_a_mo_pattern(tube_results, tmp_path):
+    """The failure fixed: indexing a Mo pattern with Cu reflections finds (almost) nothing."""
+    truth, numbers, _ = tube_results["Mo K-alpha"]
+    write_xrd(truth, tmp_path / "raw")
+    scans = {role: xrd.read_xy(tmp_path / "raw" / "xrd" / name)
+             for role, name in (("pristine", "lipon_pristine.xy"), ("air_exposed", "lipon_air_2d.xy"),
+                                ("cryo", "lipon_cryo_100K.xy"))}
+    as_cu = {role: (t, c, CU_A) for role, (t, c, _) in scans.items()}
+    atoms = xrd.load_structure(STRUCTURE)
+    args = (atoms, P["background_stiffness"], RULE, P["match_tolerance_fwhm"], P["min_reflection_pct"] / 100,
+            P["background_rounds"], P["edge_fwhm"])
+    right = xrd.analyse(scans, *args)
+    wrong = xrd.analyse(as_cu, *args)
+    assert len(right.matched) == numbers["xrd.li2co3_matched_peaks"] == len(right.new)
+    assert len(wrong.matched) < len(wrong.new) // 2
+
+
+def test_refitted_background_does_not_rise_under_a_cluster():
+    """Overlapping Lorentzian tails of a line cluster lift a plain arPLS baseline; refitting
+    it with the found peaks' profiles taken out brings it down towards the true background
+    (without overshooting it)."""
+    cfg = dict(CFG, peak_eta=0.7, peak_fwhm_deg=0.25)
+    two_theta = forward.axis(cfg)
+    true = forward.amorphous(two_theta, cfg)
+    lines = [(56.9, 0.6), (57.8, 0.8), (58.5, 0.7), (59.1, 1.0), (59.8, 0.9), (61.2, 0.6)]
+    counts = np.random.default_rng(3).poisson(true + forward.bragg(two_theta, lines, cfg)).astype(float)
+    cluster = (two_theta > 56) & (two_theta < 62)
+    plain = xrd.background(two_theta, counts, P["background_stiffness"])
+    refined = xrd.refined_background(two_theta, counts, P["background_stiffness"], RULE, P["background_rounds"])
+    excess = {name: float(np.mean((fit - true)[cluster] / np.sqrt(true[cluster])))
+              for name, fit in (("plain", plain), ("refined", refined))}
+    assert excess["plain"] > 2.5  # counting sigmas: weak lines of the cluster would sink below 5 sigma
+    assert 0.0 < excess["refined"] < 0.6 * excess["plain"]
+
+
+def test_a_ripple_on_a_strong_flank_is_no_peak():
+    """A bump that the strong neighbour's tail almost explains can pass the height rule
+    (the tail lifts it) but not the joint fit: its own profile is too small."""
+    cfg = dict(CFG, peak_fwhm_deg=0.2, peak_eta=0.6)
+    two_theta = forward.axis(cfg)
+    base = np.full_like(two_theta, 300.0)
+    strong = 20 * forward.bragg(two_theta, [(30.0, 1.0)], cfg)
+    ripple = 50.0 * np.exp(-4 * np.log(2) * ((two_theta - 31.0) / 0.1) ** 2)
+    counts = base + strong + ripple
+    candidates = xrd.find_peaks(two_theta, counts, base, RULE)
+    assert [round(p.two_theta_deg, 1) for p in candidates] == [30.0, 31.0]
+    assert candidates[1].height > 10 * candidates[1].sigma  # the tail lifts it far above 5 sigma
+    confirmed = xrd.confirmed_peaks(two_theta, counts, base, candidates, RULE, P["edge_fwhm"])
+    assert [round(p.two_theta_deg, 1) for p in confirmed] == [30.0]
+
+
+def test_a_line_beyond_the_scan_end_is_no_peak():
+    """A line just past the last angle shows only its flank: never counted, whatever the noise."""
+    two_theta = forward.axis(CFG)
+    hump = forward.amorphous(two_theta, CFG)
+    for seed in range(5):
+        counts = np.random.default_rng(seed).poisson(hump + forward.bragg(two_theta, [(70.05, 0.5)], CFG)).astype(float)
+        base = xrd.refined_background(two_theta, counts, P["background_stiffness"], RULE, P["background_rounds"])
+        peaks = xrd.find_peaks(two_theta, counts, base, RULE)
+        assert xrd.confirmed_peaks(two_theta, counts, base, peaks, RULE, P["edge_fwhm"]) == []
 
 
 @pytest.mark.parametrize("text, message", [

@@ -51,3 +51,19 @@ def amorphous_cell(counts: dict[str, int], density_g_cm3: float, min_distance_A:
     grouped = np.argsort([atomic_numbers[s] for s in shuffled], kind="stable")
     return Atoms(symbols=[shuffled[i] for i in grouped], positions=np.asarray(positions)[grouped],
                  cell=[a, a, a], pbc=True)
+
+
+def expected_numbers(truth: dict) -> dict:
+    """The barriers and the AIMD cell's composition the truth implies.
+
+    A barrier is the height of the continuous profile's maximum above the first image,
+    which :func:`neb_profile` builds to be exactly ``barriers_eV``; the cell holds exactly
+    ``counts`` atoms.
+    """
+    barriers, counts = truth["dft"]["barriers_eV"], truth["aimd"]["counts"]
+    p = counts["P"]
+    return {
+        "dft.barrier_p_eV": barriers["P"], "dft.barrier_n_eV": barriers["N"], "dft.barrier_o_eV": barriers["O"],
+        "aimd.atoms_li": counts["Li"], "aimd.atoms_p": p, "aimd.atoms_o": counts["O"], "aimd.atoms_n": counts["N"],
+        "aimd.stoichiometry": [counts["Li"] / p, counts["O"] / p, counts["N"] / p],
+    }

@@ -9,6 +9,7 @@ scattering, thickness variation, and the angular relations of a real zone axis.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,13 +78,41 @@ def field_columns(thicknesses: np.ndarray, cfg: dict[str, Any]) -> int:
     return int(np.ceil(deepest * 10 / cfg["pixel_A"] / 8) * 8)
 
 
-def render(crystals: list[Crystal], shape: tuple[int, int], cfg: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
-    """Contrast image: amorphous speckle plus each crystal's fringes, damped and noised."""
+@dataclass(frozen=True)
+class RenderDraws:
+    """The random draws of one image, in the order the generator gives them.
+
+    Kept apart from :func:`render` so that :func:`regions` can replay a realization's
+    random stream (and so its crystallites) without rendering an image.
+    """
+
+    speckle: np.ndarray                          # white noise behind the amorphous contrast
+    fringes: list[tuple[float, float]]           # (amplitude factor, phase) per crystal fringe set
+    noise: np.ndarray                            # detector noise
+
+
+def render_draws(crystals: list[Crystal], shape: tuple[int, int], cfg: dict[str, Any],
+                 rng: np.random.Generator) -> RenderDraws:
+    """Every random number :func:`render` uses, drawn in its order."""
+    speckle = rng.normal(size=shape)
+    fringes = [(float(rng.uniform(0.85, 1.15)), float(rng.uniform(0, 2 * np.pi)))
+               for crystal in crystals for _ in crystal.fringes]
+    return RenderDraws(speckle, fringes, rng.normal(0, cfg["noise"], size=shape))
+
+
+def render(crystals: list[Crystal], shape: tuple[int, int], cfg: dict[str, Any], rng: np.random.Generator,
+           draws: RenderDraws | None = None) -> np.ndarray:
+    """Contrast image: amorphous speckle plus each crystal's fringes, damped and noised.
+
+    ``draws`` (from :func:`render_draws`) are used instead of drawing from ``rng``.
+    """
     rows, cols = shape
     pixel_A = cfg["pixel_A"]
-    noise = rng.normal(size=(rows, cols))
+    draws = draws if draws is not None else render_draws(crystals, shape, cfg, rng)
+    noise = draws.speckle
     amorphous = ndimage.gaussian_filter(noise, 0.9) - ndimage.gaussian_filter(noise, 2.5)
     image = cfg["amorphous_amplitude"] * amorphous / amorphous.std()
+    fringe_draws = iter(draws.fringes)
     for crystal in crystals:
         radius_px = crystal.diameter_nm * 10 / pixel_A / 2
         # pixel i covers [i, i + 1) pixel sizes: its centre sits at i + 0.5
@@ -96,15 +125,97 @@ def render(crystals: list[Crystal], shape: tuple[int, int], cfg: dict[str, Any],
         for d_A, angle in crystal.fringes:
             q_px = pixel_A / d_A  # cycles per pixel
             phase = 2 * np.pi * q_px * ((rr - r0) * np.sin(angle) + (cc - c0) * np.cos(angle))
-            amplitude = cfg["fringe_amplitude"] * rng.uniform(0.85, 1.15)
-            image[lo_r:hi_r, lo_c:hi_c] += amplitude * envelope * np.cos(phase + rng.uniform(0, 2 * np.pi))
+            factor, shift = next(fringe_draws)
+            amplitude = cfg["fringe_amplitude"] * factor
+            image[lo_r:hi_r, lo_c:hi_c] += amplitude * envelope * np.cos(phase + shift)
     fy, fx = np.fft.fftfreq(rows)[:, None], np.fft.rfftfreq(cols)[None, :]
     q_per_A = np.hypot(fy, fx) / pixel_A
     damping = np.exp(-((q_per_A * cfg["information_limit_A"]) ** 2))
     image = np.fft.irfft2(np.fft.rfft2(image) * damping, s=image.shape)
-    return image + rng.normal(0, cfg["noise"], size=image.shape)
+    return image + draws.noise
 
 
 def to_counts(image: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
     """Camera counts as a 16-bit detector would record them."""
     return np.clip(cfg["counts_offset"] + cfg["counts_scale"] * image, 0, 65535).astype(np.uint16)
+
+
+RNG_STREAM = 40          # the HRTEM images' random stream: default_rng([seed, RNG_STREAM])
+SIZE_PERCENTILES = (10, 90)  # the paper's size range "3-5 nm" read as the middle 80 % of the nanocrystals
+
+
+@dataclass(frozen=True)
+class Region:
+    """One region as the instrument drew it: where its layers lie and what it holds."""
+
+    index: int                       # 1-based
+    boundaries_nm: np.ndarray        # interphase start, two inner boundaries, interphase end
+    crystals: list[Crystal]
+    shape: tuple[int, int]
+    draws: RenderDraws
+
+    def image(self, cfg: dict[str, Any]) -> np.ndarray:
+        """The region's contrast image (:func:`render` with its own draws)."""
+        return render(self.crystals, self.shape, cfg, np.random.default_rng(0), self.draws)
+
+
+def fringe_references(cfg: dict[str, Any]) -> dict[str, list[float]]:
+    """The fringe spacings (Å) of every phase the layers hold (:func:`lattice.fringe_spacings`)."""
+    from data.synth import lattice
+
+    return lattice.fringe_spacings(dict.fromkeys(phase for layer in cfg["layer_phases"] for phase in layer))
+
+
+def regions(truth: dict[str, Any], refs: dict[str, list[float]]) -> Iterator[Region]:
+    """Every HRTEM region of a truth, drawn from the realization's seed, in file order.
+
+    The writer renders each region's image from these; :func:`expected_numbers` replays
+    the same stream to know the crystallites and layers without rendering.
+
+    Parameters
+    ----------
+    truth
+        The whole truth (its ``seed`` and ``hrtem`` section).
+    refs
+        Fringe spacings per phase (:func:`fringe_references`).
+    """
+    cfg = truth["hrtem"]
+    rng = np.random.default_rng([int(truth["seed"]), RNG_STREAM])
+    thicknesses = region_thicknesses(cfg, rng)
+    shape = (cfg["rows"], field_columns(thicknesses, cfg))
+    for index, layers in enumerate(thicknesses, start=1):
+        start = rng.uniform(*cfg["li_bulk_nm"])
+        boundaries = start + np.concatenate([[0.0], np.cumsum(layers)])
+        crystals = pack_crystals(boundaries, cfg["layer_phases"], refs, cfg, rng)
+        yield Region(index, boundaries, crystals, shape, render_draws(crystals, shape, cfg, rng))
+
+
+def expected_numbers(truth: dict[str, Any]) -> dict[str, Any]:
+    """The HRTEM numbers the truth implies.
+
+    Region count: the regions written.  Layer means: the mean over the regions of the
+    thicknesses the instrument drew (:func:`region_thicknesses` makes that mean the
+    truth's ``layer_means_nm`` unless a draw is clipped at 1 nm).  Crystallite range:
+    the :data:`SIZE_PERCENTILES` of the diameters of every crystallite drawn inside the
+    interphase (bulk Li excluded), replayed from the realization's stream: the truth's
+    ``crystallite_diameter_nm`` bounds the uniform draw, but a percentile of a sample
+    never reaches the bounds (3.2 / 4.8 nm for 3-5 nm), and a thin layer's cells clip
+    diameters further.
+    """
+    cfg = truth["hrtem"]
+    thicknesses, diameters = [], []
+    for region in regions(truth, fringe_references(cfg)):
+        b = region.boundaries_nm
+        thicknesses.append(np.diff(b))
+        diameters += [c.diameter_nm for c in region.crystals if b[0] < c.col_nm < b[-1]]
+    means = np.mean(thicknesses, axis=0)
+    low, high = np.percentile(diameters, SIZE_PERCENTILES)
+    return {
+        "hrtem.regions": int(cfg["regions"]),
+        "hrtem.layer_li_li2o_nm": float(means[0]),
+        "hrtem.layer_li_li2o_li3n_nm": float(means[1]),
+        "hrtem.layer_li2o_li3n_li3po4_nm": float(means[2]),
+        "hrtem.interphase_nm": float(means.sum()),
+        "hrtem.crystallite_min_nm": float(low),
+        "hrtem.crystallite_max_nm": float(high),
+    }

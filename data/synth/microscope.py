@@ -244,3 +244,83 @@ def liftout_sequence(cfg: dict[str, Any], rng: np.random.Generator) -> np.ndarra
         image = ndimage.gaussian_filter(image, 1.5) + rng.normal(0, cfg["noise"], size=(rows, cols))
         frames.append(np.clip(image, 0, 1) * 60000)
     return np.asarray(frames, dtype=np.uint16)
+
+
+# ---------------------------------------------------------------- what the truth implies
+_FINE_EV = 0.001  # grid of the noise-free curves whose maxima the quoted peak positions are
+
+
+def _blurred(energy: np.ndarray, curve: np.ndarray, resolution_eV: float) -> np.ndarray:
+    """A noise-free curve seen through the spectrometer (the blur of :func:`eels_counts`)."""
+    return ndimage.gaussian_filter1d(curve, resolution_eV / (energy[1] - energy[0]))
+
+
+def _local_maxima(energy: np.ndarray, curve: np.ndarray, window: tuple[float, float]) -> list[float]:
+    inside = np.flatnonzero((energy >= window[0]) & (energy <= window[1]))
+    c = curve[inside]
+    tops = np.flatnonzero((c[1:-1] > c[:-2]) & (c[1:-1] >= c[2:])) + 1
+    return [float(energy[inside[i]]) for i in tops]
+
+
+def eels_expected(cfg: dict[str, Any]) -> dict[str, Any]:
+    """EELS numbers the truth implies.
+
+    Peak positions are the maxima of the noise-free edges as the spectrometer records
+    them (blurred by its resolution): the Li K maximum of the last point (LiPON-like,
+    peak I) and of the first point (oxide-like, peak II), and the two P L2,3 maxima
+    near ``p_l_peaks_eV``.  An edge step under a peak moves its maximum off the
+    Gaussian's centre; that shift is part of what "the peak position" means.
+    """
+    energy = np.arange(45.0, 160.0, _FINE_EV)
+
+    def li_edge(share: float) -> np.ndarray:
+        li = share * li_k_reference(energy, "Li2O", cfg) + (1 - share) * li_k_reference(energy, "LiPON", cfg)
+        return _blurred(energy, li, cfg["resolution_eV"])
+
+    def nearest_max(curve: np.ndarray, target: float, half: float) -> float:
+        tops = _local_maxima(energy, curve, (target - half, target + half))
+        return min(tops, key=lambda e: abs(e - target))
+
+    shares = cfg["li2o_fraction"][: cfg["points"]]
+    lipon_like = nearest_max(li_edge(shares[-1]), cfg["li_k_peak_lipon_eV"], 1.5)
+    oxide_like = nearest_max(li_edge(shares[0]), cfg["li_k_peak_li2o_eV"], 1.5)
+    p_edge = _blurred(energy, p_l23(energy, cfg), cfg["resolution_eV"])
+    p_peaks = [nearest_max(p_edge, centre, 1.0) for centre in cfg["p_l_peaks_eV"]]
+    return {
+        "eels.points": int(cfg["points"]),
+        "eels.step_nm": float(cfg["step_nm"]),
+        "eels.li_k_peak1_eV": lipon_like,
+        "eels.li_k_peak2_eV": oxide_like,
+        "eels.p_l_peaks_eV": p_peaks,
+        "eels.li2o_fraction": [float(s) for s in shares],
+    }
+
+
+def frame_blur_px(cfg: dict[str, Any]) -> float:
+    """Gaussian blur (sigma, px) of the last frame of :func:`frame_series` relative to the first.
+
+    The first frame is not blurred; the last is passed through ``ndimage.gaussian_filter``
+    of sigma ``frame_damage * (frames - 1)``, whose sampled, truncated kernel has a
+    smaller variance than sigma^2 when sigma is under a pixel or so: the blur is the
+    square root of that kernel's variance (per axis), what a power spectrum sees.
+    """
+    sigma = cfg["frame_damage"] * (cfg["frames"] - 1)
+    if sigma <= 0:
+        return 0.0
+    impulse = np.zeros(2 * int(8 * sigma + 10) + 1)
+    impulse[impulse.size // 2] = 1.0
+    kernel = ndimage.gaussian_filter1d(impulse, sigma)
+    offsets = np.arange(impulse.size) - impulse.size // 2
+    return float(np.sqrt((kernel * offsets ** 2).sum() / kernel.sum()))
+
+
+def expected_numbers(truth: dict[str, Any]) -> dict[str, Any]:
+    """Every quoted EDS, SEM, STEM and EELS number the truth implies (see data/synth/priors.py)."""
+    eds, sem = truth["eds"], truth["sem"]
+    return {
+        **eels_expected(truth["eels"]),
+        "eds.interphase_width_nm": float(eds["interphase_width_nm"]),   # N 10 % point to P 90 % point
+        "eds.n_lead_nm": float(eds["n_lead_nm"]),                       # P 10 % point minus N 10 % point
+        "sem.li_thickness_um": float(sem["li_thickness_um"]),
+        "stem.beam_blur_nm": frame_blur_px(truth["stem"]) * truth["stem"]["frame_pixel_nm"],
+    }

@@ -24,6 +24,12 @@ _DISCHARGE = PchipInterpolator(
 )
 
 
+# The CE windows whose floors the truth gives: (first cycle, truth key), in cycle order.
+FLOOR_WINDOWS = ((100, "ce_floor_after_100"), (400, "ce_floor_after_400"))
+# The random stream of each cell (data.synth.tree.write_echem draws with [seed, stream]).
+RNG_STREAM = {"echem": 0, "liquid": 1}
+
+
 @dataclass(frozen=True)
 class Protocol:
     """Which cycles run slow, at what rates, within which window."""
@@ -41,7 +47,15 @@ def ce_series(cfg: dict[str, Any], slow: np.ndarray, rng: np.random.Generator) -
     """Coulombic efficiency (%) per cycle: low formation cycles, an early rise, noise.
 
     The floors of the truth (lowest CE from cycle 100 on, from cycle 400 on) are
-    imposed exactly, each reached by one cycle, so the measured floor is the truth.
+    imposed exactly, each reached by one fast cycle, so the measured floor is the truth.
+    The cycle that reaches a floor lies before the next window starts: from there on the
+    next (higher) floor lifts every cycle, and would lift that one too.
+
+    Raises
+    ------
+    ValueError
+        The truth's floor from cycle 400 on lies below the one from cycle 100 on, which
+        no cell can show (the later window is part of the earlier one).
     """
     n = np.arange(1, len(slow) + 1)
     fast = ~slow
@@ -49,15 +63,26 @@ def ce_series(cfg: dict[str, Any], slow: np.ndarray, rng: np.random.Generator) -
         -(n - 3) / cfg["ce_rise_cycles"]
     )
     ce = ce + rng.normal(0.0, cfg["ce_noise_pct"], size=n.size)
-    for window_start, key in ((100, "ce_floor_after_100"), (400, "ce_floor_after_400")):
-        if key not in cfg:
-            continue
+    floors = [(start, key) for start, key in FLOOR_WINDOWS if key in cfg]
+    levels = [cfg[key] for _, key in floors]
+    if levels != sorted(levels):
+        raise ValueError(f"CE floors {dict(zip((k for _, k in floors), levels))} fall with the cycle number; "
+                         "a later window's floor cannot lie below an earlier one's")
+    for index, (window_start, key) in enumerate(floors):
         window = fast & (n >= window_start)
         if not window.any():
             continue
         floor = cfg[key]
         ce[window] = np.maximum(ce[window], floor + 0.004)
-        ce[rng.choice(np.flatnonzero(window))] = floor
+        next_start = floors[index + 1][0] if index + 1 < len(floors) else n.size + 1
+        own = np.flatnonzero(window & (n < next_start))
+        # drawn over the whole window first (as data/raw was written); a cycle the next
+        # window would lift is drawn again among the window's own cycles, which keeps the
+        # draw uniform over them
+        pick = rng.choice(np.flatnonzero(window))
+        if own.size and pick not in own:
+            pick = rng.choice(own)
+        ce[pick] = floor
     if "ce_ceiling_pct" in cfg:
         ce = np.minimum(ce, cfg["ce_ceiling_pct"])
     first = cfg["ce_first_cycles_pct"]
@@ -151,3 +176,44 @@ def simulate(cfg: dict[str, Any], rng: np.random.Generator) -> dict[str, np.ndar
             q_total += sign * capacity
             half += 1
     return {k: np.concatenate(v) for k, v in columns.items()}
+
+
+def cell_ce(cfg: dict[str, Any], seed: int, section: str) -> tuple[np.ndarray, np.ndarray]:
+    """The CE series (%) a cell's export holds, and which of its cycles are slow.
+
+    The same draw :func:`simulate` makes first from the cell's stream ``[seed,
+    RNG_STREAM[section]]``, so it is the series the instrument recorded.
+    """
+    proto = protocol_from(cfg)
+    slow = np.isin(np.arange(1, proto.cycles + 1), proto.slow_cycles)
+    rng = np.random.default_rng([int(seed), RNG_STREAM[section]])
+    return ce_series(cfg, slow, rng), slow
+
+
+def expected_numbers(truth: dict[str, Any]) -> dict[str, Any]:
+    """The values the quoted electrochemistry numbers take for ``truth``.
+
+    Rates, window and floors are the truth's own; the retention is the noise-free
+    discharge capacity of the closing slow cycle over that of the second slow cycle
+    (:func:`capacities`, whose discharge capacities carry no noise); the liquid cell's
+    best CE is the highest steady-cycle CE of the series the instrument recorded.
+    """
+    cell = truth["echem"]
+    proto = protocol_from(cell)
+    slow = np.isin(np.arange(1, proto.cycles + 1), proto.slow_cycles)
+    _, discharge = capacities(cell, slow, np.full(proto.cycles, 100.0))
+    check_ups = sorted(proto.slow_cycles)
+    expected: dict[str, Any] = {
+        "echem.cycles": proto.cycles,
+        "echem.fast_rate_C": float(cell["fast_rate_C"]),
+        "echem.slow_rate_C": float(cell["slow_rate_C"]),
+        "echem.voltage_min_V": float(cell["voltage_min_V"]),
+        "echem.voltage_max_V": float(cell["voltage_max_V"]),
+        "echem.capacity_retention_pct": float(100.0 * discharge[check_ups[-1] - 1] / discharge[check_ups[1] - 1]),
+    }
+    for _, key in FLOOR_WINDOWS:
+        if key in cell:
+            expected[f"echem.{key}"] = float(cell[key])
+    ce, liquid_slow = cell_ce(truth["liquid"], truth["seed"], "liquid")
+    expected["liquid.ce_max"] = float(np.max(ce[~liquid_slow]))
+    return expected

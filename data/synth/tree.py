@@ -1,7 +1,7 @@
 """Write a complete raw tree from ground truth, with its manifest."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,9 @@ def write_echem(truth: dict[str, Any], out: Path) -> list[Path]:
                                            mass_mg="5.700", area_cm2="1.267")),
     ]
     written = []
-    for offset, (section, name, meta) in enumerate(cells):
+    for section, name, meta in cells:
         cfg = truth[section]
+        offset = potentiostat.RNG_STREAM[section]  # expected_numbers replays this stream
         rng = np.random.default_rng([seed, offset])
         columns = potentiostat.simulate(cfg, rng)
         if not cfg["export_efficiency_column"]:  # EC-Lab exports only the columns ticked
@@ -189,21 +190,16 @@ def write_eels(truth: dict[str, Any], out: Path) -> list[Path]:
 
 
 def write_hrtem(truth: dict[str, Any], out: Path) -> list[Path]:
-    """Ten calibrated HRTEM images (16-bit TIFF), one per region."""
+    """Calibrated HRTEM images (16-bit TIFF), one per region (``hrtem.regions`` of them)."""
     hs = hyperspy_api()
     cfg = truth["hrtem"]
     refs = lattice.fringe_spacings(dict.fromkeys(phase for layer in cfg["layer_phases"] for phase in layer))
-    rng = np.random.default_rng([int(truth["seed"]), 40])
-    thicknesses = hrtem.region_thicknesses(cfg, rng)
-    shape = (cfg["rows"], hrtem.field_columns(thicknesses, cfg))
     written = []
-    for index, layers in enumerate(thicknesses, start=1):
-        start = rng.uniform(*cfg["li_bulk_nm"])
-        boundaries = start + np.concatenate([[0.0], np.cumsum(layers)])
-        crystals = hrtem.pack_crystals(boundaries, cfg["layer_phases"], refs, cfg, rng)
-        counts = hrtem.to_counts(hrtem.render(crystals, shape, cfg, rng), cfg)
-        written.append(_save_tiff(hs, counts, cfg["pixel_A"] / 10, out / "hrtem" / f"region_{index:02d}.tif",
-                                  f"cryo-HRTEM, interphase region {index}"))
+    for region in hrtem.regions(truth, refs):  # expected_numbers replays this stream
+        counts = hrtem.to_counts(region.image(cfg), cfg)
+        written.append(_save_tiff(hs, counts, cfg["pixel_A"] / 10,
+                                  out / "hrtem" / f"region_{region.index:02d}.tif",
+                                  f"cryo-HRTEM, interphase region {region.index}"))
     return written
 
 
@@ -309,7 +305,7 @@ def write_xrd(truth: dict[str, Any], out: Path) -> list[Path]:
         counts = rng.poisson(expected)
         path = out / "xrd" / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        header = [f"# {title}", f"# wavelength: {cfg['wavelength_A']} A (Cu K-alpha)",
+        header = [f"# {title}", f"# wavelength: {cfg['wavelength_A']} A ({xrd_model.tube(cfg['wavelength_A'])})",
                   f"# step: {cfg['step_deg']} deg, counts per step", "# 2theta(deg) counts"]
         path.write_text("\n".join(header + [f"{t:.3f} {c:d}" for t, c in zip(two_theta, counts)]) + "\n",
                         encoding="ascii")
@@ -329,11 +325,21 @@ WRITERS: dict[str, Callable[[dict[str, Any], Path], list[Path]]] = {
 }
 
 
-def write_tree(truth: dict[str, Any], out: Path, log: Callable[[str], None] = print) -> Path:
-    """Write every raw file the paper needs into ``out`` and its MANIFEST.sha256."""
+def write_tree(truth: dict[str, Any], out: Path, log: Callable[[str], None] = print,
+               sections: Iterable[str] | None = None) -> Path:
+    """Write every raw file the paper needs into ``out`` and its MANIFEST.sha256.
+
+    ``sections`` (names of :data:`WRITERS`) limits the tree to some techniques, for a
+    quick look at one analysis over many truths; None writes them all.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for name, writer in WRITERS.items():
+    chosen = list(WRITERS) if sections is None else list(sections)
+    unknown = sorted(set(chosen) - set(WRITERS))
+    if unknown:
+        raise ValueError(f"no writer for section(s) {', '.join(unknown)}; known: {', '.join(WRITERS)}")
+    for name in chosen:
+        writer = WRITERS[name]
         paths = writer(truth, out)
         log(f"synth: {name}: wrote {', '.join(p.relative_to(out).as_posix() for p in paths)}")
     manifest = write_manifest(out)

@@ -10,6 +10,7 @@ doublets (2p1/2 at ``split`` above 2p3/2, half the area).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -112,3 +113,87 @@ def etch_depths(cfg: Mapping[str, Any]) -> np.ndarray:
             raise ValueError(f"xps.{key} = {cfg[key]} must be a multiple of etch_step_s = {step} "
                              f"inside (0, {cfg['etch_max_s']})")
     return np.arange(0, cfg["etch_max_s"] + step, step)
+
+
+# ------------------------------------------------------------------ what the truth implies
+FACTORS_FILE = Path(__file__).resolve().parents[1] / "external" / "xps_sensitivity_factors.yaml"
+
+
+def external_constants() -> dict[str, Any]:
+    """The cited sensitivity factors and P 2p doublet constants (the file the writer uses too)."""
+    import yaml
+
+    return yaml.safe_load(FACTORS_FILE.read_text(encoding="utf-8"))
+
+
+def fixed_split_misfit(cfg: Mapping[str, Any], factors: Mapping[str, float], split: float, ratio: float
+                       ) -> tuple[float, int]:
+    """How badly one doublet with the cited splitting describes the noise-free reference P 2p.
+
+    The reference's P 2p counts without noise are fitted (scipy least squares, counting
+    weights) with one Voigt doublet of fixed ``split`` and ``ratio`` on a flat level plus
+    its own Shirley step, widths free.  Returns the minimum chi-square (the misfit a
+    noisy fit adds to its counting chi-square, on average) and the fit's degrees of
+    freedom.
+    """
+    from scipy.optimize import least_squares
+
+    energy = binding_axis(tuple(cfg["regions"]["P 2p"]), cfg["step_eV"])
+    truth_lines = reference_lines(cfg, factors)["P 2p"]
+    counts = expected_counts(energy, truth_lines, cfg, cfg["reference_background_counts"])
+    weights = 1.0 / np.sqrt(counts)
+    total = sum(area for _, area in truth_lines)
+
+    def model(p: np.ndarray) -> np.ndarray:
+        centre, area, sigma, gamma, level, step = p
+        shape = dict(cfg, gauss_sigma_eV=sigma, lorentz_gamma_eV=gamma, shirley_step=step)
+        return expected_counts(energy, doublet(centre, area, split, ratio), shape, level)
+
+    start = [truth_lines[0][0], total, cfg["gauss_sigma_eV"], cfg["lorentz_gamma_eV"],
+             cfg["reference_background_counts"], cfg["shirley_step"]]
+    fit = least_squares(lambda p: (model(p) - counts) * weights, start,
+                        bounds=([-np.inf, 0, 1e-3, 0, -np.inf, 0], np.inf), x_scale="jac")
+    return float(np.sum(fit.fun ** 2)), energy.size - len(start)
+
+
+def expected_numbers(truth: Mapping[str, Any]) -> dict[str, Any]:
+    """The value every raw-derived ``xps.*`` number should take for this truth.
+
+    Binding energies are the true ones: the analysis references each file to the
+    adventitious C-C/C-H line, which the truth puts at the method's reference energy
+    (``xps.c1s_reference_eV``, echoed, equals the truth's line: the priors keep it there),
+    so a calibration shift should undo the charge shift exactly.  The depth profile's
+    interphase lines are the true Li3N N 1s and phosphate P 2p 2p3/2 positions; the onsets
+    are the etch steps where each phase starts.  The stoichiometry is the truth's atoms
+    per P (the O and N amounts spread over their components' shares).  The fixed-split
+    chi-square ratio is the expectation of a reduced chi-square ratio: 1 plus the noise-
+    free misfit of a 0.87 eV doublet per degree of freedom (:func:`fixed_split_misfit`),
+    over a free fit whose model is exact (reduced chi-square 1).
+    """
+    cfg = truth["xps"]
+    ref = cfg["reference"]
+    external = external_constants()
+    amount = ref["stoichiometry"]
+    o_atoms = amount["O"] * sum(share for _, share in ref["o1s"].values())
+    n_atoms = amount["N"] * sum(share for _, share in ref["n1s"].values())
+    misfit, dof = fixed_split_misfit(cfg, external["factors"], external["p2p_spin_orbit_split_eV"],
+                                     external["p2p_area_ratio_12_to_32"])
+    return {
+        "xps.n1s_onset_depth": int(cfg["n1s_onset_depth"]),
+        "xps.p2p_onset_depth": int(cfg["p2p_onset_depth"]),
+        "xps.li3n_n1s_eV": cfg["states"]["Li3N"]["N 1s"],
+        "xps.phosphate_p2p_eV": cfg["states"]["phosphate"]["P 2p"],
+        "xps.profile_shift_eV": -cfg["charge_shift_eV"]["profile"],
+        "xps.reference_shift_eV": -cfg["charge_shift_eV"]["reference"],
+        "xps.ref_o1s_nbo_eV": ref["o1s"]["NBO"][0],
+        "xps.ref_o1s_bo_eV": ref["o1s"]["BO"][0],
+        "xps.ref_n1s_na_eV": ref["n1s"]["Na"][0],
+        "xps.ref_n1s_nb_eV": ref["n1s"]["Nb"][0],
+        "xps.ref_n1s_no2_eV": ref["n1s"]["NO2"][0],
+        "xps.ref_p2p32_eV": ref["p2p32_eV"],
+        "xps.ref_p2p12_eV": ref["p2p12_eV"],
+        "xps.ref_p2p_split_eV": ref["p2p12_eV"] - ref["p2p32_eV"],
+        "xps.ref_p2p_fixed_split_redchi_ratio": 1.0 + misfit / dof,
+        "xps.ref_stoichiometry": [amount["Li"] / amount["P"], o_atoms / amount["P"], n_atoms / amount["P"]],
+        "xps.c1s_reference_eV": cfg["states"]["adventitious C"]["C 1s"],
+    }

@@ -24,8 +24,8 @@ local OPEN, CLOSE = "{{<", ">}}"
 
 local function call_shortcode(words)
   local name = table.remove(words, 1)
-  if name ~= "num" and name ~= "param" then
-    error("shortcode '" .. tostring(name) .. "' is not supported by the fallback renderer (only num, param, include)")
+  if name ~= "num" and name ~= "param" and name ~= "accuracy" then
+    error("shortcode '" .. tostring(name) .. "' is not supported by the fallback renderer (only num, param, accuracy, include)")
   end
   return shortcodes[name](words, {}, meta)
 end

@@ -114,4 +114,37 @@ local function param(args, kwargs, meta)
   return pandoc.Span({pandoc.Str(text)}, pandoc.Attr("", {"param"}, {{"data-key", key}, {"title", title}}))
 end
 
-return {["num"] = num, ["param"] = param}
+-- {{< accuracy KEY [rms|worst|bias|goal] >}}: the method's accuracy for a number, measured
+-- over synthetic realizations by `doit validate` and accepted into paper/accuracy.json
+-- (metadata `accuracy-file`); default: the RMS error.  {{< accuracy realizations >}}
+-- prints how many realizations it rests on.  In HTML a title gives all the statistics.
+local function accuracy(args, kwargs, meta)
+  if args[1] == nil then
+    error("{{< accuracy >}} needs a number key, e.g. {{< accuracy hrtem.interphase_nm >}}")
+  end
+  local key = pandoc.utils.stringify(args[1])
+  local path = meta and meta["accuracy-file"] and pandoc.utils.stringify(meta["accuracy-file"]) or "accuracy.json"
+  local table_ = load_numbers(path)
+  if key == "realizations" then
+    return pandoc.Str(tostring(math.floor(table_.realizations)))
+  end
+  local stat = args[2] and pandoc.utils.stringify(args[2]) or "rms"
+  local record = table_.numbers[key]
+  if record == nil then
+    error("no validated accuracy for '" .. key .. "' in " .. path .. ": run doit validate, then doit accept")
+  end
+  local text = record.text[stat]
+  if text == nil then
+    error("accuracy of '" .. key .. "': no statistic '" .. stat .. "' (rms, worst, bias or goal)")
+  end
+  text = string.gsub(text, " ", "\u{00A0}")
+  if not is_html() then
+    return pandoc.Str(text)
+  end
+  local title = string.format("%s over %d synthetic realizations: RMS %s, worst %s, bias %s; goal %s",
+    key, math.floor(record.n), record.text.rms or "-", record.text.worst or "-", record.text.bias or "-",
+    record.text.goal or "-")
+  return pandoc.Span({pandoc.Str(text)}, pandoc.Attr("", {"accuracy"}, {{"data-key", key}, {"title", title}}))
+end
+
+return {["num"] = num, ["param"] = param, ["accuracy"] = accuracy}
