@@ -175,16 +175,16 @@ def task_validate():
     synth = PROJECT_ROOT / "data" / "synth"
     instrument_files = sorted(synth.glob("*.py")) + sorted(synth.glob("priors/*.yaml")) + [synth / "truth.yaml"]
     code = sorted({path for step in steps for path in step.code_files()})
-    project_inputs = sorted({path for step in steps for path in step.input_files(ROOTS)
-                             if PROJECT_ROOT in path.parents and ROOTS.raw not in path.parents})
+    # cited project files only: the raw tree is drawn anew, and the main build's outputs are not read
+    cited = sorted({path for step in steps for path in step.input_files(ROOTS, root="project")})
+    sources = instrument_files + code + cited
+    libraries = tuple(sorted({lib for step in steps for lib in step.libraries}))
     return {
-        "actions": [(actions.validate, [steps, ROOTS, realizations, seed, _synthetic_instrument,
-                                        instrument_files + code + project_inputs])],
-        "file_dep": instrument_files + code + project_inputs,
+        "actions": [(actions.validate, [steps, ROOTS, realizations, seed, _synthetic_instrument, sources])],
+        "file_dep": sources,
         "targets": [ROOTS.validation / "validation.json", ROOTS.validation / "validation.md"],
         "uptodate": [config_changed({"realizations": realizations, "seed": seed,
                                      "params": {step.name: step.param_values() for step in steps},
-                                     "libraries": library_versions(tuple(sorted({lib for step in steps
-                                                                                 for lib in step.libraries})))})],
+                                     "libraries": library_versions(libraries)})],
         "verbosity": 2,
     }

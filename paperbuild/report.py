@@ -175,15 +175,14 @@ def rounding_half_unit(published: Any) -> float:
     float
         0.5 for an integer, 0.05 for one decimal, ...; 0 for a value that is not a number.
     """
+    from decimal import Decimal
+
     if isinstance(published, list):
         return max((rounding_half_unit(v) for v in published), default=0.0)
     if isinstance(published, bool) or not isinstance(published, (int, float)):
         return 0.0
-    if isinstance(published, int):
-        return 0.5
-    text = repr(float(published))
-    decimals = len(text.split(".")[1].rstrip("0")) if "." in text and "e" not in text else 0
-    return 0.5 * 10.0 ** -decimals
+    exponent = Decimal(str(published)).normalize().as_tuple().exponent  # 76.4 -> -1; 5 and 500 -> 0 or above
+    return 0.5 * 10.0 ** min(int(exponent), 0)
 
 
 def locked_status(number: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
@@ -738,10 +737,10 @@ def last_accuracy(roots: Roots) -> tuple[dict[str, Any] | None, Path | None]:
     from paperbuild import accuracy as accuracy_mod
 
     fresh = roots.validation / "validation.json"
-    for path, read in ((fresh, lambda p: accuracy_mod.accepted(json.loads(p.read_text(encoding="utf-8")))),
-                       (roots.accuracy, accuracy_mod.load)):
-        if path.is_file():
-            return read(path), path
+    if fresh.is_file():
+        return accuracy_mod.accepted(json.loads(fresh.read_text(encoding="utf-8"))), fresh
+    if roots.accuracy.is_file():
+        return accuracy_mod.load(roots.accuracy), roots.accuracy
     return None, None
 
 

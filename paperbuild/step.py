@@ -214,11 +214,14 @@ class Step:
         """Role -> path (or sorted paths, for a glob pattern) under ``roots``."""
         return {role: item.resolve(roots) for role, item in self.inputs.items()}
 
-    def input_files(self, roots: Roots) -> list[Path]:
-        """Every input file, globs expanded; a pattern that matches nothing stays as the
-        pattern's path, so doit and the runner report the missing file by name."""
+    def input_files(self, roots: Roots, root: str | None = None) -> list[Path]:
+        """Every input file (or those under one ``root``: raw, build or project), globs
+        expanded; a pattern that matches nothing stays as the pattern's path, so doit and
+        the runner report the missing file by name."""
         files: list[Path] = []
         for item in self.inputs.values():
+            if root is not None and item.root != root:
+                continue
             resolved = item.resolve(roots)
             if isinstance(resolved, tuple):
                 files.extend(resolved or [roots.root(item.root) / item.path])

@@ -187,7 +187,7 @@ def load_goals(folder: Path = PRIORS_DIR) -> dict[str, dict[str, Any]]:
 def dump_truth(truth: Mapping[str, Any], path: Path) -> None:
     """Write a drawn truth as YAML, so ``python -m data.synth --truth FILE`` writes its tree again."""
     header = "# A truth drawn from data/synth/priors (python -m data.synth --truth THIS_FILE --out DIR)\n"
-    Path(path).write_text(header + yaml.safe_dump(_plain(dict(truth)), sort_keys=False, allow_unicode=True),
+    Path(path).write_text(header + yaml.safe_dump(dict(truth), sort_keys=False, allow_unicode=True),
                           encoding="utf-8")
 
 
