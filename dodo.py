@@ -18,7 +18,7 @@ from doit import get_var
 from doit.tools import config_changed
 
 from analysis.registry import STEPS
-from paperbuild import actions, lock
+from paperbuild import actions, comparison, lock
 from paperbuild.manifest import MANIFEST_NAME, list_tree, read_manifest_names
 from paperbuild.errors import BuildError
 from paperbuild.paths import PROJECT_ROOT, Roots, prepare_build_folder
@@ -33,9 +33,10 @@ except BuildError as err:
     raise SystemExit(f"error: {err}") from None
 lock.acquire(ROOTS.build)  # one build per build folder at a time (paperbuild/lock.py)
 STEP_RECORDS = [ROOTS.step_record(step.name) for step in STEPS]
+COMPARISON = [ROOTS.build / comparison.TABLE, ROOTS.build / comparison.NOTES]  # published against rebuilt
 
 DOIT_CONFIG = {
-    "default_tasks": ["verify_raw", "analysis", "params", "numbers", "drift", "lint", "render", "report"],
+    "default_tasks": ["verify_raw", "analysis", "params", "numbers", "comparison", "drift", "lint", "render", "report"],
     "dep_file": str(ROOTS.build / ".doit.db"),
     "backend": "sqlite3",
     "verbosity": 2,
@@ -91,6 +92,15 @@ def task_numbers():
             "targets": [ROOTS.numbers]}
 
 
+def task_comparison():
+    """Write the published-vs-rebuilt table (build/tables/) and the notes {{< num KEY vs >}} prints."""
+    code = [PROJECT_ROOT / "paperbuild" / f"{name}.py" for name in ("comparison", "report")]
+    return {"actions": [(actions.reported(comparison.write),
+                         [ROOTS.numbers, ROOTS.ledger, ROOTS.accuracy, COMPARISON[0], COMPARISON[1]])],
+            "file_dep": [ROOTS.numbers, ROOTS.ledger, ROOTS.accuracy, *code],
+            "targets": COMPARISON}
+
+
 def task_drift():
     """Fail with one table when any number moved outside its tolerance in the ledger."""
     return {"actions": [(actions.check_drift, [ROOTS.numbers, ROOTS.ledger])],
@@ -115,7 +125,7 @@ def task_render():
             "doc": f"paper/{document}.qmd -> build/paper/{document}.html and .pdf",
             "actions": [(actions.render, [document, ROOTS, targets])],
             "file_dep": paper_sources(ROOTS.paper, document) + [ROOTS.numbers, ROOTS.params] + figures
-            + STEP_RECORDS,
+            + COMPARISON + STEP_RECORDS,
             "targets": targets,
             "task_dep": ["drift", "lint"],
         }

@@ -7,7 +7,8 @@
 * implied deposition times = thickness / stated rate, for both films;
 * the cathode's areal capacity implied by its mass, and the Li excess the stated areal
   capacity would imply, so the supplement can show where the paper's inputs disagree;
-* Tables S1 and S2 are rendered from their data files with the citation they carry.
+* Tables S1 and S2 are rendered from their data files with the citations they carry
+  (Table S2 cites each row's primary sources; its values are typeset as powers of ten).
 """
 from __future__ import annotations
 
@@ -174,14 +175,49 @@ def design_numbers(cell: CellDesign) -> list[Number]:
     ]
 
 
+_MINUS = "\u2212"  # a true minus sign, as the typeset text uses
+_SCIENTIFIC = re.compile(r"(?P<bound>[<>≤≥]?)\s*(?P<mantissa>\d+(?:\.\d+)?)[eE](?P<exponent>[+-]?\d+)")
+
+
+def typeset_value(text: str) -> str:
+    """A printed value in pandoc Markdown: ``1e-14`` as 10^−14^, ``3e-6`` as 3 × 10^−6^.
+
+    The value keeps the digits it was printed with; only the notation changes, with a
+    true minus sign (U+2212) in the exponent and a no-break space after a bound ("<").
+    Anything that is not a number in e-notation is returned unchanged.
+
+    Parameters
+    ----------
+    text
+        The value as the data file prints it (``"1e-14"``, ``"<1e-8"``, ``"Ar"``).
+
+    Returns
+    -------
+    str
+    """
+    match = _SCIENTIFIC.fullmatch(text.strip())
+    if match is None:
+        return text
+    exponent = int(match["exponent"])
+    power = f"10^{_MINUS if exponent < 0 else ''}{abs(exponent)}^"
+    mantissa = match["mantissa"]
+    number = power if mantissa == "1" else f"{mantissa}\u00a0×\u00a0{power}"
+    return f"{match['bound']}\u00a0{number}" if match["bound"] else number
+
+
 def markdown_table(spec: Mapping[str, Any]) -> str:
-    """A pipe table; chemical formulae get subscripts, values keep their printed form.
+    """A pipe table; chemical formulae get subscripts, values keep their printed digits.
+
+    The first cell of a row is a name (a formula gets pandoc subscripts, ``Li~2~O``);
+    the other cells are printed as given, numbers in e-notation as powers of ten (see
+    :func:`typeset_value`), and a cell holding a list of bibliography keys becomes one
+    citation of them (``[@a; @b]``), so each row can cite its own primary sources.
 
     Parameters
     ----------
     spec
-        ``columns``, ``rows`` (first cell a name, the rest printed as given) and
-        ``citation`` (a bibliography key).
+        ``columns``, ``rows`` and ``citation`` (the bibliography key of the original
+        article, which the table is taken from).
 
     Returns
     -------
@@ -189,10 +225,20 @@ def markdown_table(spec: Mapping[str, Any]) -> str:
         The table and its source line, in Markdown.
     """
     sub = lambda text: re.sub(r"(?<=[A-Za-z)])(\d+)", r"~\1~", text)
+
+    def cell(value: Any) -> str:
+        if isinstance(value, list):
+            return "[" + "; ".join(f"@{key}" for key in value) + "]"
+        return typeset_value(str(value))
+
     header = "| " + " | ".join(spec["columns"]) + " |"
     rule = "|" + "|".join("---" for _ in spec["columns"]) + "|"
-    rows = ["| " + " | ".join([sub(row[0])] + [str(c) for c in row[1:]]) + " |" for row in spec["rows"]]
-    return "\n".join([header, rule, *rows, "", f"Source: [@{spec['citation']}]."]) + "\n"
+    rows = ["| " + " | ".join([sub(row[0])] + [cell(c) for c in row[1:]]) + " |" for row in spec["rows"]]
+    cites_rows = any(isinstance(c, list) for row in spec["rows"] for c in row[1:])
+    # a numbered citation prints no author, so the line names the work in words
+    source = (f"As compiled in the original article [@{spec['citation']}]." if cites_rows
+              else f"From the original article [@{spec['citation']}].")
+    return "\n".join([header, rule, *rows, "", source]) + "\n"
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -436,6 +436,47 @@ def read_line_scan(path: Path) -> tuple[LineScan, object]:
     return LineScan(x, energy, signal.data, live_time), signal
 
 
+def survey_path_nm(signal, path: Path) -> np.ndarray:
+    """Where the line scan ran on its survey image: start and end (x, y) in nm, or no rows if unrecorded.
+
+    Acquisition software records a line scan's position on the survey image it was
+    placed on; the figures draw it as an arrow on that image.  A scan without the record
+    still gives every number, only no arrow.
+
+    Parameters
+    ----------
+    signal
+        The line scan's HyperSpy signal (from `read_line_scan`); the position is read
+        from ``original_metadata.Survey_image`` (``start_xy``, ``end_xy``, ``units``).
+    path
+        The line scan file, named in the error when the record is malformed.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (2, 2) float: the scan's start and end (x, y) on the survey image, in nm;
+        shape (0, 2) when the file records no ``Survey_image``.
+
+    Raises
+    ------
+    InputError
+        The record is there but is not two (x, y) points in nm.
+    """
+    record = signal.original_metadata.get_item("Survey_image")
+    if record is None:
+        return np.empty((0, 2))
+    record = record.as_dictionary() if hasattr(record, "as_dictionary") else dict(record)
+    try:
+        if record.get("units") != "nm":
+            raise ValueError(f"units {record.get('units')!r}, expected 'nm'")
+        points = np.array([record["start_xy"], record["end_xy"]], dtype=float)
+    except (KeyError, TypeError, ValueError) as err:
+        raise InputError(path, f"original_metadata.Survey_image is not a start_xy/end_xy pair in nm: {err}") from None
+    if points.shape != (2, 2) or not np.isfinite(points).all():
+        raise InputError(path, "original_metadata.Survey_image: start_xy and end_xy must be finite (x, y) pairs")
+    return points
+
+
 # ------------------------------------------------------------------ edge
 def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, integration_width_fwhm: float,
         background_offset_fwhm: float, background_width_fwhm: float, onset_pct: float, plateau_pct: float,
@@ -448,8 +489,8 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, integration_
         ``line_scan`` (EDS line scan across the interface) and ``spectrum_image``
         (EDS map of the same region), both HyperSpy files.
     outputs
-        ``profiles``, ``interphase``, ``point_spectra``, ``lines`` (CSV tables) and
-        ``maps`` (count-rate maps, ``.npz``).
+        ``profiles``, ``interphase``, ``point_spectra``, ``lines``, ``scan_path`` (where
+        the scan ran on its survey image; CSV tables) and ``maps`` (count-rate maps, ``.npz``).
     integration_width_fwhm, background_offset_fwhm, background_width_fwhm
         Line integration and background windows, in FWHMs of each line.
     onset_pct, plateau_pct
@@ -493,6 +534,7 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, integration_
     datatable.write_array(outputs["point_spectra"], "energy_keV," + ",".join(f"{n}_cps" for n in POINT_NAMES),
                           np.column_stack([scan.energy_keV, *(spectra[n] for n in POINT_NAMES)]), fmt="%.6g")
     datatable.write_rows(outputs["lines"], "line,energy_keV", line_energies_keV(LINES), "{},{}")
+    datatable.write_array(outputs["scan_path"], "x_nm,y_nm", survey_path_nm(signal, path), fmt="%.6g")
     np.savez(outputs["maps"], N=maps["N_Ka"] / map_live_time, P=maps["P_Ka"] / map_live_time,
              O=maps["O_Ka"] / map_live_time, pixel_nm=pixel_nm)
     return [

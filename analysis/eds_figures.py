@@ -1,192 +1,261 @@
-"""Figures 1E, 1F, 1G, S5 and S6 from the EDS step's tables and maps.
+"""EDS panels (Figure 1E, 1F, 1G) and Figures S5 and S6, from the EDS step's tables and maps.
 
-Plotting is a step of its own: restyling a figure never reruns the analysis.
+Plotting is a step of its own: restyling a figure never reruns the analysis.  The
+panel functions draw into axes they are given, so Figure 1 (:mod:`analysis.cell_figure`)
+composes them with the electrochemistry and micrograph panels.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis import datatable, style
+from analysis import datatable, micrograph_figures, style
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: matplotlib is imported by style.pyplot, after the backend is set
+    from types import ModuleType
+
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.image import AxesImage
 
+#: Printed names of the X-ray lines the EDS step reports.
 LABELS = {"N_Ka": "N K$\\alpha$", "O_Ka": "O K$\\alpha$", "P_Ka": "P K$\\alpha$"}
+#: The three regions along the line scan and their background tints (Li and LiPON in
+#: their phase colours, the interphase between them in a neutral tint).
+REGION_TINTS = {"Li": (style.PHASE_COLOURS["Li"], 0.35), "interphase": (style.PALETTE["yellow"], 0.25),
+                "LiPON": (style.PHASE_COLOURS["LiPON"], 0.12)}
+#: The three point spectra of Figure S6, from the Li side to the LiPON side (light to dark).
+POINT_SHADES = {"start": "0.65", "middle": "0.38", "end": "0.0"}
+#: Figures S5 and S6: printed heights (mm).
+S5_HEIGHT_MM = 62.0
+S6_HEIGHT_MM = 60.0
+#: How much of the plot's height the offset spectra may fill, leaving the top for the line labels.
+_SPECTRA_FILL = 0.82
 
 
-def _shade(ax, region) -> None:
-    """Li, interphase and LiPON as background bands."""
-    start, end = float(region["start_nm"]), float(region["end_nm"])
-    lo, hi = ax.get_xlim()
-    ax.axvspan(lo, start, color="0.92", lw=0)
-    ax.axvspan(start, end, color="#f6e3c6", lw=0)
-    ax.axvspan(end, hi, color="#dbe8f3", lw=0)
-    ax.set_xlim(lo, hi)
-    for x, text in (((lo + start) / 2, "Li"), ((start + end) / 2, "interphase"), ((end + hi) / 2, "LiPON")):
-        ax.text(x, 1.01, text, transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7)
-
-
-def element_map(maps: Mapping[str, np.ndarray], element: str, letter: str, plt: ModuleType) -> Figure:
-    """One element's count-rate map with a scale bar (Fig 1E, 1F).
+def line_name(line: str | bytes) -> str:
+    """The EDS step's line name as a printed label.
 
     Parameters
     ----------
+    line
+        A line name of the EDS step's tables (``"N_Ka"``), as text or bytes.
+
+    Returns
+    -------
+    str
+        The label (N Kα, with the α from mathtext).
+    """
+    return LABELS[line.decode() if isinstance(line, bytes) else line]
+
+
+def shade_regions(ax: Axes, region: np.ndarray) -> None:
+    """Li, the interphase and LiPON as background bands, each named above the plot.
+
+    The bands follow the EDS step's interphase limits, so they move with the data; a
+    name that would not fit its band (a narrow Li or LiPON stretch at the scan's end)
+    is left to the caption.
+
+    Parameters
+    ----------
+    ax
+        The profile panel; its x limits must be set.
+    region
+        The EDS step's interphase table (``start_nm``, ``end_nm``).
+    """
+    start, end = float(region["start_nm"]), float(region["end_nm"])
+    lo, hi = ax.get_xlim()
+    spans = {"Li": (lo, start), "interphase": (start, end), "LiPON": (end, hi)}
+    for name, (a, b) in spans.items():
+        colour, alpha = REGION_TINTS[name]
+        ax.axvspan(a, b, color=colour, alpha=alpha, lw=0, zorder=0)
+        if (b - a) > 0.12 * (hi - lo):  # room for the name within its band
+            ax.text(0.5 * (a + b), 1.02, name, transform=ax.get_xaxis_transform(), ha="center", va="bottom")
+    ax.set_xlim(lo, hi)
+
+
+def draw_element_map(ax: Axes, maps: Mapping[str, np.ndarray], element: str) -> AxesImage:
+    """Fig 1E, 1F: one element's count-rate map with a scale bar.
+
+    Parameters
+    ----------
+    ax
+        The panel.
     maps
         The EDS step's maps (``N``, ``O``, ``P`` in counts/s, and ``pixel_nm``).
     element
         Which map to show.
-    letter
-        The panel letter the caption refers to.
-    plt
-        ``matplotlib.pyplot`` with the paper's style.
 
     Returns
     -------
-    matplotlib.figure.Figure
+    matplotlib.image.AxesImage
+        The drawn map, for its colour bar.
     """
-    fig, ax = plt.subplots(figsize=(3.0, 2.5))
-    shown = style.show_micrograph(ax, maps[element], float(maps["pixel_nm"]), cmap="magma")
-    fig.colorbar(shown, ax=ax, shrink=0.8, label=f"{element} K$\\alpha$ (counts/s)")
-    style.panel_label(ax, letter)
-    return fig
+    image = maps[element]
+    return style.show_micrograph(ax, image, float(maps["pixel_nm"]), cmap="magma",
+                                 location=micrograph_figures.scale_bar_location(image))
 
 
-def normalized_profiles(profiles: np.ndarray, region: np.ndarray, plt: ModuleType) -> Figure:
-    """N and P profiles scaled to their fitted levels, with the fits, over the shaded regions (Fig 1G).
+def draw_normalized_profiles(ax: Axes, profiles: np.ndarray, region: np.ndarray) -> None:
+    """Fig 1G: N and P profiles scaled to their fitted levels, with the fits, over the shaded regions.
 
     Normalizing puts both elements on one axis, so the reader sees nitrogen rise first.
+    The key sits in the Li band at mid-height, where both profiles are still near zero.
 
     Parameters
     ----------
+    ax
+        The panel.
     profiles, region
         The EDS step's profile and interphase tables.
-    plt
-        ``matplotlib.pyplot`` with the paper's style.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
-    fig, ax = plt.subplots(figsize=(3.4, 2.5))
     x = profiles["position_nm"]
     ax.set_xlim(x[0], x[-1])
-    _shade(ax, region)
-    for element, color in (("N", "C0"), ("P", "C1")):
-        ax.plot(x, profiles[f"{element}_norm"], ".", ms=2.5, color=color, label=element)
-        ax.plot(x, profiles[f"{element}_fit_norm"], "-", color=color, lw=0.9)
+    shade_regions(ax, region)
+    for element in ("N", "P"):
+        colour = style.ELEMENT_COLOURS[element]
+        ax.plot(x, profiles[f"{element}_norm"], ".", ms=2.0, color=colour, label=f"{element} (data)")
+        ax.plot(x, profiles[f"{element}_fit_norm"], "-", color=colour, lw=0.9, label=f"{element} (fit)")
     ax.set_xlabel("Position along the line scan (nm)")
     ax.set_ylabel("Normalized intensity")
-    ax.legend(loc="center right")
-    style.panel_label(ax, "G")
-    return fig
+    ax.set_ylim(-0.15, 1.25)
+    ax.legend(loc="upper left", ncols=2, columnspacing=1.0, handlelength=1.2)
 
 
-def cps(profiles: np.ndarray, region: np.ndarray, plt: ModuleType) -> Figure:
-    """Raw count rates of the three lines along the scan (Fig S5B), to show what normalizing hides.
+def draw_cps(ax: Axes, profiles: np.ndarray, region: np.ndarray) -> None:
+    """Fig S5B: raw count rates of the three lines along the scan, to show what normalizing hides.
 
     Parameters
     ----------
+    ax
+        The panel.
     profiles, region
         The EDS step's profile and interphase tables.
-    plt
-        ``matplotlib.pyplot`` with the paper's style.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
-    fig, ax = plt.subplots(figsize=(3.4, 2.5))
     x = profiles["position_nm"]
     ax.set_xlim(x[0], x[-1])
-    _shade(ax, region)
-    for line, color in (("O_Ka", "C2"), ("P_Ka", "C1"), ("N_Ka", "C0")):
-        ax.plot(x, profiles[f"{line[0]}_cps"], "-", color=color, lw=0.9, label=LABELS[line])
+    shade_regions(ax, region)
+    top = 0.0
+    for line in ("O_Ka", "P_Ka", "N_Ka"):
+        y = profiles[f"{line[0]}_cps"]
+        ax.plot(x, y, "-", color=style.ELEMENT_COLOURS[line[0]], lw=0.9, label=LABELS[line])
+        top = max(top, float(np.max(y)))
     ax.set_xlabel("Position along the line scan (nm)")
-    ax.set_ylabel("Counts per second")
-    ax.legend(loc="upper left")
-    style.panel_label(ax, "B")
-    return fig
+    ax.set_ylabel("Count rate (counts/s)")
+    ax.set_ylim(min(0.0, float(ax.get_ylim()[0])), 1.3 * top)  # headroom above the data for the key
+    ax.legend(loc="upper left", ncols=3, columnspacing=1.0, handlelength=1.2)
 
 
-def dark_field(df: Mapping[str, np.ndarray], plt: ModuleType) -> Figure:
-    """The dark-field image of the scanned interface (Fig S5A).
+def draw_point_spectra(ax: Axes, spectra: np.ndarray, lines: np.ndarray) -> None:
+    """Fig S6: spectra at the start, middle and end of the interphase, offset, with the line energies.
 
-    Parameters
-    ----------
-    df
-        The micrographs step's image (``image``, ``pixel_nm``).
-    plt
-        ``matplotlib.pyplot`` with the paper's style.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    fig, ax = plt.subplots(figsize=(3.0, 3.0))
-    style.show_micrograph(ax, df["image"], float(df["pixel_nm"]))
-    style.panel_label(ax, "A")
-    return fig
-
-
-def point_spectra(spectra: np.ndarray, lines: np.ndarray, plt: ModuleType) -> Figure:
-    """Spectra at the start, middle and end of the interphase, offset, with the line energies (Fig S6).
+    Each line energy is a dotted line in its element's colour, named at the top; names
+    of lines too close to print side by side (N Kα and O Kα) are spread apart and joined
+    to their lines by short leaders.  The key sits outside the plot, so it covers no peak.
 
     Parameters
     ----------
+    ax
+        The panel.
     spectra
         The EDS step's point-spectrum table.
     lines
         The EDS step's line-energy table.
+    """
+    energy = spectra["energy_keV"]
+    shown = max(2.4, 1.2 * float(np.max(lines["energy_keV"])))  # the N, O and P K lines and some room
+    keep = energy <= shown
+    offset = 0.0
+    for name, shade in POINT_SHADES.items():
+        y = spectra[f"{name}_cps"][keep]
+        ax.plot(energy[keep], y + offset, color=shade, lw=0.7, label=name)
+        offset += 0.8 * float(np.max(y))
+    low, high = ax.get_ylim()
+    ax.set_ylim(0.0, low + (high - low) / _SPECTRA_FILL)
+    ax.set_xlim(0.0, shown)
+    names = [line_name(n) for n in lines["line"]]
+    energies = np.asarray(lines["energy_keV"], dtype=float)
+    order = np.argsort(energies)
+    # a label is about 0.13 of this axis wide at single-column width: spread the names that far apart
+    placed = micrograph_figures.spread_labels(energies[order], 0.13 * shown, 0.07 * shown, 0.93 * shown)
+    for index, x_text in zip(order, placed):
+        colour = style.ELEMENT_COLOURS[names[index][0]]
+        ax.axvline(energies[index], color=colour, lw=0.6, ls=":", zorder=0)
+        ax.annotate(names[index], xy=(energies[index], _SPECTRA_FILL + 0.02), xycoords=("data", "axes fraction"),
+                    xytext=(x_text, 0.96), textcoords=("data", "axes fraction"), ha="center", va="top", color=colour,
+                    arrowprops={"arrowstyle": "-", "lw": 0.5, "color": colour, "shrinkA": 1.0, "shrinkB": 0.0})
+    ax.set_xlabel("Energy (keV)")
+    ax.set_ylabel("Count rate (counts/s, offset)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, handlelength=1.2,
+              title="interphase", title_fontsize=style.FONT_RANGE_PT[0] + 0.5, alignment="left")
+
+
+def compose_s5(plt: ModuleType, df: Mapping[str, np.ndarray], profiles: np.ndarray, region: np.ndarray,
+               scan_nm: np.ndarray | None = None) -> Figure:
+    """Figure S5 at double width: (A) the dark-field image of the interface, (B) the line scan's count rates.
+
+    Parameters
+    ----------
     plt
         ``matplotlib.pyplot`` with the paper's style.
+    df
+        The micrographs step's dark-field image (``image``, ``pixel_nm``).
+    profiles, region
+        The EDS step's profile and interphase tables.
+    scan_nm
+        The EDS step's ``scan_path`` table: the arrow on the image.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    fig, ax = plt.subplots(figsize=(3.4, 2.5))
-    keep = spectra["energy_keV"] <= 2.4  # the N, O and P K lines all lie below
-    offset = 0.0
-    for name, color in (("start", "C0"), ("middle", "C4"), ("end", "C1")):
-        y = spectra[f"{name}_cps"][keep]
-        ax.plot(spectra["energy_keV"][keep], y + offset, color=color, lw=0.8, label=f"{name} of the interphase")
-        offset += 0.8 * float(np.max(y))
-    for line, energy in zip(lines["line"], lines["energy_keV"]):
-        ax.axvline(energy, color="0.6", lw=0.5, ls=":")
-        ax.text(energy, 1.01, LABELS[line.decode() if isinstance(line, bytes) else line],
-                transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7)
-    ax.set_xlabel("Energy (keV)")
-    ax.set_ylabel("Counts per second (offset)")
-    ax.legend(loc="upper right", fontsize=6)
+    fig = style.figure(plt, "double", S5_HEIGHT_MM)
+    image_ax, plot_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.0, 1.75)})
+    micrograph_figures.draw_dark_field(image_ax, df, scan_nm)
+    draw_cps(plot_ax, profiles, region)
+    style.label_panels(fig, {"A": image_ax, "B": plot_ax})
+    return fig
+
+
+def compose_s6(plt: ModuleType, spectra: np.ndarray, lines: np.ndarray) -> Figure:
+    """Figure S6 at one column width: the three point spectra, the key beside them.
+
+    Parameters
+    ----------
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+    spectra, lines
+        The EDS step's point-spectrum and line-energy tables.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = style.figure(plt, "single", S6_HEIGHT_MM)
+    draw_point_spectra(fig.add_subplot(), spectra, lines)
     return fig
 
 
 def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path]) -> None:
-    """Draw Figures 1E, 1F, 1G, S5A, S5B and S6.
+    """Draw Figures S5 and S6; Figure 1E-G are drawn by the ``cell_figure`` step.
 
     Parameters
     ----------
     inputs
-        ``profiles``, ``interphase``, ``point_spectra``, ``lines``, ``maps`` (the EDS
-        step's tables and maps), ``df_interface`` (the micrographs step's dark-field
-        image) and ``style`` (the paper's style sheet).
+        ``profiles``, ``interphase``, ``point_spectra``, ``lines``, ``scan_path`` (the EDS
+        step's tables), ``df_interface`` (the micrographs step's dark-field image) and
+        ``style`` (the paper's style sheet).
     outputs
-        ``fig1e``, ``fig1f``, ``fig1g``, ``figS5a``, ``figS5b``, ``figS6``.
+        ``figS5``, ``figS6``.
     """
     plt = style.pyplot(inputs["style"])
-    maps = np.load(inputs["maps"], allow_pickle=False)
     profiles = datatable.read(inputs["profiles"])
     region = datatable.read(inputs["interphase"])
-    lines = datatable.read(inputs["lines"])
-    style.save(element_map(maps, "P", "E", plt), outputs["fig1e"])
-    style.save(element_map(maps, "N", "F", plt), outputs["fig1f"])
-    style.save(normalized_profiles(profiles, region, plt), outputs["fig1g"])
-    style.save(dark_field(np.load(inputs["df_interface"], allow_pickle=False), plt), outputs["figS5a"])
-    style.save(cps(profiles, region, plt), outputs["figS5b"])
-    style.save(point_spectra(datatable.read(inputs["point_spectra"]), lines, plt), outputs["figS6"])
+    df = np.load(inputs["df_interface"], allow_pickle=False)
+    style.save(compose_s5(plt, df, profiles, region, datatable.read(inputs["scan_path"])), outputs["figS5"])
+    style.save(compose_s6(plt, datatable.read(inputs["point_spectra"]), datatable.read(inputs["lines"])),
+               outputs["figS6"])
     plt.close("all")

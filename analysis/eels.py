@@ -39,6 +39,10 @@ from paperbuild.errors import InputError
 from paperbuild.numbers import Number, count, quantity
 
 PHASES = ("Li2O", "Li3PO4", "Li3P", "LiPON")  # the FEFF references, in the order Fig 3C stacks them
+# The phases whose P L2,3 and O K edges were simulated (those holding P, those holding O),
+# in the same order; their inputs are ``ref_p_<phase>`` and ``ref_o_<phase>``.
+P_L23_PHASES = ("Li3PO4", "Li3P", "LiPON")
+O_K_PHASES = ("Li2O", "Li3PO4", "LiPON")
 _POSITION = re.compile(r"^([XY])POSITION(?:-(\w+))?$")  # EMSA beam-position keywords
 _EMSA_POSITION_UNIT = "mm"  # EMSA's unit for positions when the keyword names none
 _PEAK_REFINE_CHANNELS = 3  # around a peak find_peaks located: room for the 3-channel parabola
@@ -704,11 +708,15 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, li_backgroun
     Parameters
     ----------
     inputs
-        ``points`` (the EMSA point spectra, a glob) and ``ref_<phase>`` for each phase of
-        :data:`PHASES` (FEFF ``eels.dat`` files).
+        ``points`` (the EMSA point spectra, a glob), ``ref_<phase>`` for each phase of
+        :data:`PHASES` (FEFF ``eels.dat`` files of the Li K edge), ``ref_p_<phase>`` for
+        each of :data:`P_L23_PHASES` and ``ref_o_<phase>`` for each of
+        :data:`O_K_PHASES` (the P L2,3 and O K edges, drawn in Fig 3C only).
     outputs
         ``li_edges``, ``p_edges``, ``o_edges``, ``li_fits`` (per-point curves),
-        ``points`` (positions and shares) and ``references`` (FEFF curves), all CSV.
+        ``points`` (positions and shares), ``peaks`` (the peak positions, for Fig 3B's
+        marks) and ``references``, ``p_references``, ``o_references`` (FEFF curves of
+        the Li K, P L2,3 and O K edges), all CSV.
     li_background_eV
         Pre-edge part of the Li K fit (below the onset): with the near-edge part it
         fixes the power law fitted together with the references.
@@ -722,10 +730,10 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, li_backgroun
     smoothing_window_eV, smoothing_order
         Savitzky-Golay smoothing before peaks are read.
     li_shown_eV, p_shown_eV, o_shown_eV
-        Energy ranges of the edge tables (the ranges Fig 3B shows); the references are
-        tabulated over ``li_shown_eV`` too.
+        Energy ranges of the edge tables (the ranges Fig 3B shows); the references of
+        each edge are tabulated over the same range (Fig 3C).
     reference_step_eV
-        Grid step of the reference table.
+        Grid step of the reference tables.
 
     Returns
     -------
@@ -751,6 +759,12 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, li_backgroun
             needed["the Li K fit's pre-edge part"] = tuple(li_background_eV)
             needed["the Li K fit"] = tuple(li_fit_window_eV)
         check_reference_range(inputs[f"ref_{phase}"], ref_energy, needed)
+    # the P L2,3 and O K references are only drawn (Fig 3C), beside the measured edges
+    edge_refs = {}
+    for edge, phases, shown in (("p", P_L23_PHASES, p_shown_eV), ("o", O_K_PHASES, o_shown_eV)):
+        edge_refs[edge] = {phase: read_reference(inputs[f"ref_{edge}_{phase}"]) for phase in phases}
+        for phase, (ref_energy, _) in edge_refs[edge].items():
+            check_reference_range(inputs[f"ref_{edge}_{phase}"], ref_energy, {"Fig 3C": tuple(shown)})
 
     shares = li2o_shares(points, energy, raw_refs["Li2O"], raw_refs["LiPON"], li_window)
     edges = subtracted_edges(points, shares.backgrounds, p_background_eV=p_background_eV,
@@ -772,8 +786,13 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, li_backgroun
     datatable.write_array(outputs["li_fits"], header, energy_table(energy, shares.fits, li_fit_window_eV), fmt="%.6g")
     datatable.write_array(outputs["points"], "point,x_nm,y_nm,li2o_fraction",
                           np.column_stack([np.arange(1, n + 1), xy[:, 0], xy[:, 1], shares.li2o]), fmt="%.6g")
+    datatable.write_array(outputs["peaks"], "li_k_I_eV,li_k_II_eV,p_l_1_eV,p_l_2_eV",
+                          np.array([[peaks.li_k_lipon_eV, peaks.li_k_oxide_eV, *peaks.p_l_eV]]), fmt="%.6g")
     datatable.write_array(outputs["references"], "energy_eV," + ",".join(PHASES),
                           reference_table(raw_refs, li_shown_eV, reference_step_eV), fmt="%.6g")
+    for edge, shown in (("p", p_shown_eV), ("o", o_shown_eV)):
+        datatable.write_array(outputs[f"{edge}_references"], "energy_eV," + ",".join(edge_refs[edge]),
+                              reference_table(edge_refs[edge], shown, reference_step_eV), fmt="%.6g")
 
     shares_rounded = [round(s, 4) for s in shares.li2o]
     p_peaks = peaks.p_l_eV

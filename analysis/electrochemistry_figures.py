@@ -1,6 +1,8 @@
-"""Figures 1A, 1B and S1 from the tables the electrochemistry step wrote.
+"""Electrochemistry panels (Figure 1A, 1B) and Figure S1, from the tables the electrochemistry step wrote.
 
-Plotting is a step of its own: restyling a figure never reruns the analysis.
+Plotting is a step of its own: restyling a figure never reruns the analysis.  The
+panel functions draw into axes they are given, so Figure 1 (:mod:`analysis.cell_figure`)
+composes them with the micrographs and the EDS panels at one size and one style.
 """
 from __future__ import annotations
 
@@ -15,113 +17,261 @@ from analysis import datatable, style
 if TYPE_CHECKING:  # annotations only: matplotlib is imported by style.pyplot, after the backend is set
     from types import ModuleType
 
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+#: The slow cycles of Figure 1A in the order they are drawn: the first, the second, the last.
+CYCLE_COLOURS = (style.PALETTE["blue"], style.PALETTE["orange"], style.PALETTE["black"])
+#: The two cells of Figure S1.
+CELL_COLOURS = {"solid": style.PALETTE["blue"], "liquid": style.PALETTE["vermillion"]}
+#: Figure S1's printed height (mm) at single-column width.
+S1_HEIGHT_MM = 62.0
 
 
-def voltage_profiles(profiles: np.ndarray, plt: ModuleType) -> Figure:
-    """Fig 1A: the slow cycles' voltage profiles, charge solid and discharge dashed.
+def clear_spot(points: np.ndarray, size: tuple[float, float], prefer: tuple[float, float] = (0.5, 0.0),
+               steps: int = 21, pad: float = 0.02, ample: float = 0.06) -> tuple[float, float]:
+    """Where a box covers the fewest drawn points: the lower-left corner of the best of a grid of places.
+
+    Like matplotlib's ``loc="best"``, but over a fine grid instead of nine fixed places,
+    so a key finds the empty stretch between curves wherever the data put it.  Among
+    equally empty places the one farthest from every point wins (up to ``ample``
+    clearance), and then the one whose centre is nearest ``prefer``.
 
     Parameters
     ----------
-    profiles
-        The electrochemistry step's ``thin_film_profiles`` table (``cycle``,
-        ``charge``, ``capacity_uAh``, ``voltage_V``); up to three cycles are drawn.
-    plt
-        ``matplotlib.pyplot`` with the paper's style (:func:`analysis.style.pyplot`).
+    points
+        Drawn points (n x 2) in axes fractions; lines should be sampled densely
+        (:func:`line_points`), so a steep segment counts along its whole length.
+    size
+        The box's (width, height) in axes fractions.
+    prefer
+        Where the box's centre should be, other things equal (axes fractions).
+    steps
+        Grid places along each axis.
+    pad
+        Clearance around the box that must be empty too (axes fractions).
+    ample
+        Clearance beyond which more does not count (axes fractions).
 
     Returns
     -------
-    matplotlib.figure.Figure
-        The figure, with panel label A.
+    tuple of float
+        The box's lower-left corner (axes fractions).
+
+    Raises
+    ------
+    ValueError
+        The box does not fit in the axes.
     """
-    fig, ax = plt.subplots()
-    for color, number in zip(("C0", "C1", "C2"), np.unique(profiles["cycle"])):
+    width, height = size
+    if not (0 < width <= 1 and 0 < height <= 1):
+        raise ValueError(f"a box of {width:.2f} x {height:.2f} axes fractions does not fit in the axes")
+    best, best_key = (0.0, 0.0), (np.inf, np.inf, np.inf)
+    pts = np.asarray(points, dtype=float).reshape(-1, 2)
+    for x0 in np.linspace(0.0, 1.0 - width, steps):
+        for y0 in np.linspace(0.0, 1.0 - height, steps):
+            dx = np.maximum(np.maximum(x0 - pts[:, 0], pts[:, 0] - (x0 + width)), 0.0)
+            dy = np.maximum(np.maximum(y0 - pts[:, 1], pts[:, 1] - (y0 + height)), 0.0)
+            distance = np.hypot(dx, dy)
+            clearance = min(float(distance.min()) if distance.size else np.inf, ample)
+            key = (int(np.count_nonzero(distance < pad)), -clearance,
+                   float(np.hypot(x0 + width / 2 - prefer[0], y0 + height / 2 - prefer[1])))
+            if key < best_key:
+                best, best_key = (float(x0), float(y0)), key
+    return best
+
+
+def line_points(ax: Axes, spacing: float = 0.004) -> np.ndarray:
+    """Every line of a panel sampled every ``spacing`` (axes fractions) along its length.
+
+    Parameters
+    ----------
+    ax
+        The panel.
+    spacing
+        The largest distance between samples, in axes fractions.
+
+    Returns
+    -------
+    numpy.ndarray
+        Points (n x 2) in axes fractions.
+    """
+    to_axes = ax.transData + ax.transAxes.inverted()
+    sampled = [np.empty((0, 2))]
+    for line in ax.get_lines():
+        xy = to_axes.transform(np.asarray(line.get_xydata(), dtype=float))
+        xy = xy[np.all(np.isfinite(xy), axis=1)]
+        if len(xy) < 2:
+            sampled.append(xy)
+            continue
+        lengths = np.hypot(*np.diff(xy, axis=0).T)
+        where = np.concatenate([[0.0], np.cumsum(lengths)])
+        along = np.linspace(0.0, where[-1], max(2, int(np.ceil(where[-1] / spacing)) + 1))
+        sampled.append(np.column_stack([np.interp(along, where, xy[:, 0]), np.interp(along, where, xy[:, 1])]))
+    return np.concatenate(sampled)
+
+
+def place_legend(ax: Axes, prefer: tuple[float, float] = (0.5, 0.0)) -> None:
+    """Move a panel's key to where it covers the fewest points of its curves (:func:`clear_spot`).
+
+    Call it once the figure is laid out (the key's size in axes fractions depends on
+    the panel's printed size).
+
+    Parameters
+    ----------
+    ax
+        A panel with a legend.
+    prefer
+        Where the key's centre should be, other things equal (axes fractions).
+    """
+    legend = ax.get_legend()
+    renderer = ax.figure.canvas.get_renderer()
+    box, frame = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
+    corner = clear_spot(line_points(ax), (box.width / frame.width, box.height / frame.height), prefer)
+    legend.set_loc("lower left")
+    legend.set_bbox_to_anchor((*corner, 0.0, 0.0), transform=ax.transAxes)
+
+
+def draw_voltage_profiles(ax: Axes, profiles: np.ndarray) -> None:
+    """Fig 1A: the slow cycles' voltage profiles, charge solid and discharge dashed.
+
+    The slow cycles are the ones the file holds in full; the colours follow the cycle
+    order (first, second, last), and the legend says which is which, so the figure
+    holds for any cycle count.  The legend sits where it covers the fewest curve points
+    (:func:`place_legend`); call that again once the figure is laid out.
+
+    Parameters
+    ----------
+    ax
+        The panel.
+    profiles
+        The electrochemistry step's ``thin_film_profiles`` table (``cycle``,
+        ``charge``, ``capacity_uAh``, ``voltage_V``); up to three cycles are drawn.
+    """
+    from matplotlib.lines import Line2D
+
+    handles = []
+    for colour, number in zip(CYCLE_COLOURS, np.unique(profiles["cycle"])):
         for charge, dash in ((1, "-"), (0, "--")):
             seg = profiles[(profiles["cycle"] == number) & (profiles["charge"] == charge)]
-            ax.plot(seg["capacity_uAh"], seg["voltage_V"], dash, color=color,
-                    label=f"cycle {number:.0f}" if charge else None)
+            ax.plot(seg["capacity_uAh"], seg["voltage_V"], dash, color=colour)
+        handles.append(Line2D([], [], color=colour, label=f"cycle {number:.0f}"))
+    handles += [Line2D([], [], color="0.3", ls="-", label="charge"), Line2D([], [], color="0.3", ls="--",
+                                                                             label="discharge")]
+    low, high = float(np.min(profiles["voltage_V"])), float(np.max(profiles["voltage_V"]))
+    ax.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
+    ax.set_xlim(0, None)
     ax.set_xlabel("Capacity (µAh)")
     ax.set_ylabel("Voltage vs Li/Li$^+$ (V)")
-    ax.legend(loc="lower center")
-    style.panel_label(ax, "A")
-    return fig
+    # the key goes where the curves leave room (below the plateau, between the charge's rise and
+    # the discharge's fall, for a usual cell); a composed figure places it again once laid out
+    ax.legend(handles=handles, handlelength=1.4, borderaxespad=0.0)
+    place_legend(ax)
 
 
-def coulombic_efficiency(cycles: np.ndarray, plt: ModuleType) -> Figure:
+def draw_coulombic_efficiency(ax: Axes, cycles: np.ndarray) -> Axes:
     """Fig 1B: the thin-film cell's CE (steady cycles) beside its discharge capacity (all cycles).
 
     Parameters
     ----------
+    ax
+        The panel; it carries the CE (left axis).
     cycles
         The electrochemistry step's ``thin_film_cycles`` table.
-    plt
-        ``matplotlib.pyplot`` with the paper's style (:func:`analysis.style.pyplot`).
 
     Returns
     -------
-    matplotlib.figure.Figure
-        The figure (CE on the left axis, capacity on the right), with panel label B.
+    matplotlib.axes.Axes
+        The twin axes that carries the discharge capacity (right axis).
     """
-    fig, ax = plt.subplots()
+    ce_colour, q_colour = style.PALETTE["blue"], style.PALETTE["vermillion"]
     steady = cycles["steady"] == 1
-    ax.plot(cycles["cycle"][steady], cycles["ce_pct"][steady], ".", ms=1.5, color="C0", label="CE")
+    ax.plot(cycles["cycle"][steady], cycles["ce_pct"][steady], ".", ms=1.5, color=ce_colour)
     ax.set_xlabel("Cycle number")
-    ax.set_ylabel("Coulombic efficiency (%)", color="C0")
+    ax.set_ylabel("Coulombic efficiency (%)", color=ce_colour)
+    ax.tick_params(axis="y", colors=ce_colour)
     ax.set_ylim(99.0, 100.0)
+    ax.set_xlim(0, float(np.max(cycles["cycle"])) + 1)
     twin = ax.twinx()
     twin.spines["right"].set_visible(True)
-    twin.plot(cycles["cycle"], cycles["q_discharge_uAh"], ".", ms=1.5, color="C1")
-    twin.set_ylabel("Discharge capacity (µAh)", color="C1")
+    twin.plot(cycles["cycle"], cycles["q_discharge_uAh"], ".", ms=1.5, color=q_colour)
+    twin.set_ylabel("Discharge capacity (µAh)", color=q_colour)
+    twin.tick_params(axis="y", colors=q_colour)
     twin.set_ylim(0, 1.15 * np.max(cycles["q_discharge_uAh"]))
-    style.panel_label(ax, "B")
-    return fig
+    return twin
 
 
-def ce_both_cells(solid: np.ndarray, liquid: np.ndarray, plt: ModuleType) -> Figure:
+def draw_ce_both_cells(ax: Axes, solid: np.ndarray, liquid: np.ndarray) -> None:
     """Fig S1: the CE of the LiPON thin-film cell beside the liquid-electrolyte coin cell's.
+
+    The y range starts just below the lower of the two cells' steady minima, so both
+    cells' steady cycles are in view whatever their levels; the slow first cycles,
+    far lower, leave the view at the bottom.
 
     Parameters
     ----------
+    ax
+        The panel.
     solid
         The electrochemistry step's ``thin_film_cycles`` table.
     liquid
         Its ``liquid_cycles`` table.
+    """
+    from matplotlib.lines import Line2D
+
+    names = {"solid": "Li | LiPON | LNMO thin film",
+             "liquid": "Li | " + style.formula("LiPF6") + " EC:EMC | LNMO coin cell"}
+    ax.plot(solid["cycle"], solid["ce_pct"], ".", ms=1.5, color=CELL_COLOURS["solid"])
+    ax.plot(liquid["cycle"], liquid["ce_pct"], ".", ms=2.5, color=CELL_COLOURS["liquid"])
+    ax.axhline(99.0, color="0.5", lw=0.6, ls=":")
+    steady_low = min(float(np.min(t["ce_pct"][t["steady"] == 1])) for t in (solid, liquid))
+    low = min(95.0, np.floor(steady_low) - 1.0)
+    ax.set_ylim(low, 100.0 + 0.04 * (100.0 - low))
+    ax.set_xlim(0, max(float(np.max(solid["cycle"])), float(np.max(liquid["cycle"]))) + 1)
+    ax.set_xlabel("Cycle number")
+    ax.set_ylabel("Coulombic efficiency (%)")
+    # below the data: the key sits under the plot, clear of both cells' points
+    handles = [Line2D([], [], ls="", marker="o", ms=3, color=CELL_COLOURS[cell], label=name)
+               for cell, name in names.items()]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.22), borderaxespad=0.0)
+
+
+def compose_s1(plt: ModuleType, solid: np.ndarray, liquid: np.ndarray) -> Figure:
+    """Figure S1 at its printed size: one column wide.
+
+    Parameters
+    ----------
     plt
         ``matplotlib.pyplot`` with the paper's style (:func:`analysis.style.pyplot`).
+    solid, liquid
+        The ``thin_film_cycles`` and ``liquid_cycles`` tables.
 
     Returns
     -------
     matplotlib.figure.Figure
-        The figure, with a dotted guide at 99 % CE.
     """
-    fig, ax = plt.subplots(figsize=(3.4, 2.4))
-    ax.plot(solid["cycle"], solid["ce_pct"], ".", ms=1.5, label="Li | LiPON | LNMO thin film")
-    ax.plot(liquid["cycle"], liquid["ce_pct"], ".", ms=2.5, label="Li | LiPF$_6$ EC:EMC | LNMO coin cell")
-    ax.axhline(99.0, color="0.5", lw=0.6, ls=":")
-    ax.set_xlabel("Cycle number")
-    ax.set_ylabel("Coulombic efficiency (%)")
-    ax.set_ylim(95.0, 100.2)
-    ax.legend(loc="lower right", markerscale=3)
+    fig = style.figure(plt, "single", S1_HEIGHT_MM)
+    ax = fig.add_subplot()
+    draw_ce_both_cells(ax, solid, liquid)
     return fig
 
 
 def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path]) -> None:
-    """Draw Figures 1A, 1B and S1 from tables alone, so a restyle never reruns the analysis.
+    """Draw Figure S1 from tables alone, so a restyle never reruns the analysis.
+
+    Figure 1A and 1B are drawn by the ``cell_figure`` step with :func:`draw_voltage_profiles`
+    and :func:`draw_coulombic_efficiency`.
 
     Parameters
     ----------
     inputs
-        ``thin_film_cycles``, ``liquid_cycles``, ``thin_film_profiles`` (tables of the
-        electrochemistry step) and ``style`` (the paper's style sheet).
+        ``thin_film_cycles``, ``liquid_cycles`` (tables of the electrochemistry step)
+        and ``style`` (the paper's style sheet).
     outputs
-        ``fig1a``, ``fig1b``, ``figS1``.
+        ``figS1``.
     """
     plt = style.pyplot(inputs["style"])
     solid = datatable.read(inputs["thin_film_cycles"])
     liquid = datatable.read(inputs["liquid_cycles"])
-    profiles = datatable.read(inputs["thin_film_profiles"])
-    style.save(voltage_profiles(profiles, plt), outputs["fig1a"])
-    style.save(coulombic_efficiency(solid, plt), outputs["fig1b"])
-    style.save(ce_both_cells(solid, liquid, plt), outputs["figS1"])
+    style.save(compose_s1(plt, solid, liquid), outputs["figS1"])
     plt.close("all")

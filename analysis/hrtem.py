@@ -856,6 +856,23 @@ def profile_table(results: Mapping[int, RegionResult], profile_percentile: float
                       for index, r in results.items()])
 
 
+def markdown_formula(text: str) -> str:
+    """Chemistry for a Markdown table: digits after an element become pandoc subscripts.
+
+    ``"Li3PO4 (210)"`` -> ``"Li~3~PO~4~ (210)"``; Miller indices in brackets keep their digits.
+
+    Parameters
+    ----------
+    text
+        A phase name, optionally followed by its reflection.
+
+    Returns
+    -------
+    str
+    """
+    return re.sub(r"(?<=[A-Za-z])(\d+(?:\.\d+)?)", r"~\1~", text)
+
+
 def reflection_table(refs: Sequence[Reflection], pixel_sizes_A: Sequence[float], window_px: int,
                      ambiguity_steps: float) -> str:
     """The reference reflections and the pairs a local FFT cannot tell apart (Markdown).
@@ -889,7 +906,8 @@ def reflection_table(refs: Sequence[Reflection], pixel_sizes_A: Sequence[float],
     lines = ["| Phase | Reflection | d (Å) | 1/d (1/Å) | Within FFT resolution of |", "|---|---|---:|---:|---|"]
     for r in refs:
         hkl = "".join(str(i) for i in r.hkl)
-        lines.append(f"| {r.phase} | ({hkl}) | {r.d_A:.3f} | {r.q_per_A:.3f} | {', '.join(partners[r.label]) or '-'} |")
+        near = ", ".join(markdown_formula(label) for label in partners[r.label]) or "–"
+        lines.append(f"| {markdown_formula(r.phase)} | ({hkl}) | {r.d_A:.3f} | {r.q_per_A:.3f} | {near} |")
     lines.append("")
     times = "twice" if ambiguity_steps == 2 else f"{ambiguity_steps:g} times"
     pixels = sorted(set(pixel_sizes_A))

@@ -1,171 +1,603 @@
-"""Figure 2 (HRTEM: image, local FFTs, crystallite outlines, layer depths) and Figure 6
-(the multilayer-mosaic schematic, drawn to scale from the measured layer means).
+"""Figure 2 (cryo-HRTEM of the interphase) and Figure 6 (the multilayer-mosaic schematic),
+each composed whole at its printed size.
 
-Plotting is a step of its own: restyling a figure never reruns the HRTEM analysis.
+Figure 2 (double width): (A) the image of region 1 with the layer boundaries the analysis
+placed, the four regions whose spectra follow marked and numbered, and the power spectrum
+of the whole image as an inset; (B, D, F, H) the power spectrum of each region with one
+reflection of each phase the layer holds circled and named; (C, E, G, I) the segmented
+crystallites outlined on each region; (J) the depth of each layer in every imaged region;
+(K) the mean thickness of each layer with its range over the regions, the layers named by
+their phases.
+
+Figure 6 (double width): the interphase drawn to scale from the HRTEM tables (layer means,
+column spacing, crystallite sizes, layer compositions), with the lithium chemical potential
+falling from the Li metal to LiPON.
+
+Plotting is a step of its own: restyling a figure never reruns the HRTEM analysis, and
+nothing here changes a computed number.  What the figures compute for themselves (where
+the regions sit, which reflection to name, where a label fits) are pure functions below,
+tested on their own.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from analysis import datatable, style
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.text import Text
 
-LAYER_COLOURS = ("#d9e7f5", "#f5dfc0", "#e4d3ee", "#f3cfcf", "#e9e9e9")
-PHASE_COLOURS = {"Li": "#7f8c8d", "Li2O": "#2e86c1", "Li3N": "#8e44ad", "Li3PO4": "#c0392b"}
-REGION_PHASES = (("Li", "Li2O"), ("Li", "Li2O", "Li3N"), ("Li2O", "Li3N", "Li3PO4"), ())
+#: The three layers the paper reports, named by the phases they hold (the number keys
+#: ``hrtem.layer_li_li2o_nm`` ... name them the same way); region 4 is amorphous LiPON.
+LAYER_PHASES = (("Li", "Li2O"), ("Li", "Li2O", "Li3N"), ("Li2O", "Li3N", "Li3PO4"))
+REGION_PHASES = (*LAYER_PHASES, ())
+#: Each layer takes the colour of the phase it adds to the one before, so J, K and the
+#: legend of Figure 6 read alike.
+LAYER_COLOURS = tuple(style.PHASE_COLOURS[p] for p in ("Li2O", "Li3N", "Li3PO4"))
+#: Side of a region square: at least several periods of the coarsest reference fringe
+#: (about 4 Å) and two columns of crystallites, at most a crystallite field that still
+#: fits inside the thinnest layer of most regions.
+REGION_SIDE_NM = (8.0, 20.0)
+#: Part of the overview's height kept free at the top for the whole-image spectrum and at
+#: the bottom for the scale bar; the region squares sit in the band between.
+INSET_FRACTION = 0.36
+SCALE_BAR_FRACTION = 0.14
+#: Two reflections within this many frequency steps of a region's spectrum cannot be
+#: told apart in it (the same rule as the supplement's reflection table).
+AMBIGUITY_STEPS = 2.0
+#: The spectra are shown out to this factor beyond the finest reference reflection.
+Q_VIEW_MARGIN = 1.12
 
 
-
-def _chem(name: str) -> str:
-    return "".join(f"$_{c}$" if c.isdigit() else c for c in name)
-
-
-def _region_windows(region, size_px: int) -> list[int]:
-    """First column of a square crop in the middle of each layer and in LiPON."""
-    pixel_nm = float(region["pixel_A"]) / 10
-    b = region["boundaries_nm"]
-    middles = [(b[0] + b[1]) / 2, (b[1] + b[2]) / 2, (b[2] + b[3]) / 2, b[3] + 0.6 * size_px * pixel_nm]
-    cols = region["image"].shape[1]
-    return [int(np.clip(m / pixel_nm - size_px / 2, 0, cols - size_px)) for m in middles]
-
-
-def overview(region: Mapping[str, np.ndarray], plt) -> Figure:
-    """Region 1 with the three layers and LiPON shaded and numbered, so the reader sees
-    where the layer boundaries were placed on the image itself.
+# ------------------------------------------------------------------ pure computations
+def layer_name(phases: Sequence[str], joiner: str = " + ") -> str:
+    """A layer as the paper names it, by its phases, with formula subscripts (``Li + Li$_2$O``).
 
     Parameters
     ----------
-    region
-        Arrays of the region (``image``, ``pixel_A``, ``boundaries_nm``).
-    plt
-        ``matplotlib.pyplot`` with the paper's style.
+    phases
+        The layer's phases as plain formulas (an entry of :data:`LAYER_PHASES`); empty for
+        the amorphous region, which is named ``"LiPON"``.
+    joiner
+        Text between the phase names: ``" + "`` for titles and legends, ``"\\n"`` to stack
+        them on K's axis, one per line.
 
     Returns
     -------
-    matplotlib.figure.Figure
+    str
+        The mathtext label (:func:`analysis.style.formula` of each phase, joined).
     """
-    image, pixel_nm = region["image"], float(region["pixel_A"]) / 10
-    fig, ax = plt.subplots(figsize=(6.8, 2.8))
+    return joiner.join(style.formula(p) for p in phases) if phases else "LiPON"
+
+
+def zone_edges_px(boundaries_nm: np.ndarray, pixel_nm: float, columns: int) -> np.ndarray:
+    """Column edges of the three layers and of LiPON (to the image's right edge), in pixels.
+
+    Parameters
+    ----------
+    boundaries_nm
+        The four boundaries of the region (interphase start, two inner, interphase end).
+    pixel_nm
+        Pixel size (nm).
+    columns
+        Width of the image (pixels).
+
+    Returns
+    -------
+    numpy.ndarray
+        Five edges: the layers lie between consecutive edges, LiPON between the last two.
+    """
+    return np.r_[np.asarray(boundaries_nm, float) / pixel_nm, float(columns)]
+
+
+def region_squares(boundaries_nm: np.ndarray, pixel_nm: float, shape: tuple[int, int],
+                   free_rows: tuple[int, int],
+                   side_nm: tuple[float, float] = REGION_SIDE_NM) -> list[tuple[int, int, int]]:
+    """Where the four regions of Figure 2 lie: one square in the middle of each layer and of LiPON.
+
+    All four have one side, so their spectra have one frequency step and their crops one
+    scale: the thinnest zone's width, kept within ``side_nm`` and within the free band of
+    rows, and even (so a spectrum has a centre pixel).  Every square lies inside the image.
+
+    Parameters
+    ----------
+    boundaries_nm
+        The region's four layer boundaries (nm).
+    pixel_nm
+        Pixel size (nm).
+    shape
+        Image shape (rows, columns).
+    free_rows
+        First and last row (exclusive) the squares may use.
+    side_nm
+        Smallest and largest side (nm).
+
+    Returns
+    -------
+    list of (int, int, int)
+        First row, first column and side (pixels) of regions 1-4.
+
+    Raises
+    ------
+    ValueError
+        The free band is empty or the image is narrower than a square.
+    """
+    rows, cols = shape
+    top, bottom = free_rows
+    if not 0 <= top < bottom <= rows:
+        raise ValueError(f"free rows {free_rows} do not lie in an image of {rows} rows")
+    edges = zone_edges_px(boundaries_nm, pixel_nm, cols)
+    widths = np.diff(edges)
+    side = float(np.clip(widths.min(), side_nm[0] / pixel_nm, side_nm[1] / pixel_nm))
+    side = int(min(side, bottom - top, cols)) // 2 * 2
+    if side < 2:
+        raise ValueError("no room for a region square")
+    row0 = top + (bottom - top - side) // 2
+    centres = (edges[:-1] + edges[1:]) / 2
+    return [(row0, int(np.clip(np.rint(c - side / 2), 0, cols - side)), side) for c in centres]
+
+
+def power_spectrum(crop: np.ndarray, size: int | None = None) -> np.ndarray:
+    """Centred power spectrum of a Hann-windowed crop, zero-padded to a ``size`` square.
+
+    Padding a non-square crop to a square gives the same frequency step along both axes,
+    so the reference rings are circles.
+
+    Parameters
+    ----------
+    crop
+        The image crop (rows x columns).
+    size
+        Side of the padded square; the crop's larger side by default.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``size x size`` power, zero frequency at ``(size // 2, size // 2)``.
+    """
+    rows, cols = crop.shape
+    size = size or max(rows, cols)
+    tapered = (crop - crop.mean()) * np.outer(np.hanning(rows), np.hanning(cols))
+    return np.fft.fftshift(np.abs(np.fft.fft2(tapered, s=(size, size))) ** 2)
+
+
+def ring_contrast(power: np.ndarray, radius_px: float, half_window: int = 5) -> float:
+    """How bright a ring is where the reader looks: its brightest spot above the local background.
+
+    A crystallite gives a few spots on a reflection's ring, not a uniform ring, so the
+    brightest pixel within a pixel of the ring is taken, less the median of the annulus
+    around it (the diffuse background, which is high at low frequencies and would
+    otherwise favour any ring near the centre).  An absolute excess, not a ratio: a ratio
+    favours the faint outer rings, where the background fades towards zero.
+
+    Parameters
+    ----------
+    power
+        A centred square spectrum (:func:`power_spectrum`).
+    radius_px
+        The ring's radius (pixels of the spectrum).
+    half_window
+        Half-width (pixels) of the annulus whose median is the local background; wide
+        against a spot (one or two pixels), narrow against the background's slope.
+
+    Returns
+    -------
+    float
+        Brightest power on the ring less the local median; 0 for a ring outside the spectrum.
+    """
+    size = power.shape[0]
+    if not 1 <= radius_px < size // 2 - 1:
+        return 0.0
+    y, x = np.indices(power.shape) - size // 2
+    distance = np.abs(np.hypot(x, y) - radius_px)
+    return float(power[distance <= 1.0].max() - np.median(power[distance <= half_window]))
+
+
+def named_reflections(power: np.ndarray, q_step: float, rings: Sequence[tuple[str, str, float]],
+                      phases: Sequence[str], q_max: float,
+                      ambiguity_steps: float = AMBIGUITY_STEPS) -> list[tuple[str, str, float]]:
+    """One reflection per phase to name on a region's spectrum: the brightest that identifies it.
+
+    A reflection within ``ambiguity_steps`` frequency steps of another phase's (of the
+    same region) does not tell its phase apart, so each phase is named by its brightest
+    (:func:`ring_contrast`) unambiguous reflection in view; only if it has none, by its
+    brightest.
+
+    Parameters
+    ----------
+    power
+        The region's centred spectrum (:func:`power_spectrum`).
+    q_step
+        Frequency step of the spectrum (1/Å per pixel).
+    rings
+        Reference reflections as ``(phase, label, q in 1/Å)``.
+    phases
+        The phases the region's layer holds.
+    q_max
+        The largest frequency shown (1/Å).
+    ambiguity_steps
+        Frequency steps within which two reflections are confusable.
+
+    Returns
+    -------
+    list of (str, str, float)
+        ``(phase, label, q)`` in the order of ``phases``; empty for an amorphous region.
+    """
+    named = []
+    for phase in phases:
+        own = [r for r in rings if r[0] == phase and r[2] < q_max]
+        others = [r for r in rings if r[0] != phase and r[0] in phases]
+        clear = [r for r in own if all(abs(r[2] - o[2]) >= ambiguity_steps * q_step for o in others)]
+        candidates = clear or own
+        if candidates:
+            named.append(max(candidates, key=lambda r: ring_contrast(power, r[2] / q_step)))
+    return named
+
+
+def hkl_label(label: str) -> str:
+    """``'Li2O (111)'`` from the tables -> ``'Li$_2$O (111)'`` for the figure.
+
+    Parameters
+    ----------
+    label
+        A reference ring's label as the HRTEM step's ``reference_rings`` table gives it:
+        the phase's plain formula, a space, then the Miller indices.
+
+    Returns
+    -------
+    str
+        The same label with the formula typeset (:func:`analysis.style.formula`); the
+        indices are kept as written.
+    """
+    phase, _, hkl = label.partition(" ")
+    return f"{style.formula(phase)} {hkl}".strip()
+
+
+def mosaic_layout(means_nm: np.ndarray, spacing_nm: float, height_nm: float) -> list[np.ndarray]:
+    """Centres of the crystallites drawn in each layer of Figure 6: columns at the measured spacing.
+
+    Each layer holds as many columns as its mean thickness has column spacings (at least
+    one), spread evenly across it; each column holds rows at the same spacing.
+
+    Parameters
+    ----------
+    means_nm
+        Mean thickness of each layer (nm).
+    spacing_nm
+        Mean distance between columns of crystallites (nm).
+    height_nm
+        Height of the drawn slab (nm).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Per layer, an (n, 2) array of (depth, height) centres (nm), depth from the interphase start.
+    """
+    edges = np.r_[0.0, np.cumsum(means_nm)]
+    rows = np.arange(spacing_nm / 2, height_nm - spacing_nm / 4, spacing_nm)
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        n = max(1, int(round((hi - lo) / spacing_nm)))
+        cols = lo + (np.arange(n) + 0.5) * (hi - lo) / n
+        out.append(np.array([(c, r) for c in cols for r in rows]))
+    return out
+
+
+# ------------------------------------------------------------------ label placement
+def _overlaps(a: Any, b: Any, pad: float = 1.0) -> bool:
+    return a.x0 < b.x1 + pad and b.x0 < a.x1 + pad and a.y0 < b.y1 + pad and b.y0 < a.y1 + pad
+
+
+def place_ring_labels(ax: Axes, centre: tuple[float, float], rings: Sequence[tuple[str, float, str]]) -> list[Text]:
+    """Name rings drawn on a spectrum, each label at the first angle where it touches no other label.
+
+    Tried in turn: the four diagonals, the four axes and four shallow angles, first with the
+    label just outside its ring (extending away from the centre), then just inside it.  A
+    label must stay inside the panel; one that fits nowhere is left out (never overprinted).
+
+    Parameters
+    ----------
+    ax
+        The spectrum's axes (data units are spectrum pixels), laid out already.
+    centre
+        The zero frequency (pixels).
+    rings
+        ``(label, radius in pixels, colour)`` of each ring.
+
+    Returns
+    -------
+    list of matplotlib.text.Text
+        The labels placed.
+    """
+    renderer = ax.figure.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    placed: list[Text] = []
+    boxes = []
+    angles = np.deg2rad([45, 135, 225, 315, 90, 270, 0, 180, 20, 160, 200, 340])
+    tries = [(angle, way) for way in (1, -1) for angle in angles]
+    for label, radius, colour in rings:
+        for angle, way in tries:
+            c, s = np.cos(angle), -np.sin(angle)   # rows grow downwards on an image
+            h, v = way * np.sign(round(c, 3)), way * np.sign(round(s, 3))   # outward (1) or inward (-1)
+            ha = "left" if h > 0 and abs(c) > 0.3 else "right" if h < 0 and abs(c) > 0.3 else "center"
+            va = "top" if v > 0 and abs(s) > 0.3 else "bottom" if v < 0 and abs(s) > 0.3 else "center"
+            text = ax.annotate(label, (centre[0] + radius * c, centre[1] + radius * s),
+                               xytext=(2.5 * h, -2.5 * v), textcoords="offset points", ha=ha, va=va, fontsize=6,
+                               bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": colour, "lw": 0.8,
+                                     "alpha": 0.85})
+            box = text.get_window_extent(renderer).expanded(1.1, 1.2)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            if inside and not any(_overlaps(box, b) for b in boxes):
+                placed.append(text)
+                boxes.append(box)
+                break
+            text.remove()
+    return placed
+
+
+# ------------------------------------------------------------------ panels
+def draw_overview(ax: Axes, image: np.ndarray, pixel_nm: float, boundaries_nm: np.ndarray,
+                  squares: Sequence[tuple[int, int, int]], whole_power: np.ndarray) -> None:
+    """Panel A: the image, its layer boundaries, the four regions and the whole-image spectrum.
+
+    The boundaries are those the analysis placed (dashed), so the reader sees on the image
+    itself where each layer begins; each region is a numbered square, and the zones are
+    named under the image (bulk Li, the interphase, LiPON).
+
+    Parameters
+    ----------
+    ax
+        Panel A.
+    image
+        The region's HRTEM image (rows x columns), depth running left to right.
+    pixel_nm
+        Pixel size of the image (nm), for the scale bar and to place the boundaries.
+    boundaries_nm
+        The analysis's four layer boundaries (interphase start, two inner, interphase
+        end), in nm from the image's left edge.
+    squares
+        ``(first row, first column, side)`` in pixels of regions 1-4
+        (:func:`region_squares`), drawn and numbered in that order.
+    whole_power
+        The log-scaled centre of the whole image's power spectrum (:func:`_view`), shown
+        as the inset at the top right.
+    """
+    rows, cols = image.shape
     style.show_micrograph(ax, image, pixel_nm)
-    edges = np.r_[region["boundaries_nm"], image.shape[1] * pixel_nm] / pixel_nm
-    for number, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]), start=1):
-        ax.axvspan(lo, hi, color=LAYER_COLOURS[number], alpha=0.18, lw=0)
-        ax.text((lo + hi) / 2, image.shape[0] * 0.06, str(number), color="white", ha="center", fontweight="bold")
+    edges = zone_edges_px(boundaries_nm, pixel_nm, cols)
     for edge in edges[:-1]:
-        ax.axvline(edge, color="white", lw=0.6, ls="--")
-    style.panel_label(ax, "A")
-    return fig
+        ax.axvline(edge, color="white", lw=0.6, ls=(0, (3, 2)))
+    for number, (r0, c0, side) in enumerate(squares, start=1):
+        ax.add_patch(_square(ax, r0, c0, side))
+        ax.annotate(str(number), (c0 + side / 2, r0), xytext=(0, 1.5), textcoords="offset points",
+                    ha="center", va="bottom", color="white", fontsize=7, fontweight="bold")
+    below = {"Li": (0.0, edges[0]), "interphase": (edges[0], edges[3]), "LiPON": (edges[3], edges[4])}
+    for name, (lo, hi) in below.items():
+        ax.annotate(name, ((lo + hi) / 2, rows), xytext=(0, -2), textcoords="offset points",
+                    ha="center", va="top", fontsize=7, annotation_clip=False)
+    # the interphase's extent under the image, between its first and last boundary
+    ax.annotate("", (edges[0], rows), xytext=(edges[3], rows), textcoords="data",
+                arrowprops={"arrowstyle": "|-|", "lw": 0.6, "mutation_scale": 2, "shrinkA": 0, "shrinkB": 0},
+                annotation_clip=False)
+    height = INSET_FRACTION
+    width = height * rows / cols
+    inset = ax.inset_axes([1 - width - 0.01, 1 - height - 0.02, width, height])
+    _show_spectrum(inset, whole_power)
+    for spine in inset.spines.values():
+        spine.set_visible(True)
+        spine.set_color("white")
+        spine.set_linewidth(0.6)
+    inset.annotate("FFT", (0.04, 0.96), xycoords="axes fraction", ha="left", va="top", color="white", fontsize=6)
 
 
-def local_ffts(region: Mapping[str, np.ndarray], refs: np.ndarray, plt) -> Figure:
-    """Power spectra of a crop in each layer, with the reference rings of its phases, so
-    the reader can check the phase assignment by eye.
+def _square(ax: Axes, r0: int, c0: int, side: int):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((c0 - 0.5, r0 - 0.5), side, side, fill=False, ec="white", lw=0.8)
+
+
+def _view(power: np.ndarray, q_step: float, q_view: float) -> np.ndarray:
+    """The centre of a spectrum out to ``q_view`` (1/Å), log-scaled for display."""
+    size = power.shape[0]
+    half = int(min(size // 2, np.ceil(q_view / q_step)))
+    centre = size // 2
+    return np.log(power[centre - half: centre + half + 1, centre - half: centre + half + 1] + 1e-12)
+
+
+def _show_spectrum(ax: Axes, log_power: np.ndarray) -> None:
+    lo, hi = np.percentile(log_power, [50, 99.9])
+    ax.imshow(log_power, cmap="gray", vmin=lo, vmax=hi, interpolation="antialiased")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def draw_spectrum(ax: Axes, crop: np.ndarray, pixel_A: float, rings: Sequence[tuple[str, str, float]],
+                  phases: Sequence[str], q_view: float) -> list[tuple[str, float, str]]:
+    """Panels B, D, F, H: a region's power spectrum with one named ring per phase of its layer.
+
+    The spectrum is shown out to ``q_view``; a reciprocal scale bar (nm⁻¹) gives its scale.
+    The rings are the reference reflections :func:`named_reflections` picks from the
+    region's own radial profile, so each label names a ring the reader can see.
 
     Parameters
     ----------
-    region
-        Arrays of the region (``image``, ``pixel_A``, ``boundaries_nm``).
-    refs
-        Reference rings (``label``, ``d_A``).
-    plt
-        ``matplotlib.pyplot`` with the paper's style.
+    ax
+        The spectrum's panel.
+    crop
+        The region's square crop of the image (:func:`region_squares`).
+    pixel_A
+        Pixel size of the image (Å); with the crop's side it sets the frequency step.
+    rings
+        Reference reflections as ``(phase, label, q in 1/Å)``, from the HRTEM step's
+        ``reference_rings`` table.
+    phases
+        The phases the region's layer holds (an entry of :data:`REGION_PHASES`); empty
+        for amorphous LiPON, whose spectrum is marked "diffuse ring only".
+    q_view
+        The largest frequency shown (1/Å), the same for all four regions so their
+        spectra share a scale.
 
     Returns
     -------
-    matplotlib.figure.Figure
+    list of (str, float, str)
+        ``(label, radius in displayed pixels, colour)`` of each ring, for
+        :func:`place_ring_labels` once the figure is laid out.
     """
-    image, pixel_A = region["image"], float(region["pixel_A"])
-    size = 256
-    fig, axes = plt.subplots(1, 4, figsize=(6.8, 1.9))
-    for ax, c0, phases, letter in zip(axes, _region_windows(region, size), REGION_PHASES, "BDFH"):
-        crop = image[: size, c0:c0 + size] - image[: size, c0:c0 + size].mean()
-        power = np.fft.fftshift(np.abs(np.fft.fft2(crop * np.outer(np.hanning(size), np.hanning(size)))) ** 2)
-        ax.imshow(np.log(power + 1e-9), cmap="gray", vmin=np.percentile(np.log(power + 1e-9), 50))
-        q_px = size * pixel_A  # pixels per 1/Å
-        for name, d in zip(refs["label"], refs["d_A"]):
-            phase = name.split(" ")[0]
-            if phase in phases:
-                ax.add_patch(plt.Circle((size / 2, size / 2), q_px / d, fill=False, lw=0.5, ls="--",
-                                        color=PHASE_COLOURS[phase]))
-        ax.set_xlim(size * 0.15, size * 0.85)
-        ax.set_ylim(size * 0.85, size * 0.15)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title(" + ".join(_chem(p) for p in phases) or "amorphous", fontsize=6)
-        ax.text(0.03, 0.97, letter, transform=ax.transAxes, va="top", color="white", fontweight="bold")
-    handles = [plt.Line2D([], [], color=c, ls="--", lw=0.8, label=_chem(p)) for p, c in PHASE_COLOURS.items()]
-    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=6, bbox_to_anchor=(0.5, -0.08))
-    return fig
+    from matplotlib.patches import Circle
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    side = crop.shape[0]
+    power = power_spectrum(crop)
+    q_step = 1.0 / (side * pixel_A)
+    shown = _view(power, q_step, q_view)
+    _show_spectrum(ax, shown)
+    centre = shown.shape[0] // 2
+    drawn = []
+    for phase, label, q in named_reflections(power, q_step, rings, phases, q_view):
+        colour = style.PHASE_COLOURS[phase]
+        ax.add_patch(Circle((centre, centre), q / q_step, fill=False, ec=colour, lw=0.6, ls=(0, (3, 2))))
+        drawn.append((hkl_label(label), q / q_step, colour))
+    if not drawn:
+        ax.annotate("diffuse ring only", (0.5, 0.04), xycoords="axes fraction", ha="center", va="bottom",
+                    color="white", fontsize=6)
+    length = style.nice_length_nm(10 * q_view)        # nm⁻¹: 1/Å is 10 nm⁻¹
+    bar = AnchoredSizeBar(ax.transData, length / (10 * q_step), f"{length:g} nm$^{{-1}}$", "lower right",
+                          pad=0.3, color="white", frameon=False, size_vertical=max(0.5, shown.shape[0] / 120),
+                          fontproperties={"size": 6})
+    ax.add_artist(bar)
+    return drawn
 
 
-def outlines(region: Mapping[str, np.ndarray], plt) -> Figure:
-    """Segmented crystallites outlined on a crop of each layer: what the size range counts.
+def clearest_corner(mask: np.ndarray, fraction: tuple[float, float] = (0.2, 0.4)) -> str:
+    """The corner of a crop where a scale bar covers the fewest crystallites (their outlines would strike its label).
 
     Parameters
     ----------
-    region
-        Arrays of the region (``image``, ``pixel_A``, ``boundaries_nm``, ``mask``).
-    plt
-        ``matplotlib.pyplot`` with the paper's style.
+    mask
+        Segmented crystallites of the crop (True inside one).
+    fraction
+        Height and width of a corner box, as fractions of the crop.
 
     Returns
     -------
-    matplotlib.figure.Figure
+    str
+        A matplotlib location: ``"lower right"`` on a tie, then lower left, upper right, upper left.
     """
-    image, mask, pixel_nm = region["image"], region["mask"], float(region["pixel_A"]) / 10
-    size = 256
-    fig, axes = plt.subplots(1, 4, figsize=(6.8, 1.9))
-    for ax, c0, letter in zip(axes, _region_windows(region, size), "CEGI"):
-        crop = image[:size, c0:c0 + size]
-        style.show_micrograph(ax, crop, pixel_nm)
-        ax.contour(mask[:size, c0:c0 + size].astype(float), levels=[0.5], colors="#f1c40f", linewidths=0.5)
-        ax.text(0.03, 0.97, letter, transform=ax.transAxes, va="top", color="white", fontweight="bold")
-    return fig
+    rows, cols = mask.shape
+    h, w = max(1, int(rows * fraction[0])), max(1, int(cols * fraction[1]))
+    boxes = {"lower right": mask[-h:, -w:], "lower left": mask[-h:, :w], "upper right": mask[:h, -w:],
+             "upper left": mask[:h, :w]}
+    return min(boxes, key=lambda k: float(boxes[k].mean()))
 
 
-def layer_depths(layers: np.ndarray, plt) -> Figure:
-    """Depth of each layer in every region (stacked from the interphase start): the
-    scatter between regions behind the quoted means.
+def draw_outlines(ax: Axes, crop: np.ndarray, mask: np.ndarray, pixel_nm: float) -> None:
+    """Panels C, E, G, I: a region with its segmented crystallites outlined (what the size range counts).
+
+    The scale bar goes to the corner with the fewest crystallites, so no outline strikes it.
 
     Parameters
     ----------
+    ax
+        The region's crystallite panel.
+    crop
+        The region's square crop of the image.
+    mask
+        The segmented crystallites over the same crop (True inside one); outlined at the
+        mask's edge, and nothing is outlined when it is all True or all False.
+    pixel_nm
+        Pixel size (nm), for the scale bar.
+    """
+    style.show_micrograph(ax, crop, pixel_nm, location=clearest_corner(mask))
+    if mask.any() and not mask.all():
+        ax.contour(mask.astype(float), levels=[0.5], colors=style.PALETTE["yellow"], linewidths=0.6)
+
+
+def draw_layer_depths(ax: Axes, layers: np.ndarray) -> None:
+    """Panel J: each layer's depth range in every region, stacked from the interphase start.
+
+    The scatter between regions behind the quoted means; the legend sits above the panel.
+
+    Parameters
+    ----------
+    ax
+        Panel J.
     layers
-        Per-region layer table (``region``, ``layer1_nm``...).
-    plt
-        ``matplotlib.pyplot`` with the paper's style.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+        The HRTEM step's per-region layer table: ``region`` (number, one bar row each,
+        region 1 on top) and ``layer1_nm``, ``layer2_nm``, ``layer3_nm`` (each layer's
+        thickness, nm), stacked left to right in the order of :data:`LAYER_PHASES`.
     """
-    fig, ax = plt.subplots(figsize=(3.4, 2.6))
     regions = layers["region"].astype(int)
     left = np.zeros(regions.size)
-    for k, phases in enumerate(REGION_PHASES[:3], start=1):
-        name = " + ".join(_chem(p) for p in phases)
+    for k, phases in enumerate(LAYER_PHASES, start=1):
         width = layers[f"layer{k}_nm"]
-        ax.barh(regions, width, left=left, color=LAYER_COLOURS[k], edgecolor="0.3", lw=0.4, label=name)
+        ax.barh(regions, width, left=left, height=0.7, color=LAYER_COLOURS[k - 1], edgecolor="black", lw=0.4,
+                label=layer_name(phases))
         left = left + width
-    ax.invert_yaxis()
+    ax.set_ylim(regions.max() + 0.6, regions.min() - 0.6)
     ax.set_yticks(regions)
+    ax.set_xlim(0, left.max() * 1.02)
     ax.set_xlabel("Depth from the interphase start (nm)")
     ax.set_ylabel("Region")
-    ax.legend(loc="lower right", fontsize=6)
-    style.panel_label(ax, "J")
-    return fig
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(LAYER_PHASES), borderaxespad=0.2,
+              handlelength=1.2, columnspacing=1.2)
 
 
-def layer_means(summary: np.ndarray, plt) -> Figure:
-    """Mean thickness of each layer with the range over the regions.
+def draw_layer_means(ax: Axes, summary: np.ndarray) -> None:
+    """Panel K: mean thickness of each layer with its min-max range over the regions.
+
+    The layers are named on the axis by their phases, one per line, and each mean is
+    printed above its range bar.
 
     Parameters
     ----------
+    ax
+        Panel K.
+    summary
+        The HRTEM step's layer summary, one row per layer: ``layer`` (1-3, naming the
+        bar by :data:`LAYER_PHASES`), ``mean_nm`` (bar height), and ``min_nm`` and
+        ``max_nm`` (the range over the regions, drawn as error bars), all in nm.
+    """
+    x = np.arange(summary.size)
+    means, low, high = summary["mean_nm"], summary["min_nm"], summary["max_nm"]
+    ax.bar(x, means, width=0.65, color=LAYER_COLOURS[: x.size], edgecolor="black", lw=0.4)
+    ax.errorbar(x, means, yerr=[means - low, high - means], fmt="none", ecolor="black", capsize=2.5, lw=0.7)
+    for xi, mean, top in zip(x, means, high):
+        ax.annotate(f"{mean:.1f}", (xi, top), xytext=(0, 1.5), textcoords="offset points", ha="center",
+                    va="bottom", fontsize=6.5)
+    ax.set_xticks(x, [layer_name(LAYER_PHASES[int(k) - 1], "\n") for k in summary["layer"]])
+    ax.set_ylim(0, high.max() * 1.15)
+    ax.set_ylabel("Mean thickness (nm)")
+
+
+# ------------------------------------------------------------------ Figure 2
+FIG2_HEIGHT_MM = 196.0
+
+
+def _crop(array: np.ndarray, square: tuple[int, int, int]) -> np.ndarray:
+    r0, c0, side = square
+    return array[r0:r0 + side, c0:c0 + side]
+
+
+def compose_fig2(region: Mapping[str, np.ndarray], refs: np.ndarray, layers: np.ndarray, summary: np.ndarray,
+                 plt) -> Figure:
+    """Figure 2 at double width: A and K on top, the four spectra, the four crystallite fields, J.
+
+    Parameters
+    ----------
+    region
+        Arrays of the region Figure 2 shows (``image``, ``pixel_A``, ``boundaries_nm``, ``mask``).
+    refs
+        Reference rings (``label``, ``d_A``).
+    layers
+        Per-region layer table (``region``, ``layer1_nm`` ...).
     summary
         Layer summary (``layer``, ``mean_nm``, ``min_nm``, ``max_nm``).
     plt
@@ -175,84 +607,215 @@ def layer_means(summary: np.ndarray, plt) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    fig, ax = plt.subplots(figsize=(3.0, 2.6))
-    x = summary["layer"]
-    ax.bar(x, summary["mean_nm"], color=[LAYER_COLOURS[int(k)] for k in x], edgecolor="0.3", lw=0.4)
-    ax.errorbar(x, summary["mean_nm"], yerr=[summary["mean_nm"] - summary["min_nm"], summary["max_nm"] - summary["mean_nm"]],
-                fmt="none", ecolor="0.2", capsize=3, lw=0.8)
-    for xi, mean in zip(x, summary["mean_nm"]):
-        ax.text(xi, mean / 2, f"{mean:.1f}", ha="center", fontsize=7)
-    ax.set_xticks(x, ["1", "2", "3"])
-    ax.set_xlabel("Layer")
-    ax.set_ylabel("Thickness (nm)")
-    style.panel_label(ax, "K")
+    image, mask = np.asarray(region["image"], float), np.asarray(region["mask"], bool)
+    pixel_A = float(region["pixel_A"])
+    rows, cols = image.shape
+    free = (int(np.ceil(rows * (INSET_FRACTION + 0.04))), int(rows * (1 - SCALE_BAR_FRACTION)))
+    squares = region_squares(region["boundaries_nm"], pixel_A / 10, image.shape, free)
+    rings = [(str(label).split(" ")[0], str(label), 1.0 / float(d)) for label, d in zip(refs["label"], refs["d_A"])]
+    q_view = Q_VIEW_MARGIN * max(q for _, _, q in rings)
+
+    fig = style.figure(plt, "double", FIG2_HEIGHT_MM)
+    grid = fig.add_gridspec(4, 4, height_ratios=[1.9, 1, 1, 0.8])
+    top = grid[0, :].subgridspec(1, 2, width_ratios=[3.0, 1.0])
+    ax_a, ax_k = fig.add_subplot(top[0, 0]), fig.add_subplot(top[0, 1])
+    spectra = [fig.add_subplot(grid[1, i]) for i in range(4)]
+    fields = [fig.add_subplot(grid[2, i]) for i in range(4)]
+    ax_j = fig.add_subplot(grid[3, :])
+
+    whole = power_spectrum(image, max(rows, cols))
+    draw_overview(ax_a, image, pixel_A / 10, region["boundaries_nm"], squares,
+                  _view(whole, 1.0 / (max(rows, cols) * pixel_A), q_view))
+    pending = []
+    for number, (ax_s, ax_f, square, phases) in enumerate(zip(spectra, fields, squares, REGION_PHASES), start=1):
+        pending.append((ax_s, draw_spectrum(ax_s, _crop(image, square), pixel_A, rings, phases, q_view)))
+        ax_s.set_title(f"Region {number}: {layer_name(phases) if phases else 'LiPON (amorphous)'}", fontsize=6.5)
+        draw_outlines(ax_f, _crop(image, square), _crop(mask, square), pixel_A / 10)
+    draw_layer_depths(ax_j, layers)
+    draw_layer_means(ax_k, summary)
+
+    fig.canvas.draw()  # lay the panels out first: ring labels are placed against their final size
+    for ax_s, drawn in pending:
+        half = ax_s.images[0].get_array().shape[0] // 2
+        place_ring_labels(ax_s, (half, half), drawn)
+    style.label_panels(fig, dict(zip("ABCDEFGHIJK", [ax_a, spectra[0], fields[0], spectra[1], fields[1],
+                                                      spectra[2], fields[2], spectra[3], fields[3], ax_j, ax_k])))
     return fig
 
 
-def mosaic(summary: np.ndarray, plt) -> Figure:
-    """The multilayer-mosaic interphase drawn to scale from the measured mean thicknesses,
-    so the schematic cannot drift from the numbers.
+# ------------------------------------------------------------------ Figure 6
+#: Room around the drawing (mm): across (margins) and down (axis, its label, the legend);
+#: the figure's height follows the drawing's aspect so that it fills the width.
+FIG6_MARGINS_MM = (6.0, 24.0)
+#: Width of the bulk Li and the LiPON drawn beside the interphase, as fractions of its
+#: thickness (decoration: both extend far beyond the drawing).
+SIDE_FRACTIONS = (0.18, 0.24)
+#: Height of the drawn slab, in column spacings.
+SLAB_COLUMNS = 5
+#: The drawing's height over the slab's: room for the layer dimensions and the chemical-potential arrow.
+DRAWING_HEIGHT = 1.4
+
+
+def draw_mosaic(ax: Axes, summary: np.ndarray, spacing_nm: float, diameters_nm: np.ndarray,
+                composition: np.ndarray, seed: int = 6) -> None:
+    """Figure 6: the interphase to scale, crystallites in an amorphous matrix, the chemical-potential gradient.
+
+    Layer thicknesses are the measured means; crystallite columns sit at the measured
+    column spacing; each crystallite's diameter is drawn from the measured diameters and
+    its phase from the layer's measured composition (its phases only).  Only placement
+    within a layer is random (``seed``), and it changes no size.
 
     Parameters
     ----------
+    ax
+        The axes (depth and height in nm, equal aspect).
     summary
-        Layer summary (``layer``, ``mean_nm``, ``min_nm``, ``max_nm``).
-    plt
-        ``matplotlib.pyplot`` with the paper's style.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+        Layer summary (``layer``, ``mean_nm``, ...).
+    spacing_nm
+        Mean column spacing over the regions (nm).
+    diameters_nm
+        Measured crystallite diameters (nm).
+    composition
+        Mean layer composition (``layer`` 0 = bulk Li, 1-3, one column per phase).
+    seed
+        Seed of the placement.
     """
-    rng = np.random.default_rng(6)  # crystallite placement is decoration; sizes are to scale
-    means = summary["mean_nm"]
-    edges = np.concatenate([[0.0], np.cumsum(means)])
-    li, lipon = 15.0, 20.0
-    height = 30.0
-    fig, ax = plt.subplots(figsize=(6.8, 2.2))
-    ax.axvspan(-li, 0, color=LAYER_COLOURS[0])
-    ax.axvspan(edges[-1], edges[-1] + lipon, color=LAYER_COLOURS[4])
-    for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]), start=1):
-        ax.axvspan(lo, hi, color=LAYER_COLOURS[k])
-        phases = REGION_PHASES[k - 1]
-        for x in np.arange(lo + 2.5, hi - 1.5, 5.0):
-            for y in np.arange(2.5, height, 5.0):
-                phase = phases[rng.integers(len(phases))]
-                ax.add_patch(plt.Circle((x + rng.uniform(-0.4, 0.4), y + rng.uniform(-0.4, 0.4)),
-                                        rng.uniform(1.5, 2.5), color=PHASE_COLOURS[phase], alpha=0.8, lw=0))
-        ax.text((lo + hi) / 2, height + 1.5, f"{hi - lo:.1f} nm", ha="center", fontsize=7)
-    ax.text(-li / 2, height / 2, "Li", ha="center", va="center")
-    ax.text(edges[-1] + lipon / 2, height / 2, "LiPON\n(amorphous)", ha="center", va="center", fontsize=7)
-    ax.set_xlim(-li, edges[-1] + lipon)
-    ax.set_ylim(0, height + 5)
+    from matplotlib.patches import Circle, Rectangle
+
+    rng = np.random.default_rng(seed)
+    means = np.asarray(summary["mean_nm"], float)
+    total = means.sum()
+    edges = np.r_[0.0, np.cumsum(means)]
+    li, lipon = (f * total for f in SIDE_FRACTIONS)
+    height = SLAB_COLUMNS * spacing_nm
+    ax.add_patch(Rectangle((-li, 0), li, height, fc=style.PHASE_COLOURS["Li"], ec="none"))
+    slab = ax.add_patch(Rectangle((0, 0), total, height, fc="#F4F4F4", ec="none"))
+    ax.add_patch(Rectangle((total, 0), lipon, height, fc=style.PHASE_COLOURS["LiPON"], alpha=0.35, ec="none"))
+    for edge in edges:
+        ax.plot([edge, edge], [0, height], color="black", lw=0.5, ls=(0, (3, 2)))
+    ax.add_patch(Rectangle((-li, 0), li + total + lipon, height, fill=False, ec="black", lw=0.6))
+    jitter = 0.08 * spacing_nm
+    for k, (centres, phases) in enumerate(zip(mosaic_layout(means, spacing_nm, height), LAYER_PHASES), start=1):
+        row = composition[composition["layer"] == k]
+        weights = np.array([max(float(row[p][0]), 0.0) for p in phases]) if row.size else np.ones(len(phases))
+        weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(phases), 1 / len(phases))
+        for x, y in centres:
+            phase = phases[rng.choice(len(phases), p=weights)]
+            radius = min(float(rng.choice(diameters_nm)), 0.95 * spacing_nm) / 2
+            crystal = ax.add_patch(Circle((x + rng.uniform(-jitter, jitter), y + rng.uniform(-jitter, jitter)),
+                                          radius, fc=style.PHASE_COLOURS[phase], ec="black", lw=0.3))
+            crystal.set_clip_path(slab)
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        ax.annotate("", (lo, height), xytext=(hi, height), textcoords="data",
+                    arrowprops={"arrowstyle": "<->", "lw": 0.5, "mutation_scale": 5, "shrinkA": 0, "shrinkB": 0})
+        ax.annotate(f"{hi - lo:.1f} nm", ((lo + hi) / 2, height), xytext=(0, 1.5), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=6.5)
+    ax.annotate("Li metal", (-li / 2, height / 2), ha="center", va="center", rotation=90, fontsize=7)
+    ax.annotate("LiPON (amorphous)", (total + lipon / 2, height / 2), ha="center", va="center", rotation=90,
+                fontsize=7)
+    # the lithium chemical potential: high in the metal, falling across the interphase to LiPON
+    _mu_arrow(ax, -li, total + lipon, height * 1.23, 0.045 * height, 0.03 * total)
+    ax.set_xlim(-li, total + lipon + 0.01 * total)
+    ax.set_ylim(0, height * DRAWING_HEIGHT)
     ax.set_aspect("equal")
     ax.set_yticks([])
+    ax.spines["left"].set_visible(False)
+    ticks = np.arange(0, total + 1e-9, style.nice_length_nm(total * 5 / 4))
+    ax.set_xticks(ticks)
+    ax.spines["bottom"].set_bounds(0, ticks[-1])
     ax.set_xlabel("Depth from the interphase start (nm)")
-    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=_chem(p)) for p, c in PHASE_COLOURS.items()]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=4, fontsize=6)
+
+
+def _mu_arrow(ax: Axes, x0: float, x1: float, y: float, half_width: float, head: float) -> None:
+    """A shaded arrow from ``x0`` to ``x1`` at height ``y``: dark where the Li chemical
+    potential is high (the metal), pale where it is low (LiPON), labelled at both ends and
+    in the middle."""
+    from matplotlib.patches import Polygon
+
+    body_end = x1 - head
+    ramp = np.linspace(1.0, 0.0, 256)[None, :]
+    shape = Polygon([(x0, y - half_width), (body_end, y - half_width), (body_end, y - 1.8 * half_width),
+                     (x1, y), (body_end, y + 1.8 * half_width), (body_end, y + half_width), (x0, y + half_width)],
+                    closed=True, fill=False, ec="black", lw=0.5)
+    ax.add_patch(shape)
+    shaded = ax.imshow(ramp, extent=(x0, x1, y - 1.8 * half_width, y + 1.8 * half_width), cmap=_ramp_colours(),
+                       vmin=0, vmax=1, aspect="auto", interpolation="bilinear")
+    shaded.set_clip_path(shape)
+    ax.annotate(r"high $\mu_\mathrm{Li}$ (Li metal)", (x0, y + half_width), xytext=(0, 1.5),
+                textcoords="offset points", ha="left", va="bottom", fontsize=6.5)
+    ax.annotate(r"low $\mu_\mathrm{Li}$ (LiPON)", (body_end, y + half_width), xytext=(-2, 1.5),
+                textcoords="offset points", ha="right", va="bottom", fontsize=6.5)
+    ax.annotate(r"Li chemical potential $\mu_\mathrm{Li}$ falls across the interphase",
+                ((x0 + body_end) / 2, y + half_width), xytext=(0, 1.5), textcoords="offset points", ha="center",
+                va="bottom", fontsize=6.5)
+
+
+def _ramp_colours():
+    from matplotlib.colors import LinearSegmentedColormap
+
+    return LinearSegmentedColormap.from_list("mu_li", ["#F7ECF2", style.PALETTE["purple"]])
+
+
+def compose_fig6(summary: np.ndarray, layers: np.ndarray, diameters_nm: np.ndarray, composition: np.ndarray,
+                 plt) -> Figure:
+    """Figure 6 at double width: the schematic with a legend of the crystallite phases under it.
+
+    Parameters
+    ----------
+    summary
+        Layer summary (``layer``, ``mean_nm``, ``min_nm``, ``max_nm``).
+    layers
+        Per-region layer table (its ``column_spacing_nm`` sets the crystallite columns).
+    diameters_nm
+        Measured crystallite diameters (nm).
+    composition
+        Mean layer composition table.
+    plt
+        ``matplotlib.pyplot`` with the paper's style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.lines import Line2D
+
+    spacing = float(np.mean(layers["column_spacing_nm"]))
+    total = float(np.sum(summary["mean_nm"]))
+    aspect = DRAWING_HEIGHT * SLAB_COLUMNS * spacing / ((1.01 + sum(SIDE_FRACTIONS)) * total)   # drawing height / width
+    height_mm = min(FIG6_MARGINS_MM[1] + aspect * (style.WIDTHS_MM["double"] - FIG6_MARGINS_MM[0]), 150.0)
+    fig = style.figure(plt, "double", height_mm)
+    ax = fig.add_subplot()
+    draw_mosaic(ax, summary, spacing, np.asarray(diameters_nm, float), composition)
+    phases = [p for p in style.PHASE_COLOURS if any(p in layer for layer in LAYER_PHASES)]
+    handles = [Line2D([], [], marker="o", ls="", markersize=5, markerfacecolor=style.PHASE_COLOURS[p],
+                      markeredgecolor="black", markeredgewidth=0.3, label=style.formula(p)) for p in phases]
+    handles.append(Line2D([], [], marker="s", ls="", markersize=5, markerfacecolor="#F4F4F4",
+                          markeredgecolor="black", markeredgewidth=0.3, label="amorphous matrix"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), title="Crystallites",
+               title_fontsize=6.5)
     return fig
 
 
+# ------------------------------------------------------------------ step edge
 def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path]) -> None:
-    """Draw Figures 2A, 2B/D/F/H, 2C/E/G/I, 2J, 2K and 6.
+    """Draw Figures 2 and 6 from the HRTEM step's tables.
 
     Parameters
     ----------
     inputs
-        ``region1`` (arrays of the region Fig 2 shows), ``reference_rings``,
-        ``layer_summary``, ``layers`` (tables of the hrtem step) and ``style``.
+        ``region1`` (arrays of the region Figure 2 shows), ``reference_rings``,
+        ``layer_summary``, ``layers``, ``crystallites``, ``layer_composition`` (tables of
+        the hrtem step) and ``style``.
     outputs
-        ``fig2a``, ``fig2_ffts``, ``fig2_crystallites``, ``fig2j``, ``fig2k``, ``fig6``.
+        ``fig2`` and ``fig6``.
     """
     plt = style.pyplot(inputs["style"])
-    with np.load(inputs["region1"], allow_pickle=False) as region:
-        region = dict(region)
+    with np.load(inputs["region1"], allow_pickle=False) as data:
+        region = dict(data)
     refs = datatable.read(inputs["reference_rings"])
     summary = datatable.read(inputs["layer_summary"])
-    style.save(overview(region, plt), outputs["fig2a"])
-    style.save(local_ffts(region, refs, plt), outputs["fig2_ffts"])
-    style.save(outlines(region, plt), outputs["fig2_crystallites"])
-    style.save(layer_depths(datatable.read(inputs["layers"]), plt), outputs["fig2j"])
-    style.save(layer_means(summary, plt), outputs["fig2k"])
-    style.save(mosaic(summary, plt), outputs["fig6"])
+    layers = datatable.read(inputs["layers"])
+    style.save(compose_fig2(region, refs, layers, summary, plt), outputs["fig2"])
+    style.save(compose_fig6(summary, layers, datatable.read(inputs["crystallites"])["diameter_nm"],
+                            datatable.read(inputs["layer_composition"]), plt), outputs["fig6"])
     plt.close("all")

@@ -41,6 +41,7 @@ HEADER = """\
 #   published:     the value printed in Cheng et al., Joule 2020 (null: not quoted as a number)
 #   claim:         what the paper says in words, where it gives no number
 #   quoted:        where the paper quotes it
+#   renamed_from:  the key's name in the project's fact sheet, where the build renamed it
 # Edit tolerance/published/claim/quoted by hand; change locks only with `doit accept`.
 """
 
@@ -149,7 +150,7 @@ def parse_ledger(text: str, source: str) -> dict[str, dict[str, Any]]:
 
 # Fields of a ledger entry, in the order they are written.  ``inputs_range`` names the
 # number that gives the range a result can take given the rounding of its inputs.
-LEDGER_FIELDS = ("locked", "text", "unit", "tolerance", "published", "inputs_range", "claim", "quoted")
+LEDGER_FIELDS = ("locked", "text", "unit", "tolerance", "published", "inputs_range", "claim", "quoted", "renamed_from")
 REQUIRED_FIELDS = ("locked", "text", "unit", "tolerance")
 
 
@@ -185,7 +186,7 @@ def entry_problems(entry: Mapping[str, Any]) -> list[str]:
             problems.append(f"text {_show(entry['text'])} is not text (quote it)")
         elif not entry["text"].strip():
             problems.append("text is empty")
-    for name in ("unit", "inputs_range", "claim", "quoted"):
+    for name in ("unit", "inputs_range", "claim", "quoted", "renamed_from"):
         if name in entry and not isinstance(entry[name], str):
             problems.append(f"{name} {_show(entry[name])} is not text" + (" (quote it)" if name == "unit" else ""))
     if "tolerance" in entry:

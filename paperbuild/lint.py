@@ -2,7 +2,7 @@
 
 Two checks on the paper's Markdown sources:
 
-* every ``{{< num KEY >}}`` names a key the build computes, every
+* every ``{{< num KEY >}}`` (or ``{{< num KEY vs >}}``) names a key the build computes, every
   ``{{< param STEP.NAME >}}`` a parameter the registry declares, every
   ``{{< accuracy KEY [STAT] >}}`` a number the accepted validation covers, and no other
   shortcode than ``num``, ``param``, ``accuracy`` and ``include`` appears (the fallback
@@ -92,6 +92,7 @@ from paperbuild.errors import BuildError, NumberKeyError
 
 SHORTCODE = re.compile(r"\{\{<\s*(\S+)\s*([^>]*?)\s*>\}\}")
 SUPPORTED_SHORTCODES = ("num", "param", "accuracy", "include")
+NUM_OPTIONS = ("vs",)  # {{< num KEY vs >}}: the rebuilt value, and the published one where it differs
 LITERAL_CLASS = "literal"
 
 _UNITS = {"%", "nm", "µm", "um", "mm", "cm", "m", "Å", "eV", "keV", "meV", "V", "mV", "kV", "C", "mAh", "µAh", "K",
@@ -824,8 +825,12 @@ def problems(path: Path, text: str, numbers: Mapping[str, Mapping[str, Any]],
         if name not in SUPPORTED_SHORTCODES:
             out.append(Problem(path, line(m.start()),
                                f"shortcode '{name}' is outside the supported subset {SUPPORTED_SHORTCODES}"))
-        elif name == "num" and (len(args) != 1 or args[0] not in numbers):
-            key = " ".join(args) or "(none)"
+        elif name == "num" and len(args) > 1 and (len(args) > 2 or args[1] not in NUM_OPTIONS):
+            out.append(Problem(path, line(m.start()), f"{{{{< num {' '.join(args)} >}}}}: unknown option "
+                               f"'{' '.join(args[1:])}'; the only option is {' or '.join(NUM_OPTIONS)} "
+                               "({{< num KEY vs >}} adds the published value where it differs)"))
+        elif name == "num" and (not args or args[0] not in numbers):
+            key = args[0] if args else "(none)"
             out.append(Problem(path, line(m.start()), f"unknown number key '{key}': no step computes it"))
         elif name == "param" and (len(args) != 1 or args[0] not in params):
             key = " ".join(args) or "(none)"

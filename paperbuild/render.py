@@ -6,6 +6,11 @@ sources render any build folder (``doit build=DIR``) and ``paper/`` never receiv
 generated files.  The fallback supports exactly the Quarto features the paper uses
 (see ``paper/filters/quarto-subset.lua``); ``tests/test_paper_subset.py`` keeps the
 sources inside that subset.  Set ``PAPERBUILD_RENDERER=pandoc`` to force the fallback.
+The fallback lays the documents out with the paper's own templates
+(``paper/templates/article.html`` and ``article.typ``: the journal's title block, two
+columns, numbered captions) and a document's own pandoc options, if it has a
+``paper/templates/<document>.defaults.yaml``; ``{{< num KEY vs >}}`` reads the build's
+``published.json`` (:mod:`paperbuild.comparison`).
 
 Two renders of the same inputs give byte-identical HTML and PDF: the PDF's dates (and
 the document ID Typst derives from them) come from :func:`pdf_epoch`, never from the
@@ -21,14 +26,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
 
-from paperbuild import atomic
+from paperbuild import atomic, comparison
 from paperbuild.errors import BuildError
 from paperbuild.paths import Roots
 
 DOCUMENTS = ("article", "supplement")
-SHARED_SOURCES = ("_quarto.yml", "references.bib", "paper.css", "filters/quarto-subset.lua",
-                  "_extensions/num/num.lua", "_extensions/num/_extension.yml", "accuracy.json")
-FILTER = "filters/quarto-subset.lua"
+SHARED_SOURCES = ("_quarto.yml", "references.bib", "cell.csl", "paper.css", "filters/quarto-subset.lua",
+                  "filters/front-matter.lua", "_extensions/num/num.lua", "_extensions/num/_extension.yml",
+                  "accuracy.json", "templates/article.html", "templates/article.typ")
+FILTERS = ("filters/quarto-subset.lua", "filters/front-matter.lua")
+HTML_TEMPLATE = "templates/article.html"
+TYPST_TEMPLATE = "templates/article.typ"
+DEFAULTS = "templates/{document}.defaults.yaml"  # a document's own pandoc options, if it has any
+PUBLISHED = comparison.NOTES  # what {{< num KEY vs >}} prints, from the build's comparison task
 # The PDF date when neither SOURCE_DATE_EPOCH nor a git commit gives one:
 # 1980-01-01T00:00:00Z, the earliest date ZIP archives (and so wheels) can record.
 FALLBACK_EPOCH = 315_532_800
@@ -64,7 +74,9 @@ def paper_sources(paper: Path, document: str | None = None) -> list[Path]:
     files = [paper / f"{d}.qmd" for d in documents]
     files += sorted(p for p in paper.glob("_*.*md"))
     if document is not None:
-        files += [paper / rel for rel in SHARED_SOURCES]
+        # a shared file that does not exist yet (e.g. no citation style) is no dependency:
+        # doit reruns the render when it appears, since the list of dependencies changes
+        files += [paper / rel for rel in (*SHARED_SOURCES, DEFAULTS.format(document=document)) if (paper / rel).exists()]
     return files
 
 
@@ -143,6 +155,8 @@ def _stage(document: str, paper: Path, build: Path) -> Path:
             shutil.copytree(build / folder, stage / folder)
     shutil.copy2(build / "numbers.json", stage / "numbers.json")
     shutil.copy2(build / "params.json", stage / "params.json")
+    if (build / PUBLISHED).is_file():  # written by the comparison task (paperbuild/comparison.py)
+        shutil.copy2(build / PUBLISHED, stage / PUBLISHED)
     (stage / "provenance.json").write_text(json.dumps(provenance(build, paper.parent), indent=1), encoding="utf-8")
     return stage
 
@@ -203,13 +217,22 @@ def _pandoc(stage: Path, document: str, epoch: int) -> str:
     import typst
 
     pandoc = pypandoc.get_pandoc_path()
-    common = [pandoc, f"{document}.qmd", "--from", "markdown", "--standalone", "--lua-filter", FILTER,
-              "--citeproc", "--metadata", "numbers-file=numbers.json", "--metadata", "params-file=params.json",
-              "--metadata", "provenance-file=provenance.json", "--metadata", "accuracy-file=accuracy.json",
-              "--metadata", "link-citations=true"]
-    _run(common + ["--to", "html5", "--embed-resources", "--css", "paper.css",
-                   "--output", f"{document}.html"], stage, document)
-    _run(common + ["--to", "typst", "--output", f"{document}.typ"], stage, document)
+    common = [pandoc, f"{document}.qmd", "--from", "markdown", "--standalone"]
+    for lua in FILTERS:
+        common += ["--lua-filter", lua]
+    common += ["--citeproc", "--metadata", "numbers-file=numbers.json", "--metadata", "params-file=params.json",
+               "--metadata", "provenance-file=provenance.json", "--metadata", "accuracy-file=accuracy.json",
+               "--metadata", f"published-file={PUBLISHED}", "--metadata", "link-citations=true"]
+    if (stage / DEFAULTS.format(document=document)).is_file():  # per-document options (e.g. one column)
+        common += ["--defaults", DEFAULTS.format(document=document)]
+    html, typ = [], []
+    if (stage / HTML_TEMPLATE).is_file():
+        html = ["--template", HTML_TEMPLATE]
+    if (stage / TYPST_TEMPLATE).is_file():
+        typ = ["--template", TYPST_TEMPLATE]
+    _run(common + html + ["--to", "html5", "--embed-resources", "--css", "paper.css", "--toc", "--toc-depth=2",
+                          "--section-divs", "--output", f"{document}.html"], stage, document)
+    _run(common + typ + ["--to", "typst", "--output", f"{document}.typ"], stage, document)
     try:
         typst.compile(str(stage / f"{document}.typ"), output=str(stage / f"{document}.pdf"), root=str(stage),
                       timestamp=epoch)
@@ -221,7 +244,8 @@ def _pandoc(stage: Path, document: str, epoch: int) -> str:
 def _quarto(stage: Path, document: str, epoch: int) -> str:
     # Quarto runs the Typst CLI, which dates the PDF from SOURCE_DATE_EPOCH
     _run(["quarto", "render", f"{document}.qmd", "--to", "html,typst", "-M", "numbers-file:numbers.json",
-          "-M", "params-file:params.json", "-M", "provenance-file:provenance.json", "-M", "accuracy-file:accuracy.json"],
+          "-M", "params-file:params.json", "-M", "provenance-file:provenance.json", "-M", "accuracy-file:accuracy.json",
+          "-M", f"published-file:{PUBLISHED}"],
          stage, document,
          env=dict(os.environ, SOURCE_DATE_EPOCH=str(epoch)))
     version = subprocess.run(["quarto", "--version"], capture_output=True, text=True).stdout.strip()

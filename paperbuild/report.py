@@ -185,6 +185,35 @@ def rounding_half_unit(published: Any) -> float:
     return 0.5 * 10.0 ** min(int(exponent), 0)
 
 
+def judge(key: str, numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, Mapping[str, Any]],
+          accuracy: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """The reproduction verdict on one number, as the report and the paper's comparison table give it.
+
+    Parameters
+    ----------
+    key
+        The number's key.
+    numbers
+        All of the build's numbers.
+    ledger
+        The ledger's entries.
+    accuracy
+        Number key -> its validated accuracy entry (``paper/accuracy.json``), or None.
+
+    Returns
+    -------
+    str
+        :func:`status` with the number's validated accuracy bound, or ``"missing"`` when
+        the build did not compute it.
+    """
+    from paperbuild.accuracy import bound
+
+    number = numbers.get(key)
+    if number is None:
+        return "missing"
+    return status(number["value"], ledger.get(key, {}), numbers, bound((accuracy or {}).get(key)))
+
+
 def locked_status(number: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
     """Show in the report whether a number still matches its lock, by the drift check's own rule.
 
@@ -257,7 +286,7 @@ def number_rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, M
             "locked": _cell(entry.get("text", entry.get("locked"))),
             "tolerance": _cell(entry.get("tolerance")),
             "accuracy": md_text(significant(method)) if method is not None else "–",
-            "status": status(num["value"], entry, numbers, method) if num else "missing",
+            "status": judge(key, numbers, ledger, accuracy),
             "lock": locked_status(num, entry) if num and entry else "not locked",
             "provenance": provenance,
             "step": md_text(num["step"]) if num else "–",
@@ -318,15 +347,19 @@ def environment(libraries: Iterable[str]) -> list[dict[str, str]]:
     return rows
 
 
+THUMBNAIL_PX = 240  # shown width of a figure's thumbnail in report.html; a click opens the figure
+
+
 def _thumbnail(figure: Path, target: Path) -> Path:
-    """SVGs are small and stay as they are; PNGs are shrunk so the report stays light."""
+    """SVGs are small and stay as they are; PNGs are shrunk (to twice the shown width, for sharp
+    thumbnails on high-density screens) so the report stays light."""
     if figure.suffix != ".png":
         return figure
     from PIL import Image
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with Image.open(figure) as picture:
-        picture.thumbnail((picture.width // 4, picture.height // 4))
+        picture.thumbnail((2 * THUMBNAIL_PX, 4 * THUMBNAIL_PX))
         picture.save(target)
     return target
 
@@ -643,7 +676,9 @@ def write_report(roots: Roots, renderer_libraries: Iterable[str] = RENDERER_LIBR
             inputs = ", ".join(f"{md_code(n)} ({md_text(_short(d))})" for n, d in record.get("inputs", {}).items())
             thumb = _thumbnail(build / rel, thumbs / Path(rel).relative_to("figures"))
             link = quote((Path("..") / thumb.relative_to(build)).as_posix(), safe="/")
-            figure_rows.append({"figure": f"![{md_text(rel)}]({link}){{width=220px}}", "file": md_code(rel),
+            full = quote((Path("..") / rel).as_posix(), safe="/")  # the figure itself, opened by a click
+            figure_rows.append({"figure": f"[![{md_text(rel)}]({link}){{width={THUMBNAIL_PX}px}}]({full})",
+                                "file": md_code(rel),
                                 "step": f"{md_text(name)} ({md_code(record.get('source', ''))})",
                                 "inputs": inputs or "–", "provenance": STALE if stale_figures[rel] else CURRENT})
     timing_rows = [{"task": md_text(r["step"]), "seconds": f"{float(r.get('seconds', 0)):.2f}"}
@@ -798,14 +833,36 @@ def accuracy_section(accuracy: Mapping[str, Any] | None, source: Path | None, pr
     ]
 
 
+# The report's page: wide enough for its tables, whose cells wrap (long file names and
+# hashes break anywhere) and which scroll inside the page rather than being clipped.
+REPORT_CSS = """
+body { max-width: 80em; margin: 0 auto; padding: 1.5em 1.5em 4em; color: #1b1b1b; line-height: 1.45;
+  font-family: "DejaVu Sans", "Helvetica Neue", Helvetica, Arial, sans-serif; font-size: 15px; }
+h1 { font-size: 1.8em; } h2 { font-size: 1.35em; margin-top: 1.8em; border-top: 1px solid #ccc; padding-top: 0.5em; }
+blockquote { margin: 1em 0; padding: 0.4em 1em; border-left: 4px solid #1b4f72; background: #f3f5f7; }
+table { display: block; max-width: 100%; overflow-x: auto; border-collapse: collapse; font-size: 0.86em; margin: 1em 0; }
+th, td { padding: 0.3em 0.6em; border-bottom: 1px solid #ddd; vertical-align: top; text-align: left; }
+th { border-bottom: 2px solid #333; white-space: nowrap; }
+td code, li code { overflow-wrap: anywhere; word-break: break-word; }
+code { font-size: 0.92em; }
+td img { display: block; max-width: none; height: auto; border: 1px solid #ddd; background: #fff; }
+td a:hover img { border-color: #1b4f72; }
+"""
+
+
 def _to_html(md: Path, html: Path) -> None:
     """Self-contained HTML (figures embedded) by pandoc, so the report travels as one file."""
+    import tempfile
+
     import pypandoc
 
     staged = html.with_suffix(".tmp.html")
-    pypandoc.convert_file(str(md), "html", format=MARKDOWN_FORMAT, outputfile=str(staged),
-                          extra_args=["--standalone", "--embed-resources", f"--resource-path={md.parent}",
-                                      "--metadata=lang:en"])
+    with tempfile.TemporaryDirectory() as folder:
+        css = Path(folder) / "report.css"
+        css.write_text(REPORT_CSS, encoding="utf-8")
+        pypandoc.convert_file(str(md), "html", format=MARKDOWN_FORMAT, outputfile=str(staged),
+                              extra_args=["--standalone", "--embed-resources", f"--resource-path={md.parent}",
+                                          f"--css={css}", "--metadata=lang:en"])
     staged.replace(html)
 
 

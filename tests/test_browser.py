@@ -45,8 +45,9 @@ def _with_step_records(build):
 
 
 def test_number_and_figure_provenance_in_chromium(paper):  # noqa: F811
-    """Hover and keyboard focus reveal a number's step, inputs and source link; the
-    caption links to the figure's script and data; the PDF prints the number plainly."""
+    """Hover and keyboard focus reveal a number's step, inputs and source link; a caption ends in
+    one compact "source" link to the figure's script, whose tooltip names the script and data;
+    the PDF prints the number plainly."""
     from pypdf import PdfReader
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -81,13 +82,89 @@ def test_number_and_figure_provenance_in_chromium(paper):  # noqa: F811
         assert tip.is_displayed()
 
         caption = browser.find_element(By.CSS_SELECTOR, "#suppfig-one figcaption")
-        links = {a.text: a.get_attribute("href") for a in caption.find_elements(By.CSS_SELECTOR, ".fig-prov a")}
+        assert caption.text.startswith("Figure S1.") and caption.text.endswith("source")  # no row of raw links
+        source = caption.find_element(By.CSS_SELECTOR, ".fig-prov a.fig-source")
+        assert source.get_attribute("href").endswith("/analysis/electrochemistry_figures.py")
+        figure_tip = caption.find_element(By.CSS_SELECTOR, ".fig-prov-tip")
+        assert not figure_tip.is_displayed()
+        ActionChains(browser).move_to_element(source).perform()
+        assert figure_tip.is_displayed() and "echem_figures" in figure_tip.text
+        links = {a.text: a.get_attribute("href") for a in figure_tip.find_elements(By.TAG_NAME, "a")}
         assert links["script"].endswith("/analysis/electrochemistry_figures.py")
-        assert links["data"].endswith("/build/data/cycles.csv")
+        assert links["data/cycles.csv"].endswith("/build/data/cycles.csv")
     finally:
         browser.quit()
     pdf_text = " ".join(page.extract_text() for page in PdfReader(build / "paper" / "article.pdf").pages)
-    assert "99.70" in pdf_text and "step:" not in pdf_text and "script" not in pdf_text
+    assert "99.70" in pdf_text and "step:" not in pdf_text and "script" not in pdf_text and "source" not in pdf_text
+
+
+def _overflow(browser) -> dict:
+    """How far the page reaches past the window, and for each table how far it reaches past the
+    window and how much of it is hidden (clipped or scrolled out of view) inside its box."""
+    return browser.execute_script("""
+        const root = document.documentElement;
+        const tables = [...document.querySelectorAll('table')].map(t => {
+            const box = t.getBoundingClientRect(), holder = t.closest('figure') || t.parentElement;
+            return {right: box.right, hidden: Math.max(t.scrollWidth - t.clientWidth,
+                                                       holder.scrollWidth - holder.clientWidth)};
+        });
+        return {page: root.scrollWidth - root.clientWidth, width: root.clientWidth, tables: tables};""")
+
+
+def _fits(reach: dict) -> bool:
+    return reach["page"] <= 0 and all(t["right"] <= reach["width"] and t["hidden"] <= 1 for t in reach["tables"])
+
+
+def test_pages_fit_1280px_with_every_caption(tmp_path, monkeypatch):
+    """At 1280 px the article, the supplement and the reproduction report have no horizontal
+    overflow and no clipped table; every figure and table caption is shown, numbered; the report's
+    thumbnails are 240 px wide and open their figure."""
+    from selenium.webdriver.common.by import By
+
+    from paperbuild import report
+    from tests.test_pdf_pages import ARTICLE_FIGURES, SUPPLEMENT_FIGURES, _article, _supplement, make_paper
+    from tests.test_report import _fixture_step, _small_build
+
+    monkeypatch.setenv("PAPERBUILD_RENDERER", "pandoc")
+    roots = make_paper(tmp_path / "paper", _article(), _supplement())
+    for document in ("article", "supplement"):
+        render.render(document, roots, [roots.rendered / f"{document}.html", roots.rendered / f"{document}.pdf"])
+    small = _small_build(tmp_path / "report", _fixture_step(), {"counts.txt": "a\nb\n"})
+    from PIL import Image
+
+    (small.build / "figures").mkdir()
+    Image.new("RGB", (1200, 800), (30, 90, 160)).save(small.build / "figures" / "wide.png")
+    record = json.loads(small.step_record("fixture").read_text())
+    # the real report's figures read several long-named tables: the table must still fit
+    inputs = {**record["inputs"], **{f"data/a_rather_long_table_name_of_the_kind_steps_write_{i}.csv": f"{i}" * 64
+                                     for i in range(4)}}
+    small.step_record("fixture").write_text(json.dumps(dict(record, inputs=inputs,
+                                                            outputs=[*record["outputs"], "figures/wide.png"])))
+    certificate = report.write_report(small)
+
+    browser = _browser()
+    try:
+        browser.set_window_size(1280, 900)
+        for name, figures, tables in (("article", ARTICLE_FIGURES, 1), ("supplement", SUPPLEMENT_FIGURES, 1)):
+            browser.get((roots.rendered / f"{name}.html").as_uri())
+            reach = _overflow(browser)
+            assert _fits(reach), reach
+            captions = [c.text for c in browser.find_elements(By.TAG_NAME, "figcaption")]
+            assert len(captions) == len(figures) + tables and all(c.strip() for c in captions)
+            prefix = "Figure S" if name == "supplement" else "Figure "
+            assert [c.split(".")[0] for c in captions if c.startswith("Fig")] == \
+                [f"{prefix}{i}" for i in range(1, len(figures) + 1)]
+            for image in browser.find_elements(By.CSS_SELECTOR, "figure img"):
+                assert image.size["width"] <= 174 / 25.4 * 96 + 1  # never wider than printed (174 mm)
+        browser.get(certificate.html.as_uri())
+        reach = _overflow(browser)
+        assert _fits(reach), reach
+        thumb = browser.find_element(By.CSS_SELECTOR, "td a img")
+        assert thumb.size["width"] in (240, 242)  # with its 1 px border
+        link = thumb.find_element(By.XPATH, "..").get_attribute("href")
+        assert link.endswith("/figures/wide.png")
+    finally:
+        browser.quit()
 
 
 def test_hostile_names_run_no_script_in_chromium(paper, tmp_path):  # noqa: F811

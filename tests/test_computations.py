@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import computations
+from analysis import computations, computations_figures
 from analysis.registry import STEPS
 from data.synth.dft import neb_profile
 from paperbuild.errors import InputError
@@ -153,3 +153,74 @@ def test_formation_energies_must_be_finite_numbers(tmp_path):
     path.write_text("Li3PO4: {formation_energy_eV_per_atom: -2.8}\n")
     with pytest.raises(InputError, match="no numeric Li3P.formation_energy_eV_per_atom entry"):
         computations.read_formation_energies(path, computations.CITED_COMPOUNDS)
+
+
+# ------------------------------------------------------------------ Figures 5 and S7
+FIG_STEP = next(s for s in STEPS if s.name == "computations_figures")
+LI_A = 3.51  # a bcc lattice parameter for the geometry tests (the figure reads the cited one)
+
+
+def _images_table(paths: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """An ``neb_images`` table as the computations step writes it, from forward-model paths."""
+    rows = [(s, x, e, f) for s, (cs, es, fs) in paths.items() for x, e, f in zip(cs, es, fs)]
+    return np.array(rows, dtype=[("species", "U2"), ("coordinate_A", float), ("energy_eV", float),
+                                 ("force_eV_per_A", float)])
+
+
+def test_hop_length_is_the_length_of_the_neb_path():
+    """Fig 5A's hop is the path 5B plots: first to last image, shared by every species."""
+    hop = LI_A / 2
+    table = _images_table({s: neb_profile(0.5, 0.5, 0.0, 7, hop) for s in computations_figures.SPECIES})
+    assert computations_figures.hop_length_A(table) == pytest.approx(hop)
+    longer = _images_table({"P": neb_profile(0.5, 0.5, 0.0, 7, hop), "O": neb_profile(1.0, 0.5, 0.0, 7, hop * 1.4)})
+    with pytest.raises(ValueError, match="differ in length"):
+        computations_figures.hop_length_A(longer)
+
+
+def test_octahedral_sites_are_the_half_lattice_points_between_atoms():
+    """One cell's z = 0 face holds four edge midpoints and the face centre, no atom."""
+    sites = computations_figures.octahedral_sites(LI_A, 1)
+    expected = np.array([(0, 0.5), (0.5, 0), (0.5, 0.5), (0.5, 1), (1, 0.5)]) * LI_A
+    np.testing.assert_allclose(sites[np.lexsort(sites.T[::-1])], expected)
+
+
+@pytest.mark.parametrize("length_over_a", [0.5, 2 ** -0.5, 1.0])
+def test_hop_joins_two_octahedral_sites_at_the_path_length(length_over_a):
+    """The drawn arrow is exactly as long as the NEB path and ends on a site: a/2 (the
+    computed hop) reaches the next face centre, a/sqrt(2) and a other sites."""
+    length = length_over_a * LI_A
+    start, end = computations_figures.hop_in_layer(LI_A, length)
+    sites = computations_figures.octahedral_sites(LI_A, computations_figures.SKETCH_CELLS)
+    assert np.linalg.norm(end - start) == pytest.approx(length)
+    for point in (start, end):
+        assert np.min(np.linalg.norm(sites - point, axis=1)) < 1e-9
+    if length_over_a == 0.5:
+        assert np.all(np.rint(end / (LI_A / 2)) % 2 == 1)  # both half-indices odd: a face centre
+
+
+def test_hop_that_joins_no_two_sites_is_refused():
+    """A path length no site pair has cannot be drawn as a hop between sites."""
+    with pytest.raises(ValueError, match="joins no two octahedral sites"):
+        computations_figures.hop_in_layer(LI_A, 0.3 * LI_A)
+    with pytest.raises(ValueError, match="must be positive"):
+        computations_figures.hop_in_layer(LI_A, 0.0)
+
+
+@pytest.mark.slow
+def test_figure_step_writes_one_composed_svg_per_figure(raw_tree, tmp_path):
+    """Figures 5 and S7 are each one SVG at a Cell Press column width, no taller than a page allows."""
+
+    from analysis import computations_figures as step_module, style
+
+    _run(raw_tree, tmp_path)
+    roots = Roots(raw=raw_tree, build=tmp_path)
+    outputs = {role: tmp_path / rel for role, rel in FIG_STEP.outputs.items()}
+    assert set(outputs) == {"fig5", "figS7"}
+    step_module.run(Declared(FIG_STEP.name, "input", FIG_STEP.resolve_inputs(roots)),
+                    Declared(FIG_STEP.name, "output", outputs))
+    for path in outputs.values():
+        head = path.read_text(encoding="utf-8")[:2000]
+        assert path.suffix == ".svg" and "<svg" in head
+        width_mm, height_mm = style.svg_size_mm(path)
+        assert min(abs(width_mm - w) for w in style.WIDTHS_MM.values()) < 0.1, path.name
+        assert height_mm <= style.MAX_HEIGHT_MM

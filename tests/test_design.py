@@ -54,7 +54,26 @@ def test_run_surfaces_the_inconsistent_inputs(tmp_path):
     assert numbers["design.lipon_time_as_printed_h"] == pytest.approx(362, abs=1)
     assert numbers["design.lipon_time_if_per_second_h"] == pytest.approx(6.0, abs=0.1)
     table = (tmp_path / "tables/table_s2_sei_conductivities.md").read_text()
-    assert "| Li~3~N | 1e-12 | 1e-4 |" in table and "[@cheng2020]" in table
+    assert "| Li~3~N | 10^\u221212^ | 10^\u22124^ | [@lapp1983] |" in table and "[@cheng2020]" in table
+    assert "| LiF | <\u00a010^\u221212^ | <\u00a010^\u22128^ | [@adambenveniste1969; @stoebe1967] |" in table
+
+
+@pytest.mark.parametrize("printed, typeset", [
+    ("1e-14", "10^\u221214^"), ("3e-6", "3\u00a0\u00d7\u00a010^\u22126^"), ("<1e-8", "<\u00a010^\u22128^"),
+    ("1e4", "10^4^"), ("Ar atmosphere", "Ar atmosphere"), ("99.70", "99.70"),
+])
+def test_table_values_are_typeset_as_powers_of_ten(printed, typeset):
+    """e-notation becomes a power of ten with a true minus; other cells pass unchanged."""
+    assert design.typeset_value(printed) == typeset
+
+
+def test_a_list_cell_cites_each_source():
+    """A row's list of keys becomes one citation; a table without such cells keeps its source line."""
+    spec = {"citation": "orig", "columns": ["A", "B", "Sources"], "rows": [["Li2O", "1e-12", ["k1", "k2"]]]}
+    table = design.markdown_table(spec)
+    assert "| Li~2~O | 10^\u221212^ | [@k1; @k2] |" in table and "As compiled in the original article [@orig]." in table
+    plain = design.markdown_table({"citation": "orig", "columns": ["A"], "rows": [["x"]]})
+    assert plain.endswith("From the original article [@orig].\n")
 
 
 def test_a_broken_design_file_is_named(tmp_path):

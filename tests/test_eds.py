@@ -12,6 +12,7 @@ from paperbuild.errors import InputError
 from paperbuild.paths import Roots
 from paperbuild.runner import Declared
 from tests.conftest import make_tree
+from analysis.style import svg_size_mm
 
 STEP = next(s for s in STEPS if s.name == "eds")
 PARAMS = STEP.param_values()
@@ -148,3 +149,135 @@ def test_bad_line_scan_names_file_and_problem(raw_tree, tmp_path, change, messag
         _run(raw, tmp_path / "out")
     assert caught.value.path.name == "line_scan.hspy"
 
+
+def test_scan_path_on_the_survey_image_matches_the_scan(raw_tree):
+    """The recorded scan path is as long as the scan's own position axis and lies on the survey image."""
+    signal = em_io.load(_line_scan(raw_tree))
+    path = eds.survey_path_nm(signal, _line_scan(raw_tree))
+    positions = em_io.axis_positions_nm(signal.axes_manager.navigation_axes[0], _line_scan(raw_tree), "position")
+    assert path.shape == (2, 2)
+    assert np.hypot(*(path[1] - path[0])) == pytest.approx(positions[-1] - positions[0])
+    survey = em_io.load(raw_tree / signal.original_metadata.Survey_image.file)
+    field_nm = np.array(survey.data.shape[::-1]) * em_io.pixel_size_nm(survey, raw_tree)
+    assert (path >= 0).all() and (path <= field_nm).all()
+
+
+def test_scan_path_missing_gives_no_arrow_and_malformed_names_the_file(raw_tree, tmp_path):
+    unrecorded = _resave(raw_tree, tmp_path / "a", lambda s: s.original_metadata.__delattr__("Survey_image"))
+    assert eds.survey_path_nm(em_io.load(_line_scan(unrecorded)), _line_scan(unrecorded)).shape == (0, 2)
+    broken = _resave(raw_tree, tmp_path / "b", lambda s: s.original_metadata.Survey_image.set_item("units", "px"))
+    with pytest.raises(InputError, match="Survey_image") as caught:
+        eds.survey_path_nm(em_io.load(_line_scan(broken)), _line_scan(broken))
+    assert caught.value.path.name == "line_scan.hspy"
+
+
+# ------------------------------------------------------------------ figures (S5, S6, and Figure 1 composed whole)
+FIG_STEP = next(s for s in STEPS if s.name == "eds_figures")
+CELL_STEP = next(s for s in STEPS if s.name == "cell_figure")
+
+
+def _plt():
+    from analysis import style
+    from paperbuild.paths import PROJECT_ROOT
+
+    return style.pyplot(PROJECT_ROOT / FIG_STEP.inputs["style"].path)
+
+
+def _spectra_tables():
+    """Point spectra with Gaussian N, O and P peaks, and the line table the EDS step writes."""
+    energy = np.arange(0, 4.0, 0.01)
+    lines = np.array([("N_Ka", 0.3924), ("O_Ka", 0.5249), ("P_Ka", 2.0134)],
+                     dtype=[("line", "U8"), ("energy_keV", float)])
+    peaks = lambda heights: sum(h * np.exp(-0.5 * ((energy - e) / 0.04) ** 2)
+                                for h, e in zip(heights, lines["energy_keV"]))
+    spectra = np.zeros(energy.size, dtype=[("energy_keV", float), ("start_cps", float), ("middle_cps", float),
+                                           ("end_cps", float)])
+    spectra["energy_keV"] = energy
+    for name, heights in (("start", (5, 100, 5)), ("middle", (40, 100, 90)), ("end", (60, 100, 180))):
+        spectra[f"{name}_cps"] = 10 + peaks(heights)
+    return spectra, lines
+
+
+def test_point_spectra_labels_are_spread_and_the_key_covers_no_peak():
+    """S6: the N and O Kα names (0.13 keV apart) are moved apart, the P Kα name stays on its line,
+    and the key lies outside the plot, so it cannot cover the P Kα peak."""
+    from analysis import eds_figures
+
+    plt = _plt()
+    spectra, lines = _spectra_tables()
+    fig = eds_figures.compose_s6(plt, spectra, lines)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    names = {t.get_text(): t for t in ax.texts}
+    assert set(names) == set(eds_figures.LABELS.values())
+    shown = ax.get_xlim()[1]
+    placed = sorted(t.xyann[0] for t in names.values())
+    assert np.all(np.diff(placed) >= 0.13 * shown - 1e-9)
+    assert names[eds_figures.LABELS["P_Ka"]].xyann[0] == pytest.approx(lines["energy_keV"][2])
+    key, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert key.x0 >= frame.x1
+    plt.close(fig)
+
+
+def test_regions_are_named_only_where_the_name_fits():
+    """Li, interphase and LiPON are named above their bands; a band too narrow for its name is not."""
+    from analysis import eds_figures
+
+    plt = _plt()
+    fig, ax = plt.subplots()
+    ax.set_xlim(0, 300)
+    region = np.array([(110.0, 186.0)], dtype=[("start_nm", float), ("end_nm", float)])
+    eds_figures.shade_regions(ax, region[0])
+    assert [t.get_text() for t in ax.texts] == ["Li", "interphase", "LiPON"]
+    assert [t.get_position()[0] for t in ax.texts] == pytest.approx([55.0, 148.0, 243.0])
+    ax.cla()
+    ax.set_xlim(0, 300)
+    eds_figures.shade_regions(ax, np.array([(20.0, 186.0)], dtype=region.dtype)[0])
+    assert [t.get_text() for t in ax.texts] == ["interphase", "LiPON"]
+    plt.close(fig)
+
+
+def test_figure_1_shows_the_interface_images_at_one_scale():
+    """D (a 384-nm field) and the maps E, F (320 nm) print at one magnification, to 0.5 %."""
+    from analysis import cell_figure
+
+    plt = _plt()
+    fig = plt.figure(figsize=(6.85, 2.1), layout="constrained")
+    axes = fig.subplots(1, 3)
+    fields = {axes[0]: 384.0, axes[1]: 320.0, axes[2]: 320.0}
+    for ax, rows, cols in zip(axes, (256, 48, 48), (256, 64, 64)):
+        ax.imshow(np.zeros((rows, cols)))
+    scales = cell_figure.equalize_scales(fig, fields)
+    assert max(scales.values()) <= 1.005 * min(scales.values())
+    fig.canvas.draw()
+    drawn = [ax.get_window_extent().width / fields[ax] for ax in axes]  # as drawn, not as measured
+    assert max(drawn) <= 1.01 * min(drawn)
+    with pytest.raises(ValueError, match="positive"):
+        cell_figure.equalize_scales(fig, {axes[0]: 0.0})
+    plt.close(fig)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step, roles", [(FIG_STEP, {"figS5", "figS6"}), (CELL_STEP, {"fig1"})],
+                         ids=["eds_figures", "cell_figure"])
+def test_figure_steps_write_one_composed_svg_per_figure(default_build, tmp_path, step, roles):
+    """Figures 1, S5 and S6 are each one SVG at a Cell Press column width, no taller than a page allows
+    (Figure 1 at double width, short enough to leave room for its caption)."""
+    import importlib
+
+    from analysis import style
+
+    roots = Roots(raw=default_build, build=default_build)
+    outputs = {role: tmp_path / rel for role, rel in step.outputs.items()}
+    assert set(outputs) == roles
+    for path in outputs.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    importlib.import_module(step.module).run(Declared(step.name, "input", step.resolve_inputs(roots)),
+                                             Declared(step.name, "output", outputs))
+    for role, path in outputs.items():
+        width_mm, height_mm = svg_size_mm(path)
+        assert path.suffix == ".svg"
+        assert min(abs(width_mm - w) for w in style.WIDTHS_MM.values()) < 0.1, path.name
+        assert height_mm <= (200.0 if role == "fig1" else style.MAX_HEIGHT_MM)
+    if "fig1" in outputs:
+        assert svg_size_mm(outputs["fig1"])[0] == pytest.approx(style.WIDTHS_MM["double"], abs=0.1)

@@ -1,4 +1,4 @@
-"""EELS: Li2O share, peak reading, EMSA checks."""
+"""EELS: Li2O share, peak reading, EMSA checks, the FEFF references of all three edges, Figure 3."""
 from __future__ import annotations
 
 import shutil
@@ -6,13 +6,14 @@ import shutil
 import numpy as np
 import pytest
 
-from analysis import eels
+from analysis import datatable, eels, eels_figures, style
 from analysis.registry import STEPS
 from data.synth.microscope import li_k_reference
 from paperbuild.errors import InputError
 from paperbuild.paths import Roots
-from paperbuild.runner import Declared
+from paperbuild.runner import Declared, run_step
 from tests.conftest import make_tree
+from analysis.style import svg_size_mm
 
 CFG = {"li_k_peak_lipon_eV": 59.5, "li_k_peak_li2o_eV": 63.0}
 STEP = next(s for s in STEPS if s.name == "eels")
@@ -160,3 +161,125 @@ def test_emsa_without_beam_position_is_refused(raw_tree, tmp_path):
     path.write_text(text + "\n", encoding="latin-1")
     with pytest.raises(InputError, match="no beam position"):
         _run(raw, tmp_path / "out")
+
+
+# ------------------------------------------------------------------ FEFF references of the P L2,3 and O K edges
+def test_reference_tables_hold_every_edge_of_the_phases_that_have_it(raw_tree, tmp_path):
+    """The P L2,3 and O K references are read like the Li K ones and tabulated over the ranges Fig 3B shows;
+    a phase without the element has no column (Li2O no P, Li3P no O)."""
+    _run(raw_tree, tmp_path)
+    for role, phases, shown in (("p_references", eels.P_L23_PHASES, PARAMS["p_shown_eV"]),
+                                ("o_references", eels.O_K_PHASES, PARAMS["o_shown_eV"])):
+        table = datatable.read(tmp_path / STEP.outputs[role])
+        assert table.dtype.names == ("energy_eV", *phases)
+        assert table["energy_eV"][0] == pytest.approx(shown[0])
+        assert table["energy_eV"][-1] == pytest.approx(shown[1] - PARAMS["reference_step_eV"])
+        for phase in phases:
+            raw_energy, raw_values = eels.read_reference(raw_tree / STEP.inputs[f"ref_{role[0]}_{phase}"].path)
+            np.testing.assert_allclose(table[phase], np.interp(table["energy_eV"], raw_energy, raw_values), rtol=1e-5)
+    assert "Li2O" not in eels.P_L23_PHASES and "Li3P" not in eels.O_K_PHASES
+
+
+def test_reference_short_of_the_shown_range_is_refused(raw_tree, tmp_path):
+    """A P L2,3 reference cut off inside the range Fig 3C draws stops the build, naming the file."""
+    raw = _copy(raw_tree, tmp_path)
+    path = raw / "eels/feff/Li3P/P_L23/eels.dat"
+    lines = path.read_text(encoding="ascii").splitlines()
+    path.write_text("\n".join(l for l in lines if l.startswith("#") or float(l.split()[0]) <= 150.0) + "\n",
+                    encoding="ascii")
+    with pytest.raises(InputError, match="covers 120[–-]150 eV") as caught:
+        _run(raw, tmp_path / "out")
+    assert caught.value.path == path
+
+
+def test_peak_table_holds_the_quoted_peaks(raw_tree, tmp_path):
+    """Fig 3B marks peaks I and II where the quoted numbers put them."""
+    numbers = {n.key: n.value for n in _run(raw_tree, tmp_path)}
+    peaks = datatable.read(tmp_path / STEP.outputs["peaks"])
+    assert float(peaks["li_k_I_eV"]) == pytest.approx(numbers["eels.li_k_peak1_eV"], abs=1e-3)
+    assert float(peaks["li_k_II_eV"]) == pytest.approx(numbers["eels.li_k_peak2_eV"], abs=1e-3)
+    np.testing.assert_allclose([float(peaks["p_l_1_eV"]), float(peaks["p_l_2_eV"])], numbers["eels.p_l_peaks_eV"],
+                               atol=0.01)
+
+
+# ------------------------------------------------------------------ Figure 3
+def test_point_colours_run_from_li2o_to_lipon():
+    """Point 1 (interphase) wears the Li2O colour, the last point (LiPON) the LiPON colour, all distinct."""
+    for n in (2, 4, 5, 7):
+        colours = eels_figures.point_colours(n)
+        assert colours[0].lower() == style.PHASE_COLOURS["Li2O"].lower()
+        assert colours[-1].lower() == style.PHASE_COLOURS["LiPON"].lower()
+        assert len(set(colours)) == n
+    with pytest.raises(ValueError, match="at least two"):
+        eels_figures.point_colours(1)
+
+
+@pytest.mark.parametrize("first, last, expected", [
+    ((10, 50), (90, 50), (0.0, 5.0)),       # along x: numbers above
+    ((90, 50), (10, 50), (0.0, 5.0)),       # acquired right to left: still above
+    ((50, 10), (50, 90), (5.0, 0.0)),       # down the image: to the right
+    ((10, 90), (90, 10), (3.5355, 3.5355)),  # up and to the right on the page: up-left normal flipped up
+])
+def test_point_numbers_sit_across_the_line_of_points(first, last, expected):
+    """A number is offset perpendicular to the line (never onto a neighbour), on the upper side."""
+    xy = np.array([first, last], dtype=float)
+    dx, dy = eels_figures.label_offset_pt(xy, 5.0)
+    assert np.hypot(dx, dy) == pytest.approx(5.0)
+    page_direction = np.array([xy[1, 0] - xy[0, 0], -(xy[1, 1] - xy[0, 1])])
+    assert np.dot(page_direction, (dx, dy)) == pytest.approx(0.0, abs=1e-9)
+    assert abs(dx) == pytest.approx(abs(expected[0]), abs=1e-3) and dy == pytest.approx(expected[1], abs=1e-3)
+    with pytest.raises(ValueError, match="coincide"):
+        eels_figures.label_offset_pt(np.array([first, first], dtype=float), 5.0)
+
+
+def test_stacked_spectra_clear_their_neighbours():
+    """Offset by the computed step, each spectrum lies above the one below it (noise spikes aside)."""
+    rng = np.random.default_rng(7)
+    energy = np.linspace(50, 80, 300)
+    curves = [a * np.exp(-0.5 * ((energy - c) / 2) ** 2) + rng.normal(0, 0.02 * a, energy.size)
+              for a, c in ((1.0, 63), (3.0, 60), (0.5, 58), (2.0, 61))]
+    step = eels_figures.stack_step(curves)
+    for i in range(len(curves) - 1):
+        assert np.quantile(curves[i + 1] + (i + 1) * step, 0.01) >= np.quantile(curves[i] + i * step, 0.99) - 1e-12
+    smaller = 0.9 * step  # and the step is no larger than it needs to be
+    assert any(np.quantile(curves[i + 1] + (i + 1) * smaller, 0.01) < np.quantile(curves[i] + i * smaller, 0.99)
+               for i in range(len(curves) - 1))
+
+
+def test_tail_level_is_the_median_of_the_last_tenth():
+    energy = np.linspace(0, 10, 101)
+    curve = np.where(energy >= 9.0, 2.0, 7.0)
+    assert eels_figures.tail_level(energy, curve) == pytest.approx(2.0)
+
+
+def _figure_build(raw, build):
+    """The steps Figure 3 needs, run as the build runs them, into ``build``."""
+    from analysis.registry import STEPS as ALL
+
+    roots = Roots(raw=raw, build=build)
+    for name in ("eels", "micrographs", "eels_figures"):
+        run_step(next(s for s in ALL if s.name == name), roots)
+    return build / next(s for s in ALL if s.name == "eels_figures").outputs["fig3"]
+
+
+def test_figure3_is_one_composed_svg_at_double_column_width(raw_tree, tmp_path):
+    """The step writes Figure 3 as one SVG, 174 mm wide, as tall as composed, and nothing else."""
+    out = _figure_build(raw_tree, tmp_path)
+    assert out.name == "fig3_eels.svg" and out.read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    width, height = svg_size_mm(out)
+    assert width == pytest.approx(style.WIDTHS_MM["double"], abs=0.1)
+    assert height == pytest.approx(eels_figures.FIGURE_HEIGHT_MM, abs=0.1)
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["fig3_eels.svg"]
+
+
+@pytest.mark.slow
+def test_figure3_lays_itself_out_for_another_realization(tmp_path):
+    """Four points further apart, other peak positions and resolution: the figure still passes the layout check."""
+    from data.synth.tree import write_tree
+    from data.synth.truth import load_truth, merge
+
+    truth = merge(load_truth(), {"eels": {"points": 4, "step_nm": 16.0, "li_k_peak_lipon_eV": 60.2,
+                                          "li_k_peak_li2o_eV": 62.4, "resolution_eV": 0.55}})
+    raw = write_tree(truth, tmp_path / "raw", log=lambda _: None, sections=["eels", "images"]).parent
+    out = _figure_build(raw, tmp_path / "build")
+    assert svg_size_mm(out)[0] == pytest.approx(style.WIDTHS_MM["double"], abs=0.1)

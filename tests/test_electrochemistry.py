@@ -314,3 +314,94 @@ def test_default_exports_carry_no_efficiency_column():
 
     for name in ("thin_film_cell.mpt", "liquid_cell.mpt"):
         assert b"Efficiency/%" not in (ROOT / "data" / "raw" / "echem" / name).read_bytes()[:4000]
+
+
+# ------------------------------------------------------------------ figures (S1, and the panels of Figure 1)
+FIG_STEP = next(s for s in STEPS if s.name == "electrochemistry_figures")
+
+
+def _cycles_table(ce: list[float], steady: list[int]) -> np.ndarray:
+    """A per-cycle table as the step writes it, with the given CE and steady flags."""
+    table = np.zeros(len(ce), dtype=[("cycle", float), ("rate_C", float), ("steady", float), ("q_charge_uAh", float),
+                                     ("q_discharge_uAh", float), ("ce_pct", float)])
+    table["cycle"] = np.arange(1, len(ce) + 1)
+    table["steady"] = steady
+    table["ce_pct"] = ce
+    table["q_charge_uAh"] = 1.0
+    table["q_discharge_uAh"] = np.asarray(ce) / 100
+    return table
+
+
+@pytest.mark.parametrize("liquid_low, expected_bottom", [(97.5, 95.0), (92.4, 91.0)])
+def test_s1_shows_both_cells_steady_cycles_and_keeps_the_key_below_them(liquid_low, expected_bottom):
+    """S1 reaches down past the worse cell's steady minimum (a slow formation cycle may leave the
+    view), and its key lies below the plot, clear of both cells' points."""
+    from analysis import electrochemistry_figures, style
+    from paperbuild.paths import PROJECT_ROOT
+
+    plt = style.pyplot(PROJECT_ROOT / FIG_STEP.inputs["style"].path)
+    solid = _cycles_table([88.0, 99.9, 99.95, 99.9], [0, 1, 1, 1])
+    liquid = _cycles_table([80.0, liquid_low, 98.5], [0, 1, 1])
+    fig = electrochemistry_figures.compose_s1(plt, solid, liquid)
+    ax = fig.axes[0]
+    assert ax.get_ylim()[0] == pytest.approx(expected_bottom)
+    assert ax.get_ylim()[1] > 100.0
+    fig.canvas.draw()
+    assert ax.get_legend().get_window_extent().y1 < ax.get_window_extent().y0
+    width_mm, height_mm = (v * 25.4 for v in fig.get_size_inches())
+    assert width_mm == pytest.approx(style.WIDTHS_MM["single"])
+    assert height_mm == pytest.approx(electrochemistry_figures.S1_HEIGHT_MM)
+    plt.close(fig)
+
+
+@pytest.mark.slow
+def test_figure_step_writes_one_composed_svg(default_build, tmp_path):
+    """Figure S1 is one SVG at a Cell Press column width, no taller than a page allows."""
+
+    from analysis import electrochemistry_figures, style
+
+    roots = Roots(raw=default_build, build=default_build)
+    outputs = {role: tmp_path / rel for role, rel in FIG_STEP.outputs.items()}
+    assert set(outputs) == {"figS1"}
+    outputs["figS1"].parent.mkdir(parents=True, exist_ok=True)
+    electrochemistry_figures.run(Declared(FIG_STEP.name, "input", FIG_STEP.resolve_inputs(roots)),
+                                 Declared(FIG_STEP.name, "output", outputs))
+    head = outputs["figS1"].read_text(encoding="utf-8")[:2000]
+    assert outputs["figS1"].suffix == ".svg" and "<svg" in head
+    width_mm, height_mm = style.svg_size_mm(outputs["figS1"])
+    assert min(abs(width_mm - w) for w in style.WIDTHS_MM.values()) < 0.1
+    assert height_mm <= style.MAX_HEIGHT_MM
+
+
+def test_clear_spot_finds_the_empty_stretch_between_curves():
+    """A key avoids two steep curves and a plateau and sits in the gap between them, as far from
+    both as it can; a key too large for the panel is refused."""
+    from analysis.electrochemistry_figures import clear_spot
+
+    y = np.linspace(0, 1, 200)
+    curves = np.concatenate([np.column_stack([np.full_like(y, 0.1), y]),       # a steep rise on the left
+                             np.column_stack([np.full_like(y, 0.9), y]),       # a steep fall on the right
+                             np.column_stack([y, np.full_like(y, 0.7)])])      # a plateau across
+    x0, y0 = clear_spot(curves, (0.3, 0.3))
+    assert 0.1 < x0 and x0 + 0.3 < 0.9 and y0 + 0.3 < 0.7
+    assert x0 + 0.15 == pytest.approx(0.5, abs=0.03)  # centred in the gap: farthest from both curves
+    with pytest.raises(ValueError, match="does not fit"):
+        clear_spot(curves, (1.2, 0.3))
+
+
+def test_line_points_sample_steep_segments_along_their_length():
+    """A two-point line is sampled every few thousandths of the panel, so a key cannot sit on it unseen."""
+    from analysis import style
+    from analysis.electrochemistry_figures import line_points
+    from paperbuild.paths import PROJECT_ROOT
+
+    plt = style.pyplot(PROJECT_ROOT / FIG_STEP.inputs["style"].path)
+    fig, ax = plt.subplots()
+    ax.plot([0.0, 1.0], [0.0, 1.0])
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    points = line_points(ax, spacing=0.01)
+    assert len(points) >= 141  # sqrt(2) / 0.01 steps
+    assert_allclose(points[:, 0], points[:, 1], atol=1e-9)
+    assert np.max(np.hypot(*np.diff(points, axis=0).T)) <= 0.01 + 1e-9
+    plt.close(fig)

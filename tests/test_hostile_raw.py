@@ -496,7 +496,7 @@ def test_liftout_labels_with_tex_specials_build(tmp_path):
     run("micrograph_figures", raw, build)
     saved = np.load(build / "data/sem_liftout.npz", allow_pickle=False)
     assert list(saved["labels"]) == TEX_LABELS
-    assert (build / "figures/figS2_liftout_sequence.png").stat().st_size > 0
+    assert (build / BY_NAME["micrograph_figures"].outputs["figS2"]).stat().st_size > 0
 
 
 # ------------------------------------------------------------------ more damage found by probing the readers

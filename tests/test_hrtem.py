@@ -298,3 +298,139 @@ def test_dim_crystallites_are_measured_at_their_own_edge():
     diameters, mask = hrtem.crystallite_diameters(energy, 1.0, (10, 160), (160, 200), 99, 2.0, 0.5, 4.0)
     assert diameters.size == 2 and np.allclose(diameters, 3.0, atol=0.25)
     assert mask[40, 50] and mask[40, 110] and not mask[40, 80]
+
+
+# ------------------------------------------------------------------ Figures 2 and 6 and the reflection table
+from analysis import hrtem_figures, style  # noqa: E402
+from analysis.style import svg_size_mm
+
+FIGURE_STEP = next(s for s in STEPS if s.name == "hrtem_figures")
+RINGS = [(r.phase, r.label, r.q_per_A) for r in REFS]
+
+
+def test_region_squares_sit_in_their_layers():
+    """One square per layer and one in LiPON, all of one side, each inside its zone, the band and the image."""
+    boundaries, pixel_nm, shape = np.array([9.5, 29.7, 41.4, 85.8]), 0.075, (720, 1528)
+    squares = hrtem_figures.region_squares(boundaries, pixel_nm, shape, (280, 620))
+    edges = hrtem_figures.zone_edges_px(boundaries, pixel_nm, shape[1])
+    assert len(squares) == 4 and len({side for _, _, side in squares}) == 1
+    for (r0, c0, side), lo, hi in zip(squares, edges[:-1], edges[1:]):
+        assert 280 <= r0 and r0 + side <= 620
+        assert lo - 0.5 <= c0 and c0 + side <= hi + 0.5        # the thinnest layer (11.7 nm) holds its square
+        assert abs((c0 + side / 2) - (lo + hi) / 2) <= 1       # centred in its zone
+    side = squares[0][2]
+    assert side % 2 == 0 and side * pixel_nm <= np.diff(edges).min() * pixel_nm
+
+
+def test_region_squares_keep_a_least_side_and_refuse_no_room():
+    """A layer thinner than the least side still gets a square of that side (inside the image);
+    a band of no rows is refused."""
+    squares = hrtem_figures.region_squares(np.array([5.0, 20.0, 22.0, 60.0]), 0.1, (400, 800), (0, 400))
+    assert {side for _, _, side in squares} == {int(hrtem_figures.REGION_SIDE_NM[0] / 0.1)}
+    assert all(0 <= c0 and c0 + side <= 800 for _, c0, side in squares)
+    with pytest.raises(ValueError, match="free rows"):
+        hrtem_figures.region_squares(np.array([5.0, 20.0, 22.0, 60.0]), 0.1, (400, 800), (300, 300))
+
+
+def _fringes(label: str, side: int = 160, pixel_A: float = 0.75, seed: int = 0) -> np.ndarray:
+    """A square crop of noise with lattice fringes of one reference reflection."""
+    q = next(r.q_per_A for r in REFS if r.label == label)
+    x = np.arange(side) * pixel_A
+    rng = np.random.default_rng(seed)
+    return np.cos(2 * np.pi * q * x)[None, :] * np.ones((side, 1)) + rng.normal(0, 1.0, (side, side))
+
+
+def test_named_reflection_is_the_ring_the_crop_shows():
+    """A crop holding Li2O (111) fringes has that reflection named for Li2O."""
+    side, pixel_A = 160, 0.75
+    power = hrtem_figures.power_spectrum(_fringes("Li2O (111)", side, pixel_A))
+    named = hrtem_figures.named_reflections(power, 1 / (side * pixel_A), RINGS, ("Li", "Li2O"), 0.7)
+    assert [n[0] for n in named] == ["Li", "Li2O"]
+    assert named[1][1] == "Li2O (111)"
+
+
+def test_named_reflections_avoid_another_phases_ring():
+    """Li2O (111) lies within FFT resolution of Li3PO4 (210): where both phases may be present,
+    each is named by a reflection that identifies it, even if (111) is the brightest."""
+    side, pixel_A = 160, 0.75
+    power = hrtem_figures.power_spectrum(_fringes("Li2O (111)", side, pixel_A))
+    named = dict((phase, label) for phase, label, _ in
+                 hrtem_figures.named_reflections(power, 1 / (side * pixel_A), RINGS, ("Li2O", "Li3PO4"), 0.7))
+    assert named["Li2O"] != "Li2O (111)" and named["Li3PO4"] != "Li3PO4 (210)"
+    assert hrtem_figures.named_reflections(power, 1 / (side * pixel_A), RINGS, (), 0.7) == []
+
+
+def test_power_spectrum_pads_to_a_square_with_the_fringe_where_expected():
+    """A non-square crop is padded to a square; a fringe of q appears at radius q * side * pixel."""
+    crop = _fringes("Li3N (100)", 160)[:100, :]
+    power = hrtem_figures.power_spectrum(crop)
+    assert power.shape == (160, 160)
+    q = next(r.q_per_A for r in REFS if r.label == "Li3N (100)")
+    row = power[80]
+    assert abs(np.argmax(row[81:]) + 1 - q * 160 * 0.75) <= 1
+
+
+def test_ring_labels_on_close_rings_do_not_overlap():
+    """Three rings of nearly one radius (as in region 3) get three labels, apart and inside the panel."""
+    plt = style.pyplot(PROJECT_ROOT / FIGURE_STEP.inputs["style"].path)
+    fig = style.figure(plt, "single", 45)
+    ax = fig.add_subplot()
+    ax.imshow(np.zeros((121, 121)))
+    fig.canvas.draw()
+    rings = [("Li$_2$O (200)", 40.0, "C0"), ("Li$_3$N (101)", 38.0, "C1"), ("Li$_3$PO$_4$ (210)", 36.0, "C2")]
+    placed = hrtem_figures.place_ring_labels(ax, (60, 60), rings)
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in placed]
+    frame = ax.get_window_extent(renderer)
+    assert [t.get_text() for t in placed] == [r[0] for r in rings]
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1 for b in boxes)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    plt.close(fig)
+
+
+def test_clearest_corner_avoids_crystallites():
+    """The scale bar goes where the crop holds no crystallite."""
+    mask = np.zeros((100, 100), bool)
+    mask[70:, 50:] = True       # lower right taken
+    assert hrtem_figures.clearest_corner(mask) == "lower left"
+    mask[70:, :50] = True       # the whole bottom taken
+    assert hrtem_figures.clearest_corner(mask) == "upper right"
+
+
+def test_mosaic_layout_puts_columns_at_the_measured_spacing():
+    """Each layer of Figure 6 holds round(thickness / spacing) columns, all inside it."""
+    means, spacing = np.array([21.1, 11.7, 43.7]), 5.4
+    layers = hrtem_figures.mosaic_layout(means, spacing, 27.0)
+    edges = np.r_[0, np.cumsum(means)]
+    for centres, lo, hi, mean in zip(layers, edges[:-1], edges[1:], means):
+        assert np.unique(centres[:, 0]).size == max(1, round(mean / spacing))
+        assert np.all((lo < centres[:, 0]) & (centres[:, 0] < hi))
+        assert np.all((0 < centres[:, 1]) & (centres[:, 1] < 27.0))
+
+
+def test_reflection_table_sets_formulas_with_subscripts():
+    """The Markdown table writes Li~3~PO~4~ (pandoc subscripts), never a bare Li3PO4; indices keep their digits."""
+    table = hrtem.reflection_table(REFS, [0.75], 128, 2)
+    assert "| Li~3~PO~4~ | (210) |" in table and "Li~2~O (111)" in table
+    assert not any(name in table for name in ("Li3PO4", "Li2O", "Li3N"))
+    assert hrtem.markdown_formula("Li3N (001)") == "Li~3~N (001)"
+
+
+def test_figure_step_declares_the_composed_figures():
+    """Figures 2 and 6 are one output each, under the agreed names."""
+    assert FIGURE_STEP.outputs == {"fig2": "figures/fig2_hrtem.svg", "fig6": "figures/fig6_multilayer_mosaic.svg"}
+
+
+@pytest.mark.slow
+def test_figure_step_writes_figures_2_and_6(default_build, tmp_path):
+    """From the hrtem tables the step writes Figures 2 and 6, each one SVG at double width, a
+    main figure's height at most 200 mm (room for the caption)."""
+    inputs = {role: default_build / spec.path for role, spec in FIGURE_STEP.inputs.items() if role != "style"}
+    inputs["style"] = PROJECT_ROOT / FIGURE_STEP.inputs["style"].path
+    outputs = {role: tmp_path / rel for role, rel in FIGURE_STEP.outputs.items()}
+    hrtem_figures.run(inputs, outputs)
+    for path in outputs.values():
+        assert "<svg" in path.read_text(encoding="utf-8")[:2000]
+        width, height = svg_size_mm(path)
+        assert width == pytest.approx(style.WIDTHS_MM["double"], abs=0.1)
+        assert 0 < height <= 200.0

@@ -61,6 +61,20 @@ def test_unknown_key_and_unsupported_shortcode_are_reported():
     assert any("shortcode 'var'" in m for m in messages)
 
 
+def test_num_takes_the_vs_option_and_no_other(tmp_path):
+    """`{{< num KEY vs >}}` passes; any other option (or a second one) is reported, never ignored;
+    `vs` on an unknown key is an unknown key."""
+    assert problems(Path("a.qmd"), "total {{< num echem.cycles vs >}} cycles", NUMBERS) == []
+    for text, expected in [("{{< num echem.cycles versus >}}", "unknown option 'versus'"),
+                           ("{{< num echem.cycles vs vs >}}", "unknown option 'vs vs'"),
+                           ("{{< num no.such_key vs >}}", "unknown number key 'no.such_key'")]:
+        assert [expected in p.message for p in problems(Path("a.qmd"), text, NUMBERS)] == [True], text
+    doc = tmp_path / "article.qmd"
+    doc.write_text("{{< num echem.cycles published >}}\n")
+    with pytest.raises(LintError, match="article.qmd:1: .*the only option is vs"):
+        check([doc], NUMBERS)
+
+
 def test_check_raises_with_file_and_line(tmp_path):
     """The error names the file and the line."""
     doc = tmp_path / "article.qmd"

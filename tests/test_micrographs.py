@@ -13,6 +13,7 @@ from paperbuild.errors import InputError
 from paperbuild.paths import Roots
 from paperbuild.runner import Declared
 from tests.conftest import make_tree
+from analysis.style import svg_size_mm
 
 STEP = next(s for s in STEPS if s.name == "micrographs")
 PARAMS = STEP.param_values()
@@ -126,20 +127,118 @@ def test_tiff_without_pixel_size_is_refused(raw_tree, tmp_path):
     assert caught.value.path.name == "fib_cross_section.tif"
 
 
+# ------------------------------------------------------------------ figures (S2, S3 and the panels of Figure 1)
+FIG_STEP = next(s for s in STEPS if s.name == "micrograph_figures")
+
+
+def _plt():
+    from analysis import style
+    from paperbuild.paths import PROJECT_ROOT
+
+    return style.pyplot(PROJECT_ROOT / FIG_STEP.inputs["style"].path)
+
+
 def test_liftout_titles_show_labels_literally(tmp_path):
     """Labels with $, _, ^, \\, { and } are drawn as written: mathtext would raise on an
     unbalanced group and turn '$x_1$' into an italic x with a subscript."""
-    from analysis import micrograph_figures, style
-    from analysis.registry import STEPS as ALL
-    from paperbuild.paths import PROJECT_ROOT
+    from analysis import micrograph_figures
 
-    figures = next(s for s in ALL if s.name == "micrograph_figures")
-    plt = style.pyplot(PROJECT_ROOT / figures.inputs["style"].path)
+    plt = _plt()
     labels = ["cut $\\frac{a}{$ trench", "$x_1$ at 30^{\\circ}", "weld \\ {Cu} 5$", "a\\$b"]
     sequence = {"frames": np.zeros((4, 16, 16), np.float32), "pixel_nm": 10.0, "labels": np.array(labels)}
-    fig = micrograph_figures.liftout(sequence, plt)
+    fig = micrograph_figures.compose_s2(plt, sequence)
     fig.savefig(tmp_path / "liftout.png")  # drawing is where mathtext would raise
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
-    assert titles == [f"{i + 1}. {label}" for i, label in enumerate(labels)]
+    assert titles == labels
     assert all(not ax.title.get_parse_math() and not ax.title.get_usetex() for ax in fig.axes if ax.get_title())
     plt.close(fig)
+
+
+@pytest.mark.parametrize("wanted, gap, low, expected", [
+    ([0.0, 5.0, 10.0], 2.0, 0.0, [0.0, 5.0, 10.0]),           # far enough apart: unmoved
+    ([4.0, 4.0], 2.0, 0.0, [3.0, 5.0]),                       # a collision opens symmetrically
+    ([0.0, 1.0, 2.0, 10.0], 1.5, -1.0, [-0.5, 1.0, 2.5, 10.0]),
+    ([0.0, 0.5, 9.9], 2.0, 0.0, [0.0, 2.0, 9.9]),             # held inside the range at its low end
+])
+def test_spread_labels_moves_only_what_collides(wanted, gap, low, expected):
+    """Labels closer than the gap are pushed apart as little as possible and no further."""
+    from analysis.micrograph_figures import spread_labels
+
+    placed = spread_labels(wanted, gap, low, 20.0)
+    np.testing.assert_allclose(placed, expected, atol=1e-12)
+    assert np.all(np.diff(placed) >= gap - 1e-12)
+
+
+def test_spread_labels_refuses_what_cannot_fit():
+    """Too many labels for the range, or positions out of order, are errors."""
+    from analysis.micrograph_figures import spread_labels
+
+    with pytest.raises(ValueError, match="do not fit"):
+        spread_labels([1.0, 2.0, 3.0], 6.0, 0.0, 10.0)
+    with pytest.raises(ValueError, match="increasing"):
+        spread_labels([3.0, 1.0], 1.0, 0.0, 10.0)
+
+
+def _cross_section(layers, seed=1):
+    """A blurred, noisy cross-section from (grey level, rows) pairs, top down."""
+    from scipy import ndimage
+
+    profile = np.concatenate([np.full(rows, grey) for grey, rows in layers])
+    image = ndimage.gaussian_filter(np.tile(profile[:, None], (1, 60)), 1.2)
+    return image + np.random.default_rng(seed).normal(0, 0.02, image.shape)
+
+
+VACUUM, LI, LIPON, PT, CR, SIO2, SI = 0.05, 0.22, 0.45, 0.95, 0.75, 0.30, 0.52
+
+
+@pytest.mark.parametrize("cr_rows", [3, 6])
+def test_layer_bands_name_the_stack_as_the_image_shows_it(cr_rows):
+    """Below the measured Li film: LiPON, the bright Pt/Cr pair (one band whether or not Cr is
+    resolved), SiO2 and Si, each where the image has it."""
+    from analysis.micrograph_figures import layer_bands
+
+    image = _cross_section([(VACUUM, 20), (LI, 100), (LIPON, 60), (PT, 10), (CR, cr_rows), (SIO2, 40), (SI, 40)])
+    bands = layer_bands(image, 20.0, 120.0)
+    assert [b.name for b in bands] == ["Li", "LiPON", "Pt/Cr", "SiO2", "Si"]
+    edges = [b.top_px for b in bands[1:]] + [bands[-1].bottom_px]
+    np.testing.assert_allclose(edges, np.cumsum([120, 60, 10 + cr_rows, 40, 40]) - 0.5, atol=1.0)
+
+
+def test_layer_bands_leave_out_layers_below_the_field():
+    """A field that ends inside LiPON names only Li and LiPON."""
+    from analysis.micrograph_figures import layer_bands
+
+    image = _cross_section([(VACUUM, 20), (LI, 100), (LIPON, 60), (PT, 10), (SIO2, 40)])[:160]
+    assert [b.name for b in layer_bands(image, 20.0, 120.0)] == ["Li", "LiPON"]
+
+
+def test_scale_bar_goes_to_a_dark_spot_clear_of_drawn_lines():
+    """A uniform image keeps the bar at the lower right; a dark left half draws it there; a row
+    drawn across the image keeps it off that strip."""
+    from analysis.micrograph_figures import scale_bar_location
+
+    uniform = np.full((100, 100), 0.5)
+    assert scale_bar_location(uniform) == "lower right"
+    half = uniform.copy()
+    half[:, :50] = 0.1
+    assert scale_bar_location(half) == "lower left"
+    assert scale_bar_location(half, avoid_rows=[95.0]) in ("upper left", "center left")
+
+
+@pytest.mark.slow
+def test_figure_step_writes_one_composed_svg_per_figure(default_build, tmp_path):
+    """Figures S2 and S3 are each one SVG at a Cell Press column width, no taller than a page allows."""
+    from analysis import micrograph_figures, style
+
+    roots = Roots(raw=default_build, build=default_build)
+    outputs = {role: tmp_path / rel for role, rel in FIG_STEP.outputs.items()}
+    assert set(outputs) == {"figS2", "figS3"}
+    for path in outputs.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    micrograph_figures.run(Declared(FIG_STEP.name, "input", FIG_STEP.resolve_inputs(roots)),
+                           Declared(FIG_STEP.name, "output", outputs))
+    for path in outputs.values():
+        width_mm, height_mm = svg_size_mm(path)
+        assert path.suffix == ".svg"
+        assert min(abs(width_mm - w) for w in style.WIDTHS_MM.values()) < 0.1, path.name
+        assert height_mm <= style.MAX_HEIGHT_MM

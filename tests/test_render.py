@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -237,3 +238,93 @@ def test_hostile_names_stay_text_in_tooltips_and_caption_links(paper):
     parts = urlsplit(data_links[0])
     assert not parts.scheme and not parts.query and not parts.fragment
     assert (build / "paper" / unquote(parts.path)).resolve() == (build / HOSTILE_DATA).resolve()
+
+
+# ------------------------------------------------------------------ chemistry, signs, powers of ten, published values
+TYPESET = """---
+title: "Typeset"
+---
+
+Formula {{< num aimd.stoichiometry >}}; energy {{< num dft.formation_li3p_eV >}}; conductivity
+{{< num s2.li2o_sigma >}} and {{< num s2.lipon_sigma >}}; total {{< num hrtem.interphase_nm vs >}};
+floor {{< num echem.ce_floor_after_100 vs >}}.
+"""
+
+
+def _typeset_paper(paper_dir: Path, build: Path, published: dict | None) -> None:
+    (paper_dir / "article.qmd").write_text(TYPESET)
+    record = {"unit": "", "step": "s", "inputs": {"a.mpt": "0" * 64}, "code": "1" * 64}
+    numbers = {"aimd.stoichiometry": dict(record, value=[2.875, 3.4375, 0.3125], text="Li2.88PO3.44N0.31"),
+               "dft.formation_li3p_eV": dict(record, value=-0.698, text="-0.698 eV/atom"),
+               "s2.li2o_sigma": dict(record, value=1e-14, text="1e-14 S/cm"),
+               "s2.lipon_sigma": dict(record, value=3e-6, text="3e-6 S/cm"),
+               "hrtem.interphase_nm": dict(record, value=76.47, text="76.5 nm"),
+               "echem.ce_floor_after_100": dict(record, value=99.700003, text="99.70 %")}
+    (build / "numbers.json").write_text(json.dumps(numbers))
+    if published is not None:
+        (build / "published.json").write_text(json.dumps(published))
+
+
+PUBLISHED = {"hrtem.interphase_nm": {"published_text": "76.4 nm", "differs": True},
+             "echem.ce_floor_after_100": {"published_text": "99.7 %", "differs": False}}
+
+
+def test_numbers_are_typeset_in_html_and_pdf(paper):
+    """Formulas get subscripts, minus signs are U+2212, 1e-14 prints as 10⁻¹⁴ and 3e-6 as 3 × 10⁻⁶,
+    in the HTML (sub/sup) and in the Typst the PDF is made from; the published value follows
+    `vs` only where the printed text differs."""
+    from pypdf import PdfReader
+
+    paper_dir, build = paper
+    _typeset_paper(paper_dir, build, PUBLISHED)
+    render.render("article", _roots(paper_dir, build), _targets(build))
+    html = re.sub(r"[ \n]+", " ", (build / "paper" / "article.html").read_text())  # pandoc wraps lines
+    assert "Li<sub>2.88</sub>PO<sub>3.44</sub>N<sub>0.31</sub>" in html
+    assert "\u22120.698\u00a0eV/atom" in html and "-0.698" not in html
+    assert "10<sup>\u221214</sup>\u00a0S/cm" in html
+    assert "3\u00a0×\u00a010<sup>\u22126</sup>\u00a0S/cm" in html
+    assert "(published: 76.4\u00a0nm)" in html and "published: 99.7" not in html
+    typ = (build / ".render" / "article" / "article.typ").read_text()
+    assert "Li#sub[2.88]PO#sub[3.44]N#sub[0.31]" in typ and "10#super[−14]" in typ
+    pdf = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(build / "paper" / "article.pdf").pages))
+    assert "\u22120.698 eV/atom" in pdf and "10\u221214 S/cm" in pdf and "3 × 10\u22126 S/cm" in pdf and "(published: 76.4 nm)" in pdf and "published: 99.7" not in pdf
+
+
+def test_vs_without_published_values_fails_render(paper):
+    """`{{< num KEY vs >}}` on a build without published.json stops the render and says why."""
+    paper_dir, build = paper
+    _typeset_paper(paper_dir, build, None)
+    with pytest.raises(render.RenderError, match="published"):
+        render.render("article", _roots(paper_dir, build), _targets(build))
+
+
+def test_unknown_num_option_fails_render(paper):
+    """Only `vs` is an option of num; anything else stops the render instead of being ignored."""
+    paper_dir, build = paper
+    doc = paper_dir / "article.qmd"
+    doc.write_text(doc.read_text().replace("{{< num echem.cycles >}} times", "{{< num echem.cycles versus >}} times"))
+    with pytest.raises(render.RenderError, match="only option is 'vs'"):
+        render.render("article", _roots(paper_dir, build), _targets(build))
+
+
+def test_front_matter_shortcodes_and_numbered_captions(paper):
+    """Shortcodes in highlights are expanded; captions read "Figure S1." with the title sentence in bold."""
+    paper_dir, build = paper
+    doc = paper_dir / "article.qmd"
+    doc.write_text(doc.read_text().replace('title: "Small"', 'title: "Small"\nhighlights:\n'
+                                           '  - "Cycled {{< num echem.cycles >}} times"'))
+    render.render("article", _roots(paper_dir, build), _targets(build))
+    html = re.sub(r"[ \n]+", " ", (build / "paper" / "article.html").read_text())
+    assert "<li>Cycled <span" in html and ">535<" in html
+    assert "<strong>Figure S1.</strong> <strong>A caption quoting" not in html  # one sentence: no title
+    typ = (build / ".render" / "article" / "article.typ").read_text()
+    assert "#strong[Figure S1.]" in typ and "Cycled 535 times" in typ
+
+
+def test_render_depends_on_templates_style_and_a_documents_options():
+    """The templates, the citation style and a document's own options are rendering sources."""
+    sources = {p.relative_to(ROOT / "paper").as_posix() for p in render.paper_sources(ROOT / "paper", "supplement")}
+    assert {"templates/article.html", "templates/article.typ", "filters/front-matter.lua",
+            "templates/supplement.defaults.yaml"} <= sources
+    if (ROOT / "paper" / "cell.csl").exists():
+        assert "cell.csl" in sources

@@ -422,3 +422,34 @@ def test_report_marks_numbers_computed_with_other_parameters_stale(tmp_path):
     assert any("parameter fixture.mode was 'ok', the registry now says 'subset_provenance'" in p for p in problems)
     assert report.Verifier(roots, report.check_raw(roots.raw), {"fixture": record},
                            {"fixture": {"mode": "ok"}}).step_problems("fixture") == []
+
+
+def test_figure_thumbnails_are_legible_links_and_tables_wrap(tmp_path):
+    """Each figure shows as a 240 px thumbnail (a PNG shrunk to twice that, never to a quarter) that
+    links to the figure itself; the page's style lets tables wrap and scroll inside the page."""
+    from PIL import Image
+
+    roots = _small_build(tmp_path, _fixture_step(), {"counts.txt": "a\n"})
+    (roots.build / "figures").mkdir()
+    Image.new("RGB", (1600, 900), (10, 20, 30)).save(roots.build / "figures" / "big.png")
+    record = json.loads(roots.step_record("fixture").read_text(encoding="utf-8"))
+    record["outputs"].append("figures/big.png")
+    roots.step_record("fixture").write_text(json.dumps(record), encoding="utf-8")
+    certificate = report.write_report(roots)
+    md = certificate.md.read_text(encoding="utf-8")
+    assert "[![figures/big.png](../reproduction/thumbnails/big.png){width=240px}](../figures/big.png)" in md
+    with Image.open(roots.reproduction / "thumbnails" / "big.png") as thumb:
+        assert thumb.width == 480
+    html = certificate.html.read_text(encoding="utf-8")
+    assert 'href="../figures/big.png"' in html and "overflow-x: auto" in html and "max-width: 80em" in html
+
+
+def test_judge_is_the_status_of_the_report_rows():
+    """`judge` (shared with the paper's published-vs-rebuilt table) gives each row's status."""
+    numbers = {"a.x": {"value": 76.47, "text": "76.5 nm", "unit": "nm", "step": "s", "inputs": {}, "code": ""}}
+    ledger = {"a.x": {"published": 76.4, "tolerance": 0.01, "locked": 76.47, "unit": "nm", "text": "76.5 nm"},
+              "a.y": {"published": 1.0, "tolerance": 0.1, "locked": 1.0, "unit": "", "text": "1.0"}}
+    accuracy = {"a.x": {"n": 12, "failures": 0, "worst": 0.04, "goal": 0.3}}
+    rows = {r["key"]: r["status"] for r in report.number_rows(numbers, ledger, None, accuracy)}
+    assert rows == {"a.x": report.judge("a.x", numbers, ledger, accuracy), "a.y": "missing"}
+    assert rows["a.x"] == report.REPRODUCED and report.judge("a.x", numbers, ledger) == report.DIFFERS

@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from analysis import xps
+from analysis import xps, xps_figures
 from analysis.registry import STEPS
 from data.synth import xps as forward
 from data.synth.tree import write_xps, write_xps_file, xps_blocks
@@ -313,3 +313,80 @@ def test_other_source_is_refused(tmp_path, reference_blocks):
     path = write_xps_file(tmp_path / "ref.vms", reference_blocks, truth, "x")
     with pytest.raises(InputError, match=r"1253.6 eV source"):
         xps.read_vamas(path)
+
+
+# ------------------------------------------------------------------ Figures 4, S8 and S9
+FIG_STEP = next(step for step in STEPS if step.name == "xps_figures")
+
+
+@pytest.mark.parametrize("state, printed", [
+    ("NO2-", "NO$_{2}^{\u2212}$"),
+    ("PO4 2p3/2", "PO$_{4}^{3\u2212}$ 2p$_{3/2}$"),
+    ("CO3/PO4", "CO$_{3}^{2\u2212}$/PO$_{4}^{3\u2212}$"),
+    ("Li2O/Li3N", "Li$_{2}$O/Li$_{3}$N"),
+    ("Na", "N$_\\mathrm{a}$"),
+    ("NBO", "NBO"),
+    ("Li metal", "Li metal"),
+    ("C-C/C-H", "C-C/C-H"),
+])
+def test_component_label_prints_formulas(state, printed):
+    """Fitted states print as chemistry (no raw "PO4" or "NO2-", no sodium for N_a)."""
+    assert xps_figures.component_label(state) == printed
+
+
+def _profile_tables(depths, onset, peak_eV):
+    """Net spectra of N 1s with a line at ``peak_eV`` from ``onset`` on, and the O 1s fits at the surface."""
+    energy = np.round(np.arange(390.0, 400.0, 0.1), 2)
+    rows = []
+    for depth in depths:
+        counts = 100.0 + 500.0 * np.exp(-0.5 * ((energy - peak_eV) / 0.6) ** 2) * (depth >= onset)
+        rows += [(depth, "N 1s", x, c, 100.0) for x, c in zip(energy, counts)]
+    spectra = np.array(rows, dtype=[("depth", int), ("region", "U5"), ("binding_eV", float), ("counts", float),
+                                    ("background", float)])
+    lines = np.array([(depths[0], "O 1s", "Li2O", 528.6, 1.0, 0.5), (depths[0], "N 1s", "Li3N", 394.0, 0.0, 0.5)],
+                     dtype=[("depth", int), ("region", "U5"), ("state", "U9"), ("centre_eV", float),
+                            ("area", float), ("sigma_eV", float)])
+    return spectra, lines
+
+
+def test_phase_label_points_at_the_onset_spectrum_peak():
+    """Li3N is named where N 1s first appears: at the peak of the onset spectrum, wherever that is."""
+    depths = np.arange(0, 60, 6)
+    spectra, lines = _profile_tables(depths, onset=36, peak_eV=393.7)
+    stack = xps_figures.stack(spectra, "N 1s", depths.astype(float))
+    (label, energy, height), = xps_figures.phase_labels(stack, "N 1s", lines, 36.0)
+    assert "Li$_{3}$N" in label and "36" in label
+    assert energy == pytest.approx(393.7, abs=0.05)
+    assert height == pytest.approx(36.0 - xps_figures.STACK_PEAK_STEPS * 6.0, rel=0.01)  # the strongest line
+    assert xps_figures.phase_labels(stack, "N 1s", lines, None) == []  # no onset, no label
+
+
+def test_label_strip_lies_above_every_spectrum():
+    """The depth axis leaves the label strip free: the highest drawn line sits just below it."""
+    depths = np.arange(0, 60, 6)
+    spectra, _ = _profile_tables(depths, onset=0, peak_eV=395.0)
+    stack = xps_figures.stack(spectra, "N 1s", depths.astype(float))
+    bottom, top = xps_figures.stack_limits([stack])
+    highest = min(stack.drawn(i).min() for i in range(depths.size))
+    assert (highest - top) / (bottom - top) == pytest.approx(xps_figures.LABEL_HEADROOM)
+    assert bottom > depths.max()
+
+
+@pytest.mark.slow
+def test_figure_step_writes_one_composed_svg_per_figure(default_build, tmp_path):
+    """Figures 4, S8 and S9 are each one SVG at a Cell Press column width, no taller than a page allows."""
+
+    from analysis import style
+    from paperbuild.runner import Declared
+
+    roots = Roots(raw=default_build, build=default_build)
+    outputs = {role: tmp_path / rel for role, rel in FIG_STEP.outputs.items()}
+    assert set(outputs) == {"fig4", "figS8", "figS9"}
+    xps_figures.run(Declared(FIG_STEP.name, "input", FIG_STEP.resolve_inputs(roots)),
+                    Declared(FIG_STEP.name, "output", outputs))
+    for path in outputs.values():
+        head = path.read_text(encoding="utf-8")[:2000]
+        assert path.suffix == ".svg" and "<svg" in head
+        width_mm, height_mm = style.svg_size_mm(path)
+        assert min(abs(width_mm - w) for w in style.WIDTHS_MM.values()) < 0.1, path.name
+        assert height_mm <= style.MAX_HEIGHT_MM

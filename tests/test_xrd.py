@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import yaml
 
-from analysis import xrd
+from analysis import style, xrd, xrd_figures
 from analysis.registry import STEPS
 from data.synth import xrd as forward
 from data.synth.priors import PRIORS_DIR
@@ -14,6 +14,7 @@ from data.synth.tree import write_xrd
 from data.synth.truth import load_truth, merge
 from paperbuild.errors import InputError
 from paperbuild.paths import PROJECT_ROOT, Roots
+from analysis.style import svg_size_mm
 
 CFG = load_truth()["xrd"]
 STEP = next(step for step in STEPS if step.name == "xrd")
@@ -196,7 +197,7 @@ def tube_results(tmp_path_factory):
         numbers = {n.key: n.value for n in _run_step(root / "raw", root / "build")}
         table = (root / "build" / STEP.outputs["peaks"]).read_text(encoding="utf-8").splitlines()[1:]
         found = [row.split(",") for row in table if row.startswith("air-exposed,")]
-        results[name] = (truth, numbers, found)
+        results[name] = (truth, numbers, found, root / "build")
     return results
 
 
@@ -205,7 +206,7 @@ def test_each_tube_is_indexed_with_its_own_reflections(tube_results, tube):
     """A Co or Mo pattern is analysed at its recorded wavelength: the same Li2CO3 lines are
     found and named as with Cu, each peak sits where Bragg's law puts that line at this
     wavelength, and the numbers are what the truth implies."""
-    truth, numbers, found = tube_results[tube]
+    truth, numbers, found, _ = tube_results[tube]
     expected = forward.expected_numbers(truth)
     assert numbers["xrd.li2co3_matched_hkl"] == expected["xrd.li2co3_matched_hkl"]
     assert numbers["xrd.new_peaks"] == numbers["xrd.li2co3_matched_peaks"] == expected["xrd.new_peaks"] >= 9
@@ -222,7 +223,7 @@ def test_each_tube_is_indexed_with_its_own_reflections(tube_results, tube):
 
 def test_a_cu_wavelength_would_misindex_a_mo_pattern(tube_results, tmp_path):
     """The failure fixed: indexing a Mo pattern with Cu reflections finds (almost) nothing."""
-    truth, numbers, _ = tube_results["Mo K-alpha"]
+    truth, numbers, _, _ = tube_results["Mo K-alpha"]
     write_xrd(truth, tmp_path / "raw")
     scans = {role: xrd.read_xy(tmp_path / "raw" / "xrd" / name)
              for role, name in (("pristine", "lipon_pristine.xy"), ("air_exposed", "lipon_air_2d.xy"),
@@ -295,3 +296,82 @@ def test_bad_structure_file_is_named(tmp_path, text, message):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match=rf"structure\.yaml: {message}"):
         xrd.load_structure(path)
+
+
+# ------------------------------------------------------------------ Figure S4
+FIGURE_STEP = next(step for step in STEPS if step.name == "xrd_figures")
+
+
+@pytest.mark.parametrize("tube", ["Cu K-alpha", "Co K-alpha", "Mo K-alpha"])
+def test_figure_s4_is_one_clean_figure_for_every_tube(tube_results, tube, tmp_path):
+    """The figure step writes Figure S4 as one SVG at double width, and for a Cu, Co or Mo
+    pattern it passes the layout check: no Miller index, trace name or legend overprints another."""
+    build = tube_results[tube][3]
+    inputs = {role: build / spec.path for role, spec in FIGURE_STEP.inputs.items() if role != "style"}
+    inputs["style"] = PROJECT_ROOT / FIGURE_STEP.inputs["style"].path
+    plt = style.pyplot(inputs["style"])
+    from analysis import datatable
+
+    tables = [datatable.read(inputs[k]) for k in ("patterns", "peaks", "li2co3_reflections")]
+    assert style.layout_faults(xrd_figures.compose_figS4(*tables, plt)) == []
+    plt.close("all")
+    out = tmp_path / FIGURE_STEP.outputs["figS4"]
+    xrd_figures.run(inputs, {"figS4": out})
+    assert out.read_text(encoding="utf-8").lstrip().startswith("<?xml") and "<svg" in out.read_text(encoding="utf-8")
+    width, height = svg_size_mm(out)
+    assert width == pytest.approx(style.WIDTHS_MM["double"], abs=0.1)
+    assert 0 < height <= style.MAX_HEIGHT_MM
+
+
+def test_figure_step_declares_the_one_composed_figure():
+    """Figure S4 is one output with the agreed name; the step reads the style sheet."""
+    assert FIGURE_STEP.outputs == {"figS4": "figures/figS4_xrd.svg"}
+    assert "style" in FIGURE_STEP.inputs
+
+
+def test_spread_positions_leaves_spaced_labels_alone():
+    """Labels already far enough apart stay over their peaks."""
+    x = np.array([30.0, 10.0, 20.0])
+    np.testing.assert_allclose(xrd_figures.spread_positions(x, 2.0, 0.0, 40.0), x)
+
+
+def test_spread_positions_spreads_a_cluster_about_its_centre():
+    """Three labels on one spot spread symmetrically, exactly one gap apart, in input order."""
+    out = xrd_figures.spread_positions([5.0, 5.0, 5.0], 1.0, 0.0, 10.0)
+    np.testing.assert_allclose(out, [4.0, 5.0, 6.0])
+
+
+def test_spread_positions_keeps_order_gap_and_bounds():
+    """Random crowded positions: order kept, neighbours at least a gap apart, inside the bounds."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.0, 5.0, 15)
+    out = xrd_figures.spread_positions(x, 0.5, 0.2, 9.8)
+    order = np.argsort(x, kind="stable")
+    assert np.all(np.diff(out[order]) >= 0.5 - 1e-9)
+    assert out.min() >= 0.2 - 1e-9 and out.max() <= 9.8 + 1e-9
+    # least squares: nudging the solution any way within the constraints does not bring it closer
+    assert np.sum((out - x) ** 2) <= np.sum((np.sort(x)[0] + 0.2 + 0.5 * np.arange(15) - np.sort(x)) ** 2)
+
+
+def test_spread_positions_at_a_bound_shifts_the_whole_run():
+    """A cluster at the lower bound is pushed inside, all of it."""
+    np.testing.assert_allclose(xrd_figures.spread_positions([0.0, 0.1], 1.0, 0.5, 10.0), [0.5, 1.5])
+
+
+def test_spread_positions_refuses_labels_that_cannot_fit():
+    with pytest.raises(ValueError, match="do not fit"):
+        xrd_figures.spread_positions([1.0, 2.0, 3.0], 5.0, 0.0, 9.0)
+    with pytest.raises(ValueError, match="negative"):
+        xrd_figures.spread_positions([1.0], -1.0, 0.0, 9.0)
+
+
+def test_headroom_limit_leaves_the_room_asked_for():
+    """The data's top lies the asked number of points below the axes' top."""
+    top = xrd_figures.headroom_limit(0.0, 100.0, 20.0, 200.0)
+    assert (top - 100.0) / top * 200.0 == pytest.approx(20.0)
+    with pytest.raises(ValueError, match="do not fit"):
+        xrd_figures.headroom_limit(0.0, 100.0, 200.0, 200.0)
+
+
+def test_mathtext_hkl_bars_negative_indices():
+    assert xrd_figures.mathtext_hkl("(2\u03042\u0304 0)".replace(" ", "")) == r"$(\bar{2}\bar{2}0)$"

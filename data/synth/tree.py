@@ -68,6 +68,10 @@ def _stamp_saves(path: Path, when: datetime) -> None:
                 entry.attrs.modify("timestamp", when.isoformat())
 
 
+#: Where the EDS line scan starts on the interface dark-field image, along x (nm).
+DF_SCAN_OFFSET_NM = 40.0
+
+
 def write_eds(truth: dict[str, Any], out: Path) -> list[Path]:
     """STEM-EDS line scan and spectrum image as HyperSpy .hspy files, byte-reproducible."""
     hyperspy_api()
@@ -79,6 +83,13 @@ def write_eds(truth: dict[str, Any], out: Path) -> list[Path]:
     energy = np.arange(cfg["channels"]) * 0.01
     line = EDSTEMSpectrum(microscope.eds_counts(positions, energy, cfg, cfg["interphase_start_nm"], 1.0, rng))
     _calibrate(line, [("Position", "nm", cfg["line_step_nm"], 0.0), ("Energy", "keV", 0.01, 0.0)])
+    # Where the scan ran on the survey (dark-field) image, as acquisition software records
+    # a line scan's position: along the image's middle row, from DF_SCAN_OFFSET_NM on.
+    stem = truth["stem"]
+    row_nm = stem["df_shape"][0] * stem["df_pixel_nm"] / 2
+    line.original_metadata.add_dictionary({"Survey_image": {
+        "file": "stem/interface_df.tif", "units": "nm",
+        "start_xy": [DF_SCAN_OFFSET_NM, row_nm], "end_xy": [DF_SCAN_OFFSET_NM + float(positions[-1]), row_nm]}})
     rows, cols = cfg["map_shape"]
     x = (np.arange(cols) + 0.5) * cfg["map_pixel_nm"]
     map_energy = np.arange(cfg["map_channels"]) * 0.01
@@ -125,7 +136,7 @@ def write_images(truth: dict[str, Any], out: Path) -> list[Path]:
     sem, stem, eds, eels = truth["sem"], truth["stem"], truth["eds"], truth["eels"]
     written = [_save_tiff(hs, microscope.sem_cross_section(sem, np.random.default_rng([seed, 20])), sem["pixel_nm"],
                           out / "sem" / "fib_cross_section.tif", "cryo-FIB-SEM cross-section")]
-    start = eds["interphase_start_nm"] + 40.0
+    start = eds["interphase_start_nm"] + DF_SCAN_OFFSET_NM  # the line scan starts DF_SCAN_OFFSET_NM into the image
     written.append(_save_tiff(hs, microscope.df_image(tuple(stem["df_shape"]), stem["df_pixel_nm"], eds, start,
                                                       np.random.default_rng([seed, 21])),
                               stem["df_pixel_nm"], out / "stem" / "interface_df.tif", "STEM-DF of the Li/LiPON interface"))
@@ -150,9 +161,22 @@ def write_images(truth: dict[str, Any], out: Path) -> list[Path]:
     return written
 
 
+def _write_feff(path: Path, title: str, energy: np.ndarray, values: np.ndarray) -> Path:
+    """A FEFF9-style ``eels.dat`` of one edge of one phase: the run's card as comments, then E and total."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = [f"# {title} edge, FEFF9 EELS card", "# beam 200 keV, collection 10 mrad, convergence 10 mrad",
+              "# xkmax 4.0, xkstep 0.02, estep 0.01; Hedin-Lundqvist exchange; RPA core hole",
+              "#       E(eV)        total"]
+    rows = [f"{e:12.4f} {v:14.6e}" for e, v in zip(energy, values)]
+    path.write_text("\n".join(header + rows) + "\n", encoding="ascii")
+    return path
+
+
 def write_eels(truth: dict[str, Any], out: Path) -> list[Path]:
     """Five EMSA spectra along a line (beam positions in the DF image's frame, in nm)
-    and the FEFF-style simulated Li K references."""
+    and the FEFF-style simulated references: the Li K edge of every phase
+    (``feff/<phase>/eels.dat``), and the P L2,3 and O K edges of the phases holding P or
+    O, one FEFF run each (``feff/<phase>/P_L23/eels.dat``, ``feff/<phase>/O_K/eels.dat``)."""
     hyperspy_api()
     from exspy.signals import EELSSpectrum
 
@@ -177,15 +201,17 @@ def write_eels(truth: dict[str, Any], out: Path) -> list[Path]:
         written.append(path)
     grid = np.round(np.arange(50.0, 80.0 + 1e-9, 0.02), 4)
     for phase in ("Li2O", "Li3PO4", "Li3P", "LiPON"):
-        shape = microscope.li_k_reference(grid, phase, cfg)
-        path = out / "eels" / "feff" / phase / "eels.dat"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        header = [f"# {phase} Li K edge, FEFF9 EELS card", "# beam 200 keV, collection 10 mrad, convergence 10 mrad",
-                  "# xkmax 4.0, xkstep 0.02, estep 0.01; Hedin-Lundqvist exchange; RPA core hole",
-                  "#       E(eV)        total"]
-        rows = [f"{e:12.4f} {v:14.6e}" for e, v in zip(grid, shape)]
-        path.write_text("\n".join(header + rows) + "\n", encoding="ascii")
-        written.append(path)
+        written.append(_write_feff(out / "eels" / "feff" / phase / "eels.dat", f"{phase} Li K",
+                                   grid, microscope.li_k_reference(grid, phase, cfg)))
+    # the P L2,3 and O K edges: one FEFF run per phase and edge, each in its own folder
+    grid = np.round(np.arange(120.0, 170.0 + 1e-9, 0.02), 4)
+    for phase in microscope.P_L23_PHASES:
+        written.append(_write_feff(out / "eels" / "feff" / phase / "P_L23" / "eels.dat", f"{phase} P L2,3",
+                                   grid, microscope.p_l23_reference(grid, phase, cfg)))
+    grid = np.round(np.arange(515.0, 580.0 + 1e-9, 0.02), 4)
+    for phase in microscope.O_K_PHASES:
+        written.append(_write_feff(out / "eels" / "feff" / phase / "O_K" / "eels.dat", f"{phase} O K",
+                                   grid, microscope.o_k_reference(grid, phase)))
     return written
 
 

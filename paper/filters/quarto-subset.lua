@@ -8,7 +8,12 @@ The Quarto features this paper uses, for plain pandoc (the fallback renderer).
                              kinds fig, tbl and the `crossref.custom` kinds of the
                              document's metadata (e.g. suppfig -> "Figure S1")
   @fig-x                     a cross-reference to such a float
-  author: [{name:, ...}]     Quarto's structured authors, flattened to names
+
+Captions are numbered as the journal prints them ("Figure 1.", "Figure S1.", "Table S1.",
+label and title sentence in bold); a float holding a table gets the class
+`table-float`, any other `figure-float`, for the templates and the style sheet.
+Shortcodes are expanded in the front matter too (filters/front-matter.lua then lays
+it out for the templates in templates/).
 
 Anything else in {{< >}} stops the render: the fallback must not silently print what
 Quarto would have replaced.  Pass this filter before --citeproc.
@@ -64,7 +69,8 @@ local function expand_inlines(inlines)
         token = next_el.t == "Str" and next_el.text or nil
       end
       if prefix ~= "" then out:insert(pandoc.Str(prefix)) end
-      out:insert(call_shortcode(words))
+      local result = call_shortcode(words)
+      if pandoc.utils.type(result) == "Inlines" then out:extend(result) else out:insert(result) end
       if suffix ~= "" then out:insert(pandoc.Str(suffix)) end
       i = j + 1
     end
@@ -143,29 +149,71 @@ local function figure_provenance()
   return provenance_cache.figures or {}
 end
 
--- In HTML, a caption ends with links to the script and the data behind its images.
-local function provenance_links(content)
+-- In HTML, a caption ends with one compact "source" link to the script that drew the
+-- figure; hovering over it (or focusing it) shows the step, the script and the data files
+-- behind the figure, each a link.  Targets are relative, percent-encoded URLs
+-- (paperbuild/render.py), link titles the plain names; pandoc escapes both as attribute
+-- values and the names as text, so no file name becomes markup.
+local function provenance_note(content, identifier)
   if not (FORMAT or ""):match("html") then
     return nil
   end
-  local figures, seen, links = figure_provenance(), {}, pandoc.Inlines({})
+  local figures, seen, records = figure_provenance(), {}, {}
   content:walk({Image = function(image)
     local record = figures[image.src]
     if record ~= nil and not seen[record.step] then
       seen[record.step] = true
-      links:insert(pandoc.Link("script", record.source, "step " .. record.step .. " made " .. image.src))
-      -- targets are relative, percent-encoded URLs (paperbuild/render.py); titles the plain
-      -- names.  pandoc escapes both as attribute values, so no name becomes markup.
-      local names = record.data_names or {}
-      for index, data in ipairs(record.data or {}) do
-        links:insert(pandoc.Link(index == 1 and "data" or ("data " .. index), data, names[index] or data))
-      end
+      table.insert(records, {record = record, image = image.src})
     end
   end})
-  if #links == 0 then
+  if #records == 0 then
     return nil
   end
-  return pandoc.Span(links, pandoc.Attr("", {"fig-prov"}))
+  local tip = pandoc.Inlines({})
+  for index, item in ipairs(records) do
+    local record = item.record
+    if index > 1 then tip:insert(pandoc.LineBreak()) end
+    tip:extend({pandoc.Str("step"), pandoc.Space(), pandoc.Strong(record.step), pandoc.Str(":"), pandoc.Space(),
+      pandoc.Link("script", record.source, "step " .. record.step .. " made " .. item.image)})
+    local names = record.data_names or {}
+    for data_index, data in ipairs(record.data or {}) do
+      tip:insert(pandoc.Str(data_index == 1 and "; data:" or ","))
+      tip:insert(pandoc.Space())
+      local name = names[data_index] or data
+      tip:insert(pandoc.Link(name, data, name, pandoc.Attr("", {"fig-data"})))
+    end
+  end
+  local tip_id = identifier .. "-prov"
+  local first = records[1].record
+  return pandoc.Span({
+      pandoc.Link("source", first.source, "the script and data behind this figure", pandoc.Attr("", {"fig-source"},
+        {{"aria-describedby", tip_id}})),
+      pandoc.Span(tip, pandoc.Attr(tip_id, {"fig-prov-tip"}, {{"role", "tooltip"}}))},
+    pandoc.Attr("", {"fig-prov"}))
+end
+
+-- The caption's first sentence is its title, set in bold after the label as the journal
+-- does ("Figure 1. The thin-film cell and its interface. (A) ...").  A sentence ends
+-- at a full stop followed by a space, not at an abbreviation or an initial.
+local ABBREVIATIONS = {["e.g."] = true, ["i.e."] = true, ["vs."] = true, ["Fig."] = true, ["Figs."] = true,
+  ["al."] = true, ["cf."] = true, ["ca."] = true, ["approx."] = true, ["Eq."] = true, ["Ref."] = true, ["No."] = true}
+
+local function split_title(inlines)
+  for index, el in ipairs(inlines) do
+    if index > 80 then return nil end
+    if el.t == "Str" and string.sub(el.text, -1) == "." and not ABBREVIATIONS[el.text]
+        and not string.match(el.text, "^%u%.$") then
+      local next_el = inlines[index + 1]
+      if next_el == nil then return nil end  -- one sentence: no separate title
+      if next_el.t == "Space" or next_el.t == "SoftBreak" then
+        local title, rest = pandoc.Inlines({}), pandoc.Inlines({})
+        for i = 1, index do title:insert(inlines[i]) end
+        for i = index + 2, #inlines do rest:insert(inlines[i]) end
+        return title, rest
+      end
+    end
+  end
+  return nil
 end
 
 local function number_floats(blocks)
@@ -182,13 +230,24 @@ local function number_floats(blocks)
         error("float '" .. div.identifier .. "' needs its caption as the last paragraph" ..
           " (a caption opening with '(A)' is read as a list: begin it with a sentence)")
       end
-      local inlines = pandoc.Inlines({pandoc.Strong({pandoc.Str(label .. ":")}), pandoc.Space()})
-      inlines:extend(caption.content)
-      local links = provenance_links(content)
-      if links ~= nil then
-        inlines:extend({pandoc.Space(), links})
+      local inlines = pandoc.Inlines({pandoc.Strong({pandoc.Str(label .. ".")}), pandoc.Space()})
+      local title, rest = split_title(caption.content)
+      if title ~= nil then
+        inlines:insert(pandoc.Strong(title))
+        inlines:insert(pandoc.Space())
+        inlines:extend(rest)
+      else
+        inlines:extend(caption.content)
       end
-      return pandoc.Figure(content, {pandoc.Plain(inlines)}, pandoc.Attr(div.identifier, div.classes, div.attributes))
+      local note = provenance_note(content, div.identifier)
+      if note ~= nil then
+        inlines:extend({pandoc.Space(), note})
+      end
+      local classes = pandoc.List(div.classes)
+      local is_table = false
+      content:walk({Table = function() is_table = true end})
+      classes:insert(is_table and "table-float" or "figure-float")
+      return pandoc.Figure(content, {pandoc.Plain(inlines)}, pandoc.Attr(div.identifier, classes, div.attributes))
     end,
   })
 end
@@ -213,35 +272,39 @@ local function resolve_refs(blocks)
   })
 end
 
--- ------------------------------------------------------------------ authors
-local function flatten_authors()
-  if meta.author == nil then return end
-  local names = {}
-  for _, author in ipairs(meta.author) do
-    if type(author) == "table" and author.name ~= nil then
-      table.insert(names, pandoc.MetaInlines(pandoc.Inlines(author.name)))
-    else
-      table.insert(names, author)
-    end
+-- ------------------------------------------------------------------ metadata
+-- Shortcodes in any text of the front matter (title, abstract, highlights, context-scale,
+-- the original work's citation, ...) are expanded like those of the body.
+local function expand_meta(value)
+  local kind = pandoc.utils.type(value)
+  if kind == "Inlines" then
+    return expand_inlines(pandoc.Inlines(value))
+  elseif kind == "Blocks" then
+    return pandoc.Blocks(value):walk({Inlines = expand_inlines})
+  elseif kind == "List" then
+    for index, item in ipairs(value) do value[index] = expand_meta(item) end
+  elseif type(value) == "table" then
+    for _, key in ipairs(sorted_keys(value)) do value[key] = expand_meta(value[key]) end
   end
-  meta.author = pandoc.MetaList(names)
+  return value
+end
+
+-- Keys in a fixed order: expanding a shortcode numbers its tooltip, and Lua's pairs()
+-- order changes from run to run, so an unsorted walk would make two renders differ.
+function sorted_keys(tbl)
+  local keys = {}
+  for key in pairs(tbl) do table.insert(keys, key) end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  return keys
 end
 
 function Pandoc(doc)
   meta = doc.meta
   read_custom_kinds()
-  flatten_authors()
   local blocks = expand_includes(doc.blocks, 0)
   blocks = blocks:walk({Inlines = expand_inlines})
-  for _, field in ipairs({"abstract", "subtitle", "title"}) do
-    local value = meta[field]
-    if value ~= nil then
-      if pandoc.utils.type(value) == "Blocks" then
-        meta[field] = pandoc.Blocks(value):walk({Inlines = expand_inlines})
-      elseif pandoc.utils.type(value) == "Inlines" then
-        meta[field] = expand_inlines(pandoc.Inlines(value))
-      end
-    end
+  for _, key in ipairs(sorted_keys(meta)) do
+    if key ~= "crossref" then meta[key] = expand_meta(meta[key]) end
   end
   blocks = number_floats(blocks)
   blocks = resolve_refs(blocks)
