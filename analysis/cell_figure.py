@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # annotations only: matplotlib is imported by style.pyplot, a
 #: Printed height (mm) of the figure and of its three rows: cell, images, line profile.
 ROW_HEIGHTS_MM = (56.0, 54.0, 50.0)
 HEIGHT_MM = sum(ROW_HEIGHTS_MM)
+#: Panel B: the CE above the discharge capacity, as parts of the first row's height.
+B_HEIGHT_RATIOS = (2.0, 1.0)
 
 
 def equalize_scales(fig: Figure, images: Mapping[Axes, float], rounds: int = 8,
@@ -97,8 +99,9 @@ def compose_fig1(plt: ModuleType, cycles: np.ndarray, profiles: np.ndarray, sem:
                  region: np.ndarray, scan_nm: np.ndarray | None = None) -> Figure:
     """Figure 1 at double width: A-C on the first row, D-F on the second, G across the third.
 
-    D, E and F show the interface at one magnification (their columns are as wide as
-    their fields of view), so the reader compares the maps with the image directly.
+    B is two plots on one cycle axis, the CE above the discharge capacity.  D, E and F
+    show the interface at one magnification (their columns are as wide as their fields
+    of view), so the reader compares the maps with the image directly.
 
     Parameters
     ----------
@@ -121,18 +124,22 @@ def compose_fig1(plt: ModuleType, cycles: np.ndarray, profiles: np.ndarray, sem:
     """
     fig = style.figure(plt, "double", HEIGHT_MM)
     top, middle, bottom = fig.subfigures(3, 1, height_ratios=ROW_HEIGHTS_MM)
-    ax_a, ax_b, ax_c = top.subplots(1, 3, gridspec_kw={"width_ratios": (1.0, 1.05, 1.05)})
+    grid = top.add_gridspec(2, 3, width_ratios=(1.0, 1.05, 1.05), height_ratios=B_HEIGHT_RATIOS)
+    ax_a, ax_c = top.add_subplot(grid[:, 0]), top.add_subplot(grid[:, 2])
+    ax_b = top.add_subplot(grid[0, 1])
+    ax_bq = top.add_subplot(grid[1, 1], sharex=ax_b)
     draw_voltage_profiles(ax_a, profiles)
-    draw_coulombic_efficiency(ax_b, cycles)
+    draw_coulombic_efficiency(ax_b, ax_bq, cycles)
     draw_cross_section(ax_c, sem)
 
     ax_d, ax_e, ax_f = middle.subplots(1, 3)
     draw_dark_field(ax_d, df, scan_nm)
     for ax, element in ((ax_e, "P"), (ax_f, "N")):
         shown = draw_element_map(ax, maps, element)
-        # the colour bar as tall as the map, just right of it
+        # the colour bar as tall as the map, just right of it; the rates are net of the fitted
+        # background, so counting noise takes a pixel with no element below zero (data, not clipped)
         bar = ax.inset_axes((1.04, 0.0, 0.05, 1.0))
-        middle.colorbar(shown, cax=bar, label=f"{element} K$\\alpha$ (counts/s)")
+        middle.colorbar(shown, cax=bar, label=f"{element} K$\\alpha$ (counts/s),\nbackground-subtracted")
     for ax in (ax_d, ax_e, ax_f):
         ax.set_anchor("N")  # tops in line, so the panel letters of the row are too
     equalize_scales(fig, {ax_d: df["image"].shape[1] * float(df["pixel_nm"]),

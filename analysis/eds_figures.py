@@ -7,6 +7,7 @@ composes them with the electrochemistry and micrograph panels.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,9 +21,16 @@ if TYPE_CHECKING:  # annotations only: matplotlib is imported by style.pyplot, a
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from matplotlib.image import AxesImage
+    from matplotlib.lines import Line2D
+    from matplotlib.text import Text
 
 #: Printed names of the X-ray lines the EDS step reports.
 LABELS = {"N_Ka": "N K$\\alpha$", "O_Ka": "O K$\\alpha$", "P_Ka": "P K$\\alpha$"}
+#: Lines in the point spectra from outside the sample (Fig S6): carbon contamination and the
+#: copper grid.  Their energies come from exspy's element database, like the EDS step's.
+OTHER_LINES = {"C_Ka": "C K$\\alpha$", "Cu_La": "Cu L$\\alpha$"}
+#: Colour of the lines from outside the sample (the sample's lines take their element's colour).
+OTHER_COLOUR = "0.45"
 #: The three regions along the line scan and their background tints (Li and LiPON in
 #: their phase colours, the interphase between them in a neutral tint).
 REGION_TINTS = {"Li": (style.PHASE_COLOURS["Li"], 0.35), "interphase": (style.PALETTE["yellow"], 0.25),
@@ -32,8 +40,10 @@ POINT_SHADES = {"start": "0.65", "middle": "0.38", "end": "0.0"}
 #: Figures S5 and S6: printed heights (mm).
 S5_HEIGHT_MM = 62.0
 S6_HEIGHT_MM = 60.0
-#: How much of the plot's height the offset spectra may fill, leaving the top for the line labels.
+#: How much of the plot's height the offset spectra may fill, leaving the top for the line labels,
+#: and the height (axes fraction) of the labels' baseline.
 _SPECTRA_FILL = 0.82
+_NAME_BASE = 0.88
 
 
 def line_name(line: str | bytes) -> str:
@@ -49,7 +59,7 @@ def line_name(line: str | bytes) -> str:
     str
         The label (N Kα, with the α from mathtext).
     """
-    return LABELS[line.decode() if isinstance(line, bytes) else line]
+    return {**LABELS, **OTHER_LINES}[line.decode() if isinstance(line, bytes) else line]
 
 
 def shade_regions(ax: Axes, region: np.ndarray) -> None:
@@ -149,11 +159,23 @@ def draw_cps(ax: Axes, profiles: np.ndarray, region: np.ndarray) -> None:
     ax.legend(loc="upper left", ncols=3, columnspacing=1.0, handlelength=1.2)
 
 
-def draw_point_spectra(ax: Axes, spectra: np.ndarray, lines: np.ndarray) -> None:
-    """Fig S6: spectra at the start, middle and end of the interphase, offset, with the line energies.
+@dataclass(frozen=True)
+class LineName:
+    """A line energy's name on Fig S6, the leader that joins it to its dotted line, and the energy (keV)."""
 
-    Each line energy is a dotted line in its element's colour, named at the top; names
-    of lines too close to print side by side (N Kα and O Kα) are spread apart and joined
+    text: Text
+    leader: Line2D
+    energy_keV: float
+
+
+def draw_point_spectra(ax: Axes, spectra: np.ndarray, lines: np.ndarray,
+                       other_lines: np.ndarray | None = None) -> list[LineName]:
+    """Fig S6: spectra at the start, middle and end of the interphase, stacked apart, with the line energies.
+
+    Each spectrum sits wholly above the one before it (its baseline above that one's
+    highest count), so no two cross.  Each line energy is a dotted line in its element's
+    colour (lines from outside the sample in grey) that stops below the names; the
+    names are spread apart where lines are close (:func:`place_line_names`) and joined
     to their lines by short leaders.  The key sits outside the plot, so it covers no peak.
 
     Parameters
@@ -163,34 +185,79 @@ def draw_point_spectra(ax: Axes, spectra: np.ndarray, lines: np.ndarray) -> None
     spectra
         The EDS step's point-spectrum table.
     lines
-        The EDS step's line-energy table.
+        The EDS step's line-energy table (the sample's lines).
+    other_lines
+        Lines of the same form from outside the sample (:data:`OTHER_LINES`), or None.
+
+    Returns
+    -------
+    list of LineName
+        The names, in order of energy; place them again once the figure is laid out.
     """
     energy = spectra["energy_keV"]
     shown = max(2.4, 1.2 * float(np.max(lines["energy_keV"])))  # the N, O and P K lines and some room
     keep = energy <= shown
-    offset = 0.0
+    offset, gap = 0.0, 0.06 * max(float(np.max(spectra[f"{name}_cps"][keep])) for name in POINT_SHADES)
     for name, shade in POINT_SHADES.items():
         y = spectra[f"{name}_cps"][keep]
         ax.plot(energy[keep], y + offset, color=shade, lw=0.7, label=name)
-        offset += 0.8 * float(np.max(y))
-    low, high = ax.get_ylim()
-    ax.set_ylim(0.0, low + (high - low) / _SPECTRA_FILL)
+        offset += float(np.max(y)) + gap
+    ax.set_ylim(0.0, (offset - gap) / _SPECTRA_FILL)
     ax.set_xlim(0.0, shown)
-    names = [line_name(n) for n in lines["line"]]
-    energies = np.asarray(lines["energy_keV"], dtype=float)
-    order = np.argsort(energies)
-    # a label is about 0.13 of this axis wide at single-column width: spread the names that far apart
-    placed = micrograph_figures.spread_labels(energies[order], 0.13 * shown, 0.07 * shown, 0.93 * shown)
-    for index, x_text in zip(order, placed):
-        colour = style.ELEMENT_COLOURS[names[index][0]]
-        ax.axvline(energies[index], color=colour, lw=0.6, ls=":", zorder=0)
-        ax.annotate(names[index], xy=(energies[index], _SPECTRA_FILL + 0.02), xycoords=("data", "axes fraction"),
-                    xytext=(x_text, 0.96), textcoords=("data", "axes fraction"), ha="center", va="top", color=colour,
-                    arrowprops={"arrowstyle": "-", "lw": 0.5, "color": colour, "shrinkA": 1.0, "shrinkB": 0.0})
+    marked = [(_text(n), float(e)) for n, e in zip(lines["line"], lines["energy_keV"])]
+    if other_lines is not None:
+        marked += [(_text(n), float(e)) for n, e in zip(other_lines["line"], other_lines["energy_keV"])
+                   if float(e) <= shown]
+    names = []
+    along = ax.get_xaxis_transform()  # x in keV, y in axes fractions
+    for line, at in sorted(marked, key=lambda item: item[1]):
+        colour = style.ELEMENT_COLOURS[line.split("_")[0]] if line in LABELS else OTHER_COLOUR
+        ax.axvline(at, ymax=_SPECTRA_FILL, color=colour, lw=0.6, ls=":", zorder=0)
+        text = ax.text(at, _NAME_BASE, line_name(line), transform=along, ha="center", va="bottom", color=colour)
+        leader, = ax.plot([at, at], [_SPECTRA_FILL, _NAME_BASE - 0.01], transform=along, color=colour, lw=0.5)
+        names.append(LineName(text, leader, at))
     ax.set_xlabel("Energy (keV)")
     ax.set_ylabel("Count rate (counts/s, offset)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, handlelength=1.2,
               title="interphase", title_fontsize=style.FONT_RANGE_PT[0] + 0.5, alignment="left")
+    place_line_names(ax, names)
+    return names
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def place_line_names(ax: Axes, names: list[LineName], pad_pt: float = 3.0) -> None:
+    """Spread the line names along the top so that none touches the next, and aim their leaders.
+
+    The least distance between two names' centres is the widest name plus ``pad_pt``,
+    at the panel's present printed width, so a composed figure calls this again once
+    it is laid out.  Names stay as close to their lines as that allows
+    (:func:`analysis.micrograph_figures.spread_labels`).
+
+    Parameters
+    ----------
+    ax
+        The panel.
+    names
+        Its line names (:func:`draw_point_spectra`), in order of energy.
+    pad_pt
+        Air between neighbouring names, in points.
+    """
+    if not names:
+        return
+    renderer = ax.figure.canvas.get_renderer()
+    lo, hi = ax.get_xlim()
+    to_pt = 72.0 / ax.figure.dpi
+    per_pt = (hi - lo) / (ax.get_window_extent(renderer).width * to_pt)
+    widest = max(name.text.get_window_extent(renderer).width * to_pt for name in names)
+    half = 0.5 * widest * per_pt
+    placed = micrograph_figures.spread_labels([name.energy_keV for name in names], (widest + pad_pt) * per_pt,
+                                              lo + half, hi - half)
+    for name, x in zip(names, placed):
+        name.text.set_x(float(x))
+        name.leader.set_xdata([name.energy_keV, float(x)])
 
 
 def compose_s5(plt: ModuleType, df: Mapping[str, np.ndarray], profiles: np.ndarray, region: np.ndarray,
@@ -220,7 +287,8 @@ def compose_s5(plt: ModuleType, df: Mapping[str, np.ndarray], profiles: np.ndarr
     return fig
 
 
-def compose_s6(plt: ModuleType, spectra: np.ndarray, lines: np.ndarray) -> Figure:
+def compose_s6(plt: ModuleType, spectra: np.ndarray, lines: np.ndarray,
+               other_lines: np.ndarray | None = None) -> Figure:
     """Figure S6 at one column width: the three point spectra, the key beside them.
 
     Parameters
@@ -229,14 +297,32 @@ def compose_s6(plt: ModuleType, spectra: np.ndarray, lines: np.ndarray) -> Figur
         ``matplotlib.pyplot`` with the paper's style.
     spectra, lines
         The EDS step's point-spectrum and line-energy tables.
+    other_lines
+        Lines from outside the sample to mark too (:func:`other_line_table`), or None.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     fig = style.figure(plt, "single", S6_HEIGHT_MM)
-    draw_point_spectra(fig.add_subplot(), spectra, lines)
+    ax = fig.add_subplot()
+    names = draw_point_spectra(ax, spectra, lines, other_lines)
+    fig.get_layout_engine().execute(fig)
+    place_line_names(ax, names)  # at the panel's final width
     return fig
+
+
+def other_line_table() -> np.ndarray:
+    """The lines of :data:`OTHER_LINES` with their tabulated energies, as a table like the EDS step's.
+
+    Returns
+    -------
+    numpy.ndarray
+        Fields ``line`` and ``energy_keV``, one row per line.
+    """
+    from analysis.eds import line_energies_keV
+
+    return np.array(line_energies_keV(tuple(OTHER_LINES)), dtype=[("line", "U8"), ("energy_keV", float)])
 
 
 def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path]) -> None:
@@ -256,6 +342,6 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path]) -> None:
     region = datatable.read(inputs["interphase"])
     df = np.load(inputs["df_interface"], allow_pickle=False)
     style.save(compose_s5(plt, df, profiles, region, datatable.read(inputs["scan_path"])), outputs["figS5"])
-    style.save(compose_s6(plt, datatable.read(inputs["point_spectra"]), datatable.read(inputs["lines"])),
-               outputs["figS6"])
+    style.save(compose_s6(plt, datatable.read(inputs["point_spectra"]), datatable.read(inputs["lines"]),
+                          other_line_table()), outputs["figS6"])
     plt.close("all")

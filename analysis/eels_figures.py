@@ -4,8 +4,14 @@ Li K, P L2,3 and O K edges, (C) the simulated (FEFF9) edges of the candidate pha
 Layout: A sits top left; B's three edges fill the rest of the top row and C's three
 edges the bottom row, each C panel under the B panel of the same edge and on the same
 energy axis, so a measured peak can be compared with the references by eye straight
-down the column.  The key under A names the points' colours (the same colours mark the
-points in A) and gives each point's Li2O share.
+down the column.  Each row has its own key at its left: the key of A and B, right under
+A and beside B, names the points' colours (the same colours mark the points in A) and
+gives each point's Li2O share; the key of C, beside C, names the phases' colours.
+
+The points wear a sequential scheme of their own (:data:`POINT_CMAP`, their order along
+the line), which shares no colour with the phase colours of C
+(:data:`analysis.style.PHASE_COLOURS`), so a spectrum in B is never mistaken for a
+reference in C.  Pale phase colours (the yellow of Li3P) get a dark rim for contrast.
 
 Every position drawn is computed from the tables (label directions from the line of
 points, offsets from the spectra, peak marks from the peak table), so another
@@ -31,7 +37,14 @@ if TYPE_CHECKING:
 #: The three edges of Fig 3B and 3C: table prefix, printed name, the element whose FEFF
 #: references a phase has only if it holds that element.
 EDGES = (("li", "Li K", "Li"), ("p", "P L$_{2{,}3}$", "P"), ("o", "O K", "O"))
-FIGURE_HEIGHT_MM = 122.0
+FIGURE_HEIGHT_MM = 140.0
+#: The points' colours: viridis from its green (point 1) to its dark violet (the last
+#: point); its yellow end, next to the Li3P yellow, is left out.
+POINT_CMAP = "viridis"
+POINT_RANGE = (0.82, 0.0)
+#: Phase colours paler than this relative luminance are drawn with a dark rim.
+_PALE_LUMINANCE = 0.6
+_RIM_COLOUR = "0.3"
 _LABEL_GAP_PT = 5.0          # from a point's marker to its number in A
 _ROW_LABEL_GAP_PT = 3.0      # from a panel's right edge to the row labels of B and C
 _HEADROOM = 0.14             # of the stacked data's height, above it for the peak letters
@@ -44,11 +57,11 @@ _MARK_STYLE = (0, (1, 1.5))  # dotted: peak marks, unlike the dashed fits
 
 # ------------------------------------------------------------------ computations
 def point_colours(n: int) -> list[str]:
-    """One colour per point, running from the Li2O colour to the LiPON colour of every figure.
+    """One colour per point, in a sequential scheme of their own: their order along the line.
 
-    The points run from the Li2O-rich interphase into LiPON, so the ramp between the two
-    phases' colours (``style.PHASE_COLOURS``) says where a spectrum was taken and ties
-    B's spectra to C's Li2O and LiPON references.
+    Evenly spaced over :data:`POINT_RANGE` of :data:`POINT_CMAP` (perceptually uniform and
+    colour-blind safe), so neighbouring points differ by the same step of lightness, and no
+    point wears a phase colour of C.
 
     Parameters
     ----------
@@ -58,19 +71,62 @@ def point_colours(n: int) -> list[str]:
     Returns
     -------
     list of str
-        ``n`` colours as ``#rrggbb``, the first the Li2O colour, the last the LiPON colour.
+        ``n`` colours as ``#rrggbb``, point 1 first.
 
     Raises
     ------
     ValueError
         Fewer than two points.
     """
-    from matplotlib.colors import to_hex, to_rgb
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
 
     if n < 2:
         raise ValueError(f"{n} point(s): a line of EELS points has at least two")
-    start, end = np.array(to_rgb(style.PHASE_COLOURS["Li2O"])), np.array(to_rgb(style.PHASE_COLOURS["LiPON"]))
-    return [to_hex(start + (end - start) * t) for t in np.linspace(0.0, 1.0, n)]
+    cmap = colormaps[POINT_CMAP]
+    return [to_hex(cmap(t)) for t in np.linspace(*POINT_RANGE, n)]
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG relative luminance of a colour (0 black, 1 white).
+
+    Parameters
+    ----------
+    colour
+        Any matplotlib colour.
+
+    Returns
+    -------
+    float
+        ``0.2126 R + 0.7152 G + 0.0722 B`` of the linearized sRGB channels.
+    """
+    from matplotlib.colors import to_rgb
+
+    rgb = np.array(to_rgb(colour))
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float(linear @ [0.2126, 0.7152, 0.0722])
+
+
+def line_effects(colour: str, lw: float) -> list:
+    """Path effects for a line in ``colour``: a dark rim under a pale colour, none otherwise.
+
+    Parameters
+    ----------
+    colour
+        The line's colour.
+    lw
+        The line's width (pt); the rim is 0.7 pt wider.
+
+    Returns
+    -------
+    list
+        Matplotlib path effects (empty for a colour dark enough to read on white).
+    """
+    import matplotlib.patheffects as effects
+
+    if relative_luminance(colour) <= _PALE_LUMINANCE:
+        return []
+    return [effects.Stroke(linewidth=lw + 0.7, foreground=_RIM_COLOUR), effects.Normal()]
 
 
 def label_offset_pt(xy_px: np.ndarray, distance_pt: float) -> tuple[float, float]:
@@ -190,8 +246,9 @@ def draw_points(ax: Axes, image: np.ndarray, pixel_nm: float, points: np.ndarray
     xy = np.column_stack([points["x_nm"], points["y_nm"]]) / pixel_nm
     offset = label_offset_pt(xy, _LABEL_GAP_PT)
     halo = [effects.withStroke(linewidth=1.5, foreground="black")]
+    ring = [effects.Stroke(linewidth=2.2, foreground="white"), effects.Normal()]   # a dark colour on a dark image
     for number, (x, y), colour in zip(points["point"], xy, colours):
-        ax.plot(x, y, "o", ms=4.5, mfc="none", mec=colour, mew=1.2)
+        ax.plot(x, y, "o", ms=4.5, mfc="none", mec=colour, mew=1.2, path_effects=ring)
         ax.annotate(f"{number:.0f}", (x, y), xytext=offset, textcoords="offset points", ha="center", va="center",
                     color="white", fontsize=7, path_effects=halo)
 
@@ -272,7 +329,8 @@ def draw_references(ax: Axes, table: np.ndarray, title: str, element: str, *,
         base = i * _REFERENCE_SLOT
         if phase in table.dtype.names:
             curve = table[phase] / np.max(table[phase])
-            ax.plot(energy, curve + base, lw=0.9, color=style.PHASE_COLOURS[phase])
+            colour = style.PHASE_COLOURS[phase]
+            ax.plot(energy, curve + base, lw=0.9, color=colour, path_effects=line_effects(colour, 0.9))
             level = tail_level(energy, curve) + base
         else:
             ax.text(0.5 * (energy[0] + energy[-1]), base + 0.3, f"no {element}", ha="center", va="center",
@@ -303,8 +361,8 @@ def draw_key(ax: Axes, points: np.ndarray, colours: Sequence[str]) -> None:
     Parameters
     ----------
     ax
-        The empty panel under A; its axes are switched off and the legend fills it from
-        the top left.
+        The empty panel right under A (beside B); its axes are switched off and the legend
+        fills it from the top left.
     points
         The EELS step's point table: ``point`` (the number printed in A and B) and
         ``li2o_fraction`` (the Li2O share of the two-reference fit of the point's Li K
@@ -320,9 +378,30 @@ def draw_key(ax: Axes, points: np.ndarray, colours: Sequence[str]) -> None:
     handles.append(Line2D([], [], color=_FIT_COLOUR, lw=0.8, ls=_FIT_STYLE))
     labels.append(f"fit, {style.formula('Li2O')} + LiPON")
     ax.axis("off")
-    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.0,
-              title=f"Point:  {style.formula('Li2O')} share\nof the Li K edge", title_fontsize=7,
-              alignment="left")
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.0, ncol=2,
+              title=f"A, B: point, {style.formula('Li2O')} share of the Li K edge", title_fontsize=7,
+              alignment="left", columnspacing=1.0, handlelength=1.6)
+
+
+def draw_reference_key(ax: Axes, phases: Sequence[str]) -> None:
+    """The key of C, beside it: each simulated phase's colour (pale ones with their dark rim).
+
+    Parameters
+    ----------
+    ax
+        The empty panel left of C; its axes are switched off and the legend fills it from
+        the top left.
+    phases
+        The phases of C, listed top row first as C stacks them.
+    """
+    from matplotlib.lines import Line2D
+
+    colours = [style.PHASE_COLOURS[p] for p in phases]
+    handles = [Line2D([], [], color=c, lw=1.2, path_effects=line_effects(c, 1.2)) for c in colours]
+    ax.axis("off")
+    ax.legend(handles, [style.formula(p) for p in phases], loc="upper left", bbox_to_anchor=(0.0, 1.0),
+              borderaxespad=0.0, title="C: simulated (FEFF9) edge of", title_fontsize=7, alignment="left",
+              handlelength=1.6)
 
 
 # ------------------------------------------------------------------ composition
@@ -353,9 +432,11 @@ def compose_figure3(df: Mapping[str, np.ndarray], points: np.ndarray, edges: Map
     matplotlib.figure.Figure
     """
     fig = style.figure(plt, "double", FIGURE_HEIGHT_MM)
-    grid = fig.add_gridspec(2, 4, width_ratios=(1.3, 1, 1, 1), height_ratios=(1.25, 1))
-    ax_a = fig.add_subplot(grid[0, 0])
-    ax_key = fig.add_subplot(grid[1, 0])
+    grid = fig.add_gridspec(2, 4, width_ratios=(1.3, 1, 1, 1), height_ratios=(1.55, 1))
+    left = grid[0, 0].subgridspec(2, 1, height_ratios=(3.3, 1))
+    ax_a = fig.add_subplot(left[0])
+    ax_key = fig.add_subplot(left[1])
+    ax_ref_key = fig.add_subplot(grid[1, 0])
     top = [fig.add_subplot(grid[0, j + 1]) for j in range(3)]
     bottom = [fig.add_subplot(grid[1, j + 1], sharex=top[j]) for j in range(3)]
     colours = point_colours(len(points))
@@ -363,6 +444,7 @@ def compose_figure3(df: Mapping[str, np.ndarray], points: np.ndarray, edges: Map
 
     draw_points(ax_a, df["image"], float(df["pixel_nm"]), points, colours)
     draw_key(ax_key, points, colours)
+    draw_reference_key(ax_ref_key, PHASES[::-1])
     for j, (key, title, element) in enumerate(EDGES):
         last = j == len(EDGES) - 1
         draw_edges(top[j], edges[key], colours, title, fits=fits if key == "li" else None,

@@ -25,7 +25,9 @@ CYCLE_COLOURS = (style.PALETTE["blue"], style.PALETTE["orange"], style.PALETTE["
 #: The two cells of Figure S1.
 CELL_COLOURS = {"solid": style.PALETTE["blue"], "liquid": style.PALETTE["vermillion"]}
 #: Figure S1's printed height (mm) at single-column width.
-S1_HEIGHT_MM = 62.0
+S1_HEIGHT_MM = 66.0
+#: Figure S1 with an axis break: heights of the steady range and of the range below the break.
+S1_BREAK_RATIOS = (4.0, 1.0)
 
 
 def clear_spot(points: np.ndarray, size: tuple[float, float], prefer: tuple[float, float] = (0.5, 0.0),
@@ -169,75 +171,178 @@ def draw_voltage_profiles(ax: Axes, profiles: np.ndarray) -> None:
     place_legend(ax)
 
 
-def draw_coulombic_efficiency(ax: Axes, cycles: np.ndarray) -> Axes:
-    """Fig 1B: the thin-film cell's CE (steady cycles) beside its discharge capacity (all cycles).
+def cycle_limits(cycles: np.ndarray, margin: float = 0.02) -> tuple[float, float]:
+    """The cycle axis of a per-cycle plot: every cycle with a margin, so no end marker is cut by the frame.
 
     Parameters
     ----------
-    ax
-        The panel; it carries the CE (left axis).
     cycles
-        The electrochemistry step's ``thin_film_cycles`` table.
+        A per-cycle table (``cycle``).
+    margin
+        Room beyond the first and the last cycle, as a fraction of the range.
 
     Returns
     -------
-    matplotlib.axes.Axes
-        The twin axes that carries the discharge capacity (right axis).
+    tuple of float
+        The x limits.
     """
-    ce_colour, q_colour = style.PALETTE["blue"], style.PALETTE["vermillion"]
+    first, last = float(np.min(cycles["cycle"])), float(np.max(cycles["cycle"]))
+    pad = margin * max(last - first, 1.0)
+    return min(0.0, first - pad), last + pad
+
+
+def draw_coulombic_efficiency(ax_ce: Axes, ax_q: Axes, cycles: np.ndarray) -> None:
+    """Fig 1B: the thin-film cell's CE (steady cycles) above its discharge capacity (every cycle).
+
+    The two share the cycle axis but not the plotting area, so no capacity point is
+    drawn over the CE points near the floor.  In the capacity panel the slow cycles
+    (the first ones and the last) are open circles, the steady ones dots, each named
+    with its C-rate from the table.
+
+    Parameters
+    ----------
+    ax_ce
+        The upper panel: CE of the steady cycles.
+    ax_q
+        The lower panel, below ``ax_ce`` (its x axis is shared): discharge capacity.
+    cycles
+        The electrochemistry step's ``thin_film_cycles`` table.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
+    from analysis.electrochemistry import rate_text
+
     steady = cycles["steady"] == 1
-    ax.plot(cycles["cycle"][steady], cycles["ce_pct"][steady], ".", ms=1.5, color=ce_colour)
-    ax.set_xlabel("Cycle number")
-    ax.set_ylabel("Coulombic efficiency (%)", color=ce_colour)
-    ax.tick_params(axis="y", colors=ce_colour)
-    ax.set_ylim(99.0, 100.0)
-    ax.set_xlim(0, float(np.max(cycles["cycle"])) + 1)
-    twin = ax.twinx()
-    twin.spines["right"].set_visible(True)
-    twin.plot(cycles["cycle"], cycles["q_discharge_uAh"], ".", ms=1.5, color=q_colour)
-    twin.set_ylabel("Discharge capacity (µAh)", color=q_colour)
-    twin.tick_params(axis="y", colors=q_colour)
-    twin.set_ylim(0, 1.15 * np.max(cycles["q_discharge_uAh"]))
-    return twin
+    ax_ce.plot(cycles["cycle"][steady], cycles["ce_pct"][steady], ".", ms=1.5, color=style.PALETTE["blue"])
+    ax_ce.set_ylabel("Coulombic\nefficiency (%)")
+    low = min(99.0, np.floor(float(np.min(cycles["ce_pct"][steady]))))
+    ax_ce.set_ylim(low, 100.0 + 0.03 * (100.0 - low))  # room above 100 %: a point at 99.99 % is not cut
+    ax_ce.set_xlim(*cycle_limits(cycles))
+    ax_ce.tick_params(axis="x", labelbottom=False)
+
+    q = cycles["q_discharge_uAh"]
+    colour = style.PALETTE["vermillion"]
+    ax_q.plot(cycles["cycle"][steady], q[steady], ".", ms=1.5, color=colour)
+    ax_q.plot(cycles["cycle"][~steady], q[~steady], "o", ms=2.5, mfc="white", mew=0.6, color=colour, clip_on=False,
+              zorder=3)
+    ax_q.set_ylim(0, 1.25 * float(np.max(q)))
+    ax_q.yaxis.set_major_locator(MaxNLocator(3))
+    ax_q.set_xlabel("Cycle number")
+    ax_q.set_ylabel("Discharge\ncapacity (µAh)")
+    rates = [rate_text(float(np.median(cycles["rate_C"][group]))) for group in (steady, ~steady) if np.any(group)]
+    handles = [Line2D([], [], ls="", marker=".", ms=3, color=colour, label=rates[0])]
+    if len(rates) > 1:
+        handles.append(Line2D([], [], ls="", marker="o", ms=2.5, mfc="white", mew=0.6, color=colour, label=rates[1]))
+    ax_q.legend(handles=handles, loc="lower left", ncols=2, handletextpad=0.2, columnspacing=0.8,
+                borderaxespad=0.2)
 
 
-def draw_ce_both_cells(ax: Axes, solid: np.ndarray, liquid: np.ndarray) -> None:
-    """Fig S1: the CE of the LiPON thin-film cell beside the liquid-electrolyte coin cell's.
+def ce_ranges(solid: np.ndarray, liquid: np.ndarray) -> tuple[tuple[float, float], tuple[float, float] | None]:
+    """Fig S1's CE ranges: the steady cycles' range and, below a break, a range for the cycles far under it.
 
-    The y range starts just below the lower of the two cells' steady minima, so both
-    cells' steady cycles are in view whatever their levels; the slow first cycles,
-    far lower, leave the view at the bottom.
+    The main range starts 1 % below the lower of the two cells' steady minima (at 95 %
+    or lower), so both cells' steady cycles are resolved; the slow formation cycles far
+    below get a range of their own under an axis break instead of leaving the view.
+
+    Parameters
+    ----------
+    solid, liquid
+        The ``thin_film_cycles`` and ``liquid_cycles`` tables.
+
+    Returns
+    -------
+    tuple
+        ``(low, high)`` of the main range, and ``(low, high)`` of the range below the
+        break (whole percent, 1 % beyond the points it holds) or None when every point
+        is in the main range.
+    """
+    steady_low = min(float(np.min(t["ce_pct"][t["steady"] == 1])) for t in (solid, liquid))
+    low = min(95.0, np.floor(steady_low) - 1.0)
+    main = (low, 100.0 + 0.04 * (100.0 - low))
+    below = np.concatenate([t["ce_pct"][t["ce_pct"] < low] for t in (solid, liquid)])
+    if below.size == 0:
+        return main, None
+    return main, (float(np.floor(np.min(below))) - 1.0, min(float(np.ceil(np.max(below))) + 1.0, low))
+
+
+def draw_ce_both_cells(ax: Axes, solid: np.ndarray, liquid: np.ndarray, ax_low: Axes | None = None) -> None:
+    """Fig S1: the CE of the LiPON thin-film cell beside the liquid-electrolyte coin cell's, every cycle shown.
+
+    The steady cycles fill ``ax`` (:func:`ce_ranges`); the cycles far below them (the
+    slow first cycles) are drawn in ``ax_low`` under an axis break, each named with its
+    cycle and value, so no point leaves the figure.
 
     Parameters
     ----------
     ax
-        The panel.
+        The main panel.
     solid
         The electrochemistry step's ``thin_film_cycles`` table.
     liquid
         Its ``liquid_cycles`` table.
+    ax_low
+        The panel below the break, under ``ax`` with its x axis shared; needed when a
+        cycle lies below the main range (:func:`ce_ranges`).
+
+    Raises
+    ------
+    ValueError
+        A cycle lies below the main range and there is no ``ax_low``.
     """
     from matplotlib.lines import Line2D
 
     names = {"solid": "Li | LiPON | LNMO thin film",
              "liquid": "Li | " + style.formula("LiPF6") + " EC:EMC | LNMO coin cell"}
-    ax.plot(solid["cycle"], solid["ce_pct"], ".", ms=1.5, color=CELL_COLOURS["solid"])
-    ax.plot(liquid["cycle"], liquid["ce_pct"], ".", ms=2.5, color=CELL_COLOURS["liquid"])
+    main, lower = ce_ranges(solid, liquid)
+    if lower is not None and ax_low is None:
+        raise ValueError(f"cycles below {main[0]:g} % need a panel below the axis break")
+    panels = [ax] if lower is None else [ax, ax_low]
+    for panel in panels:
+        panel.plot(solid["cycle"], solid["ce_pct"], ".", ms=1.5, color=CELL_COLOURS["solid"])
+        panel.plot(liquid["cycle"], liquid["ce_pct"], ".", ms=2.5, color=CELL_COLOURS["liquid"])
+        panel.set_xlim(*cycle_limits(solid if np.max(solid["cycle"]) >= np.max(liquid["cycle"]) else liquid))
     ax.axhline(99.0, color="0.5", lw=0.6, ls=":")
-    steady_low = min(float(np.min(t["ce_pct"][t["steady"] == 1])) for t in (solid, liquid))
-    low = min(95.0, np.floor(steady_low) - 1.0)
-    ax.set_ylim(low, 100.0 + 0.04 * (100.0 - low))
-    ax.set_xlim(0, max(float(np.max(solid["cycle"])), float(np.max(liquid["cycle"]))) + 1)
-    ax.set_xlabel("Cycle number")
+    ax.set_ylim(*main)
     ax.set_ylabel("Coulombic efficiency (%)")
-    # below the data: the key sits under the plot, clear of both cells' points
+    bottom = ax
+    if lower is not None:
+        bottom = ax_low
+        ax_low.set_ylim(*lower)
+        ax.tick_params(axis="x", bottom=False, labelbottom=False)
+        ax.spines["bottom"].set_visible(False)
+        mark_break(ax, ax_low)
+        for cell, table in (("solid", solid), ("liquid", liquid)):
+            for row in table[table["ce_pct"] < main[0]]:
+                ax_low.annotate(f"cycle {row['cycle']:.0f}: {row['ce_pct']:.1f} %", (row["cycle"], row["ce_pct"]),
+                                xytext=(4, 0), textcoords="offset points", va="center", fontsize=6.5,
+                                color=CELL_COLOURS[cell])
+    bottom.set_xlabel("Cycle number")
+    # below the data: the key sits under the figure's plots, clear of both cells' points
     handles = [Line2D([], [], ls="", marker="o", ms=3, color=CELL_COLOURS[cell], label=name)
                for cell, name in names.items()]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.22), borderaxespad=0.0)
+    ax.figure.legend(handles=handles, loc="outside lower center")
+
+
+def mark_break(ax: Axes, ax_low: Axes, size_pt: float = 3.0) -> None:
+    """Two short slashes on the left axis line where it is broken between ``ax`` and the panel below.
+
+    Parameters
+    ----------
+    ax, ax_low
+        The upper and the lower panel.
+    size_pt
+        The half-length of a slash, in points.
+    """
+    ax_low.spines["top"].set_visible(False)
+    slash = {"marker": [(-1, -0.5), (1, 0.5)], "markersize": 2 * size_pt, "linestyle": "none", "color": "k",
+             "mec": "k", "mew": 0.6, "clip_on": False}
+    ax.plot([0], [0], transform=ax.transAxes, **slash)
+    ax_low.plot([0], [1], transform=ax_low.transAxes, **slash)
 
 
 def compose_s1(plt: ModuleType, solid: np.ndarray, liquid: np.ndarray) -> Figure:
-    """Figure S1 at its printed size: one column wide.
+    """Figure S1 at its printed size: one column wide, with an axis break when a cycle lies far below the rest.
 
     Parameters
     ----------
@@ -251,8 +356,11 @@ def compose_s1(plt: ModuleType, solid: np.ndarray, liquid: np.ndarray) -> Figure
     matplotlib.figure.Figure
     """
     fig = style.figure(plt, "single", S1_HEIGHT_MM)
-    ax = fig.add_subplot()
-    draw_ce_both_cells(ax, solid, liquid)
+    if ce_ranges(solid, liquid)[1] is None:
+        draw_ce_both_cells(fig.add_subplot(), solid, liquid)
+        return fig
+    ax, ax_low = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": S1_BREAK_RATIOS})
+    draw_ce_both_cells(ax, solid, liquid, ax_low)
     return fig
 
 

@@ -2,10 +2,11 @@
 each composed whole at its printed size.
 
 Figure 2 (double width): (A) the image of region 1 with the layer boundaries the analysis
-placed, the four regions whose spectra follow marked and numbered, and the power spectrum
-of the whole image as an inset; (B, D, F, H) the power spectrum of each region with one
-reflection of each phase the layer holds circled and named; (C, E, G, I) the segmented
-crystallites outlined on each region; (J) the depth of each layer in every imaged region;
+placed, the four areas whose spectra follow marked as squares a-d, and the power spectrum
+of the whole image beside it (right of the image, covering none of it); (B, D, F, H) the
+power spectrum of each area with one reflection of each phase the layer holds circled and
+named; (C, E, G, I) the segmented crystallites outlined on each area, the scale bar where
+no outline crosses it; (J) the depth of each layer in every imaged region (one image each);
 (K) the mean thickness of each layer with its range over the regions, the layers named by
 their phases.
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from matplotlib.text import Text
 
 #: The three layers the paper reports, named by the phases they hold (the number keys
-#: ``hrtem.layer_li_li2o_nm`` ... name them the same way); region 4 is amorphous LiPON.
+#: ``hrtem.layer_li_li2o_nm`` ... name them the same way); area d of Figure 2 is amorphous LiPON.
 LAYER_PHASES = (("Li", "Li2O"), ("Li", "Li2O", "Li3N"), ("Li2O", "Li3N", "Li3PO4"))
 REGION_PHASES = (*LAYER_PHASES, ())
 #: Each layer takes the colour of the phase it adds to the one before, so J, K and the
@@ -44,15 +45,24 @@ LAYER_COLOURS = tuple(style.PHASE_COLOURS[p] for p in ("Li2O", "Li3N", "Li3PO4")
 #: (about 4 Å) and two columns of crystallites, at most a crystallite field that still
 #: fits inside the thinnest layer of most regions.
 REGION_SIDE_NM = (8.0, 20.0)
-#: Part of the overview's height kept free at the top for the whole-image spectrum and at
-#: the bottom for the scale bar; the region squares sit in the band between.
-INSET_FRACTION = 0.36
-SCALE_BAR_FRACTION = 0.14
+#: The band of the overview's rows the area squares sit in, as fractions of its height:
+#: clear of the scale bar at the bottom, with room for the areas' letters above.  (The
+#: band is the one the areas were first chosen in, when the whole-image spectrum covered
+#: the top of the image; kept, so the areas and their spectra stay the same.)
+AREA_BAND = (0.40, 0.86)
+#: The areas of Figure 2 (squares on the image, one per layer and one in LiPON) are named
+#: by lower-case letters, so they are not confused with the numbered imaged regions of panel J.
+AREA_NAMES = ("a", "b", "c", "d")
+#: Height of the whole-image spectrum beside panel A, as a fraction of the image's height.
+SPECTRUM_FRACTION = 0.5
 #: Two reflections within this many frequency steps of a region's spectrum cannot be
 #: told apart in it (the same rule as the supplement's reflection table).
 AMBIGUITY_STEPS = 2.0
 #: The spectra are shown out to this factor beyond the finest reference reflection.
 Q_VIEW_MARGIN = 1.12
+#: Appended to a ring's label when every reflection of its phase in view overlaps another
+#: present phase's ring: the ring alone does not identify the phase (the caption says so).
+AMBIGUOUS_MARK = "*"
 
 
 # ------------------------------------------------------------------ pure computations
@@ -99,7 +109,7 @@ def zone_edges_px(boundaries_nm: np.ndarray, pixel_nm: float, columns: int) -> n
 def region_squares(boundaries_nm: np.ndarray, pixel_nm: float, shape: tuple[int, int],
                    free_rows: tuple[int, int],
                    side_nm: tuple[float, float] = REGION_SIDE_NM) -> list[tuple[int, int, int]]:
-    """Where the four regions of Figure 2 lie: one square in the middle of each layer and of LiPON.
+    """Where the four areas (a-d) of Figure 2 lie: one square in the middle of each layer and of LiPON.
 
     All four have one side, so their spectra have one frequency step and their crops one
     scale: the thinnest zone's width, kept within ``side_nm`` and within the free band of
@@ -121,7 +131,7 @@ def region_squares(boundaries_nm: np.ndarray, pixel_nm: float, shape: tuple[int,
     Returns
     -------
     list of (int, int, int)
-        First row, first column and side (pixels) of regions 1-4.
+        First row, first column and side (pixels) of areas a-d.
 
     Raises
     ------
@@ -201,13 +211,13 @@ def ring_contrast(power: np.ndarray, radius_px: float, half_window: int = 5) -> 
 
 def named_reflections(power: np.ndarray, q_step: float, rings: Sequence[tuple[str, str, float]],
                       phases: Sequence[str], q_max: float,
-                      ambiguity_steps: float = AMBIGUITY_STEPS) -> list[tuple[str, str, float]]:
+                      ambiguity_steps: float = AMBIGUITY_STEPS) -> list[tuple[str, str, float, bool]]:
     """One reflection per phase to name on a region's spectrum: the brightest that identifies it.
 
     A reflection within ``ambiguity_steps`` frequency steps of another phase's (of the
     same region) does not tell its phase apart, so each phase is named by its brightest
     (:func:`ring_contrast`) unambiguous reflection in view; only if it has none, by its
-    brightest.
+    brightest, flagged as ambiguous (the figure marks it with :data:`AMBIGUOUS_MARK`).
 
     Parameters
     ----------
@@ -226,8 +236,10 @@ def named_reflections(power: np.ndarray, q_step: float, rings: Sequence[tuple[st
 
     Returns
     -------
-    list of (str, str, float)
-        ``(phase, label, q)`` in the order of ``phases``; empty for an amorphous region.
+    list of (str, str, float, bool)
+        ``(phase, label, q, ambiguous)`` in the order of ``phases``; ``ambiguous`` is True
+        when no reflection of the phase in view is clear of the other phases' rings.
+        Empty for an amorphous region.
     """
     named = []
     for phase in phases:
@@ -236,7 +248,8 @@ def named_reflections(power: np.ndarray, q_step: float, rings: Sequence[tuple[st
         clear = [r for r in own if all(abs(r[2] - o[2]) >= ambiguity_steps * q_step for o in others)]
         candidates = clear or own
         if candidates:
-            named.append(max(candidates, key=lambda r: ring_contrast(power, r[2] / q_step)))
+            best = max(candidates, key=lambda r: ring_contrast(power, r[2] / q_step))
+            named.append((*best[:3], not clear))
     return named
 
 
@@ -287,6 +300,45 @@ def mosaic_layout(means_nm: np.ndarray, spacing_nm: float, height_nm: float) -> 
         cols = lo + (np.arange(n) + 0.5) * (hi - lo) / n
         out.append(np.array([(c, r) for c in cols for r in rows]))
     return out
+
+
+def crystallite_counts(weights: Sequence[float], n: int) -> np.ndarray:
+    """How many of a layer's ``n`` drawn crystallites each of its phases gets: in proportion, none left out.
+
+    Every phase the layer holds gets at least one crystallite (a layer named by three
+    phases shows all three), the rest in proportion to the weights by largest remainders,
+    so the counts add up to ``n`` and no phase is lost to a random draw.
+
+    Parameters
+    ----------
+    weights
+        The layer's measured weight of each of its phases (negative weights count as 0;
+        all zero means equal shares).
+    n
+        Number of crystallites drawn in the layer.
+
+    Returns
+    -------
+    numpy.ndarray
+        One non-negative count per phase, summing to ``n``; each at least 1 when
+        ``n >= len(weights)`` (else the ``n`` largest weights get one each).
+    """
+    w = np.clip(np.asarray(weights, float), 0.0, None)
+    k = w.size
+    if k == 0 or n <= 0:
+        return np.zeros(k, int)
+    w = w / w.sum() if w.sum() > 0 else np.full(k, 1.0 / k)
+    order = np.argsort(-w, kind="stable")
+    if n < k:
+        counts = np.zeros(k, int)
+        counts[order[:n]] = 1
+        return counts
+    share = 1 + w * (n - k)                  # one each, the rest in proportion
+    counts = np.floor(share).astype(int)
+    remainder = share - counts
+    for i in np.argsort(-remainder, kind="stable")[: n - counts.sum()]:
+        counts[i] += 1
+    return counts
 
 
 # ------------------------------------------------------------------ label placement
@@ -344,11 +396,12 @@ def place_ring_labels(ax: Axes, centre: tuple[float, float], rings: Sequence[tup
 # ------------------------------------------------------------------ panels
 def draw_overview(ax: Axes, image: np.ndarray, pixel_nm: float, boundaries_nm: np.ndarray,
                   squares: Sequence[tuple[int, int, int]], whole_power: np.ndarray) -> None:
-    """Panel A: the image, its layer boundaries, the four regions and the whole-image spectrum.
+    """Panel A: the image, its layer boundaries, the four areas and the whole-image spectrum.
 
     The boundaries are those the analysis placed (dashed), so the reader sees on the image
-    itself where each layer begins; each region is a numbered square, and the zones are
-    named under the image (bulk Li, the interphase, LiPON).
+    itself where each layer begins; each area is a square lettered a-d (:data:`AREA_NAMES`),
+    and the zones are named under the image (bulk Li, the interphase, LiPON).  The
+    whole-image spectrum sits beside the image, top-aligned, so it hides none of it.
 
     Parameters
     ----------
@@ -362,20 +415,20 @@ def draw_overview(ax: Axes, image: np.ndarray, pixel_nm: float, boundaries_nm: n
         The analysis's four layer boundaries (interphase start, two inner, interphase
         end), in nm from the image's left edge.
     squares
-        ``(first row, first column, side)`` in pixels of regions 1-4
-        (:func:`region_squares`), drawn and numbered in that order.
+        ``(first row, first column, side)`` in pixels of areas a-d
+        (:func:`region_squares`), drawn and lettered in that order.
     whole_power
         The log-scaled centre of the whole image's power spectrum (:func:`_view`), shown
-        as the inset at the top right.
+        right of the image.
     """
     rows, cols = image.shape
     style.show_micrograph(ax, image, pixel_nm)
     edges = zone_edges_px(boundaries_nm, pixel_nm, cols)
     for edge in edges[:-1]:
         ax.axvline(edge, color="white", lw=0.6, ls=(0, (3, 2)))
-    for number, (r0, c0, side) in enumerate(squares, start=1):
+    for name, (r0, c0, side) in zip(AREA_NAMES, squares):
         ax.add_patch(_square(ax, r0, c0, side))
-        ax.annotate(str(number), (c0 + side / 2, r0), xytext=(0, 1.5), textcoords="offset points",
+        ax.annotate(name, (c0 + side / 2, r0), xytext=(0, 1.5), textcoords="offset points",
                     ha="center", va="bottom", color="white", fontsize=7, fontweight="bold")
     below = {"Li": (0.0, edges[0]), "interphase": (edges[0], edges[3]), "LiPON": (edges[3], edges[4])}
     for name, (lo, hi) in below.items():
@@ -385,9 +438,9 @@ def draw_overview(ax: Axes, image: np.ndarray, pixel_nm: float, boundaries_nm: n
     ax.annotate("", (edges[0], rows), xytext=(edges[3], rows), textcoords="data",
                 arrowprops={"arrowstyle": "|-|", "lw": 0.6, "mutation_scale": 2, "shrinkA": 0, "shrinkB": 0},
                 annotation_clip=False)
-    height = INSET_FRACTION
+    height = SPECTRUM_FRACTION
     width = height * rows / cols
-    inset = ax.inset_axes([1 - width - 0.01, 1 - height - 0.02, width, height])
+    inset = ax.inset_axes([1.02, 1 - height, width, height])
     _show_spectrum(inset, whole_power)
     for spine in inset.spines.values():
         spine.set_visible(True)
@@ -425,7 +478,9 @@ def draw_spectrum(ax: Axes, crop: np.ndarray, pixel_A: float, rings: Sequence[tu
 
     The spectrum is shown out to ``q_view``; a reciprocal scale bar (nm⁻¹) gives its scale.
     The rings are the reference reflections :func:`named_reflections` picks from the
-    region's own radial profile, so each label names a ring the reader can see.
+    region's own radial profile, so each label names a ring the reader can see; a label
+    ending in :data:`AMBIGUOUS_MARK` names a ring that another present phase's ring
+    overlaps, because none of its phase's reflections is clear of them.
 
     Parameters
     ----------
@@ -452,7 +507,6 @@ def draw_spectrum(ax: Axes, crop: np.ndarray, pixel_A: float, rings: Sequence[tu
         :func:`place_ring_labels` once the figure is laid out.
     """
     from matplotlib.patches import Circle
-    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
     side = crop.shape[0]
     power = power_spectrum(crop)
@@ -461,61 +515,153 @@ def draw_spectrum(ax: Axes, crop: np.ndarray, pixel_A: float, rings: Sequence[tu
     _show_spectrum(ax, shown)
     centre = shown.shape[0] // 2
     drawn = []
-    for phase, label, q in named_reflections(power, q_step, rings, phases, q_view):
+    for phase, label, q, ambiguous in named_reflections(power, q_step, rings, phases, q_view):
         colour = style.PHASE_COLOURS[phase]
         ax.add_patch(Circle((centre, centre), q / q_step, fill=False, ec=colour, lw=0.6, ls=(0, (3, 2))))
-        drawn.append((hkl_label(label), q / q_step, colour))
+        drawn.append((hkl_label(label) + (AMBIGUOUS_MARK if ambiguous else ""), q / q_step, colour))
     if not drawn:
         ax.annotate("diffuse ring only", (0.5, 0.04), xycoords="axes fraction", ha="center", va="bottom",
                     color="white", fontsize=6)
     length = style.nice_length_nm(10 * q_view)        # nm⁻¹: 1/Å is 10 nm⁻¹
-    bar = AnchoredSizeBar(ax.transData, length / (10 * q_step), f"{length:g} nm$^{{-1}}$", "lower right",
-                          pad=0.3, color="white", frameon=False, size_vertical=max(0.5, shown.shape[0] / 120),
-                          fontproperties={"size": 6})
-    ax.add_artist(bar)
+    style.add_scale_bar(ax, length / (10 * q_step), f"{length:g} nm$^{{-1}}$", "lower right",
+                        thickness=max(0.5, shown.shape[0] / 60), fontsize=6, pad=0.3)
     return drawn
 
 
-def clearest_corner(mask: np.ndarray, fraction: tuple[float, float] = (0.2, 0.4)) -> str:
-    """The corner of a crop where a scale bar covers the fewest crystallites (their outlines would strike its label).
+#: Where a crystallite panel's scale bar may go, in the order preferred on a tie.
+SCALE_BAR_PLACES = ("lower right", "lower left", "upper right", "upper left", "lower center", "upper center",
+                    "center right", "center left")
+
+
+def crystallite_pixels(mask: np.ndarray) -> np.ndarray:
+    """The pixels a scale bar must not cover: crystallites and their outlines.
 
     Parameters
     ----------
     mask
-        Segmented crystallites of the crop (True inside one).
-    fraction
-        Height and width of a corner box, as fractions of the crop.
+        Segmented crystallites (True inside one).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean array of the mask's shape: the mask grown by one pixel (the outline, drawn at
+        the edge between a True and a False pixel, runs through its rim).  All False for a
+        mask that outlines nothing (all True or all False).
+    """
+    from scipy import ndimage
+
+    mask = np.asarray(mask, bool)
+    if mask.all() or not mask.any():
+        return np.zeros(mask.shape, bool)
+    return ndimage.binary_dilation(mask)
+
+
+def clearest_place(occupied: np.ndarray, boxes: Mapping[str, tuple[float, float, float, float]]) -> str:
+    """The place whose box covers the fewest crystallite pixels; on a tie, the one listed first.
+
+    Parameters
+    ----------
+    occupied
+        :func:`crystallite_pixels` of the crop.
+    boxes
+        Place -> box ``(x0, x1, y0, y1)`` the scale bar and its label would cover, in the
+        crop's pixel coordinates (columns, rows; clipped to the crop), in order of preference.
 
     Returns
     -------
     str
-        A matplotlib location: ``"lower right"`` on a tie, then lower left, upper right, upper left.
+        The chosen place.
     """
-    rows, cols = mask.shape
-    h, w = max(1, int(rows * fraction[0])), max(1, int(cols * fraction[1]))
-    boxes = {"lower right": mask[-h:, -w:], "lower left": mask[-h:, :w], "upper right": mask[:h, -w:],
-             "upper left": mask[:h, :w]}
-    return min(boxes, key=lambda k: float(boxes[k].mean()))
+    rows, cols = occupied.shape
+
+    def hits(box: tuple[float, float, float, float]) -> int:
+        x0, x1, y0, y1 = box
+        c0, c1 = max(0, int(np.floor(min(x0, x1)))), min(cols, int(np.ceil(max(x0, x1))) + 1)
+        r0, r1 = max(0, int(np.floor(min(y0, y1)))), min(rows, int(np.ceil(max(y0, y1))) + 1)
+        return int(occupied[r0:r1, c0:c1].sum())
+
+    order = list(boxes)
+    return min(order, key=lambda p: (hits(boxes[p]), order.index(p)))
 
 
-def draw_outlines(ax: Axes, crop: np.ndarray, mask: np.ndarray, pixel_nm: float) -> None:
-    """Panels C, E, G, I: a region with its segmented crystallites outlined (what the size range counts).
+def place_scale_bar(ax: Axes, mask: np.ndarray, margin_px: float = 1.5, steps: int = 13) -> str:
+    """Move a crystallite panel's scale bar into the matrix, where no outline crosses it (or the fewest do).
 
-    The scale bar goes to the corner with the fewest crystallites, so no outline strikes it.
+    Tried in turn: the places of :data:`SCALE_BAR_PLACES`, then a grid of positions over
+    the crop, nearest an edge first.  Each is judged by the bar's real extent (bar and
+    label, once the figure is laid out, less the box's padding plus ``margin_px``), and the
+    first that covers the fewest :func:`crystallite_pixels` (crystallites and outlines) is kept.
 
     Parameters
     ----------
     ax
-        The region's crystallite panel.
+        The panel, holding its scale bar (the last anchored artist :func:`analysis.style.show_micrograph` added).
+    mask
+        The crop's segmented crystallites.
+    margin_px
+        Clearance kept between the bar's ink and an outline (crop pixels).
+    steps
+        Grid positions along each side of the crop.
+
+    Returns
+    -------
+    str
+        The place chosen: a name of :data:`SCALE_BAR_PLACES`, or ``"x,y"`` (the bar's
+        centre in crop pixels).
+    """
+    from matplotlib.offsetbox import AnchoredOffsetbox
+
+    bar = [a for a in ax.artists if isinstance(a, AnchoredOffsetbox)][-1]
+    renderer = ax.figure.canvas.get_renderer()
+    to_data = ax.transData.inverted()
+    pad = bar.pad * renderer.points_to_pixels(bar.prop.get_size_in_points())
+
+    def ink(extent) -> tuple[float, float, float, float]:
+        (x0, y0), (x1, y1) = to_data.transform([(extent.x0 + pad, extent.y0 + pad), (extent.x1 - pad, extent.y1 - pad)])
+        x0, x1, y0, y1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
+        return x0 - margin_px, x1 + margin_px, y0 - margin_px, y1 + margin_px
+
+    boxes = {}
+    for place in SCALE_BAR_PLACES:
+        bar.loc = AnchoredOffsetbox.codes[place]
+        boxes[place] = ink(bar.get_window_extent(renderer))
+    x0, x1, y0, y1 = boxes[SCALE_BAR_PLACES[0]]
+    half_w, half_h = (x1 - x0) / 2, (y1 - y0) / 2
+    rows, cols = mask.shape
+    inset = pad * cols / ax.get_window_extent(renderer).width - margin_px   # as far from the edge as a named place
+    grid = [(x, y) for x in np.linspace(half_w - 0.5 + inset, cols - 0.5 - half_w - inset, steps)
+            for y in np.linspace(half_h - 0.5 + inset, rows - 0.5 - half_h - inset, steps)]
+    grid.sort(key=lambda c: min(c[0] + 0.5, cols - 0.5 - c[0], c[1] + 0.5, rows - 0.5 - c[1]))
+    for x, y in grid:
+        boxes[f"{x:.1f},{y:.1f}"] = (x - half_w, x + half_w, y - half_h, y + half_h)
+    chosen = clearest_place(crystallite_pixels(mask), boxes)
+    if chosen in SCALE_BAR_PLACES:
+        bar.loc = AnchoredOffsetbox.codes[chosen]
+    else:
+        bar.loc = AnchoredOffsetbox.codes["center"]
+        bar.set_bbox_to_anchor(tuple(float(v) for v in chosen.split(",")), transform=ax.transData)
+    return chosen
+
+
+def draw_outlines(ax: Axes, crop: np.ndarray, mask: np.ndarray, pixel_nm: float) -> None:
+    """Panels C, E, G, I: an area with its segmented crystallites outlined (what the size range counts).
+
+    The scale bar is drawn at the lower right; once the figure is laid out,
+    :func:`place_scale_bar` moves it into the matrix, where no outline crosses it.
+
+    Parameters
+    ----------
+    ax
+        The area's crystallite panel.
     crop
-        The region's square crop of the image.
+        The area's square crop of the image.
     mask
         The segmented crystallites over the same crop (True inside one); outlined at the
         mask's edge, and nothing is outlined when it is all True or all False.
     pixel_nm
         Pixel size (nm), for the scale bar.
     """
-    style.show_micrograph(ax, crop, pixel_nm, location=clearest_corner(mask))
+    style.show_micrograph(ax, crop, pixel_nm)
     if mask.any() and not mask.all():
         ax.contour(mask.astype(float), levels=[0.5], colors=style.PALETTE["yellow"], linewidths=0.6)
 
@@ -610,14 +756,14 @@ def compose_fig2(region: Mapping[str, np.ndarray], refs: np.ndarray, layers: np.
     image, mask = np.asarray(region["image"], float), np.asarray(region["mask"], bool)
     pixel_A = float(region["pixel_A"])
     rows, cols = image.shape
-    free = (int(np.ceil(rows * (INSET_FRACTION + 0.04))), int(rows * (1 - SCALE_BAR_FRACTION)))
+    free = (int(np.ceil(rows * AREA_BAND[0])), int(rows * AREA_BAND[1]))
     squares = region_squares(region["boundaries_nm"], pixel_A / 10, image.shape, free)
     rings = [(str(label).split(" ")[0], str(label), 1.0 / float(d)) for label, d in zip(refs["label"], refs["d_A"])]
     q_view = Q_VIEW_MARGIN * max(q for _, _, q in rings)
 
     fig = style.figure(plt, "double", FIG2_HEIGHT_MM)
     grid = fig.add_gridspec(4, 4, height_ratios=[1.9, 1, 1, 0.8])
-    top = grid[0, :].subgridspec(1, 2, width_ratios=[3.0, 1.0])
+    top = grid[0, :].subgridspec(1, 2, width_ratios=[3.6, 1.0])
     ax_a, ax_k = fig.add_subplot(top[0, 0]), fig.add_subplot(top[0, 1])
     spectra = [fig.add_subplot(grid[1, i]) for i in range(4)]
     fields = [fig.add_subplot(grid[2, i]) for i in range(4)]
@@ -627,17 +773,19 @@ def compose_fig2(region: Mapping[str, np.ndarray], refs: np.ndarray, layers: np.
     draw_overview(ax_a, image, pixel_A / 10, region["boundaries_nm"], squares,
                   _view(whole, 1.0 / (max(rows, cols) * pixel_A), q_view))
     pending = []
-    for number, (ax_s, ax_f, square, phases) in enumerate(zip(spectra, fields, squares, REGION_PHASES), start=1):
+    for name, ax_s, ax_f, square, phases in zip(AREA_NAMES, spectra, fields, squares, REGION_PHASES):
         pending.append((ax_s, draw_spectrum(ax_s, _crop(image, square), pixel_A, rings, phases, q_view)))
-        ax_s.set_title(f"Region {number}: {layer_name(phases) if phases else 'LiPON (amorphous)'}", fontsize=6.5)
+        ax_s.set_title(f"Area {name}: {layer_name(phases) if phases else 'LiPON (amorphous)'}", fontsize=6.5)
         draw_outlines(ax_f, _crop(image, square), _crop(mask, square), pixel_A / 10)
     draw_layer_depths(ax_j, layers)
     draw_layer_means(ax_k, summary)
 
-    fig.canvas.draw()  # lay the panels out first: ring labels are placed against their final size
+    fig.canvas.draw()  # lay the panels out first: ring labels and scale bars are placed at their final size
     for ax_s, drawn in pending:
         half = ax_s.images[0].get_array().shape[0] // 2
         place_ring_labels(ax_s, (half, half), drawn)
+    for ax_f, square in zip(fields, squares):
+        place_scale_bar(ax_f, _crop(mask, square))
     style.label_panels(fig, dict(zip("ABCDEFGHIJK", [ax_a, spectra[0], fields[0], spectra[1], fields[1],
                                                       spectra[2], fields[2], spectra[3], fields[3], ax_j, ax_k])))
     return fig
@@ -661,9 +809,10 @@ def draw_mosaic(ax: Axes, summary: np.ndarray, spacing_nm: float, diameters_nm: 
     """Figure 6: the interphase to scale, crystallites in an amorphous matrix, the chemical-potential gradient.
 
     Layer thicknesses are the measured means; crystallite columns sit at the measured
-    column spacing; each crystallite's diameter is drawn from the measured diameters and
-    its phase from the layer's measured composition (its phases only).  Only placement
-    within a layer is random (``seed``), and it changes no size.
+    column spacing; each crystallite's diameter is drawn from the measured diameters; the
+    phases of a layer's crystallites are counted in proportion to its measured composition,
+    every phase the layer holds at least once (:func:`crystallite_counts`).  Only which
+    position holds which phase and size is random (``seed``); it changes no count or size.
 
     Parameters
     ----------
@@ -697,10 +846,10 @@ def draw_mosaic(ax: Axes, summary: np.ndarray, spacing_nm: float, diameters_nm: 
     jitter = 0.08 * spacing_nm
     for k, (centres, phases) in enumerate(zip(mosaic_layout(means, spacing_nm, height), LAYER_PHASES), start=1):
         row = composition[composition["layer"] == k]
-        weights = np.array([max(float(row[p][0]), 0.0) for p in phases]) if row.size else np.ones(len(phases))
-        weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(phases), 1 / len(phases))
-        for x, y in centres:
-            phase = phases[rng.choice(len(phases), p=weights)]
+        weights = [float(row[p][0]) for p in phases] if row.size else [1.0] * len(phases)
+        drawn = np.repeat(np.arange(len(phases)), crystallite_counts(weights, len(centres)))
+        for (x, y), index in zip(centres, rng.permutation(drawn)):
+            phase = phases[index]
             radius = min(float(rng.choice(diameters_nm)), 0.95 * spacing_nm) / 2
             crystal = ax.add_patch(Circle((x + rng.uniform(-jitter, jitter), y + rng.uniform(-jitter, jitter)),
                                           radius, fc=style.PHASE_COLOURS[phase], ec="black", lw=0.3))

@@ -36,6 +36,9 @@ S2_COLUMNS = 2
 S2_ROW_MM = 62.0
 #: Figure S3's printed height (mm) at double width.
 S3_HEIGHT_MM = 52.0
+#: Fig S3B: how far (a fraction of each axis's range) zero sits above the frame, so a marker
+#: at zero (no blur gained) is drawn whole, not half behind the axis line.
+_ZERO_LIFT = 0.05
 
 
 @dataclass(frozen=True)
@@ -332,8 +335,10 @@ def draw_similarity(ax: Axes, frames: Mapping[str, np.ndarray]) -> Axes:
     """NCC of every frame with the first and the blur each frame has gained (Fig S3B).
 
     A flat NCC and a blur near zero mean no beam damage; the NCC's level is set by
-    counting noise, the blur (the quoted measure) is not.  Each series and its axis
-    share a colour, so no key is needed (and none can cover a rising blur).
+    counting noise, the blur (the quoted measure) is not.  Zero of both axes sits a
+    little above the frame, so the markers of frames with no blur are seen whole.  Each
+    series and its axis share a colour, so no key is needed (and none can cover a
+    rising blur).
 
     Parameters
     ----------
@@ -356,7 +361,7 @@ def draw_similarity(ax: Axes, frames: Mapping[str, np.ndarray]) -> Axes:
     ax.set_xlabel("Frame number")
     ax.set_ylabel("NCC with frame 1", color=ncc_colour)
     ax.tick_params(axis="y", colors=ncc_colour)
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(-_ZERO_LIFT * 1.05, 1.05)
     ax.set_xlim(0.5, ncc.size + 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     blur_ax = ax.twinx()
@@ -364,7 +369,8 @@ def draw_similarity(ax: Axes, frames: Mapping[str, np.ndarray]) -> Axes:
     blur_ax.plot(number, frames["blur_nm"], "s--", ms=2.5, color=blur_colour)
     blur_ax.set_ylabel("Blur gained (nm)", color=blur_colour)
     blur_ax.tick_params(axis="y", colors=blur_colour)
-    blur_ax.set_ylim(0, max(0.5, 1.1 * float(np.max(frames["blur_nm"]))))
+    top = max(0.5, 1.1 * float(np.max(frames["blur_nm"])))
+    blur_ax.set_ylim(-_ZERO_LIFT * top, top)  # both zeros at one height, clear of the frame
     return blur_ax
 
 

@@ -293,8 +293,37 @@ def save(fig: Figure, path: Path) -> None:
     metadata = {"Date": None} if path.suffix in (".svg", ".pdf") else {}
     if path.suffix == ".png":
         metadata = {"Software": None}
-    fig.savefig(path, metadata=metadata)
+    if path.suffix == ".svg":
+        import io
+
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", metadata=metadata)
+        path.write_text(stable_clip_ids(buffer.getvalue()), encoding="utf-8")
+    else:
+        fig.savefig(path, metadata=metadata)
     fig.canvas.figure.clf()
+
+
+def stable_clip_ids(svg: str) -> str:
+    """Renumber matplotlib's clip-path ids in order of appearance, so equal drawings give equal bytes.
+
+    matplotlib names a clip rectangle by a hash of its float bounds; constrained layout
+    can land on bounds that differ in the last bit from run to run (its iteration order
+    follows Python's per-process string hashing), which changes only those ids.
+
+    Parameters
+    ----------
+    svg
+        The SVG text matplotlib wrote.
+
+    Returns
+    -------
+    str
+        The same drawing with ids ``clip1``, ``clip2``, ... instead of hashes.
+    """
+    names: dict[str, str] = {}
+    return re.sub(r'(?<=id=")p[0-9a-f]{10}(?=")|(?<=url\(#)p[0-9a-f]{10}(?=\))',
+                  lambda found: names.setdefault(found.group(0), f"clip{len(names) + 1}"), svg)
 
 
 def nice_length_nm(width_nm: float) -> float:
@@ -317,9 +346,46 @@ def nice_length_nm(width_nm: float) -> float:
     return max(m * power for m in (1, 2, 5) if m * power <= target)
 
 
+def add_scale_bar(ax: Axes, length: float, label: str, location: str, *, thickness: float,
+                  fontsize: float = 7.0, pad: float = 0.4) -> None:
+    """A white scale bar whose printed length is exactly ``length`` data units.
+
+    The bar is a filled rectangle without an outline: matplotlib strokes a size bar's
+    edge by default, which lengthens it by the stroke width (1 pt is 7 % of a 5 mm bar).
+
+    Parameters
+    ----------
+    ax
+        The image's axes.
+    length
+        The bar's length in data units (pixels of the image, or of a power spectrum).
+    label
+        The physical length it stands for, with its unit (``"50 nm"``, ``"1 nm$^{-1}$"``).
+    location
+        Where it goes (a matplotlib legend location such as ``"lower right"``).
+    thickness
+        The bar's height in data units.
+    fontsize
+        The label's size in pt (within the figure rules' 6-8 pt).
+    pad
+        Space around the bar, in font sizes.
+    """
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    bar = AnchoredSizeBar(ax.transData, length, label, location, pad=pad, color="white", frameon=False,
+                          size_vertical=thickness, fontproperties={"size": fontsize})
+    for rectangle in bar.size_bar.get_children():
+        rectangle.set_linewidth(0)
+    ax.add_artist(bar)
+
+
 def show_micrograph(ax: Axes, image: np.ndarray, pixel_nm: float, cmap: str = "gray",
                     location: str = "lower right") -> AxesImage:
     """Show a micrograph as every figure does: pixel coordinates, a calibrated scale bar, no ticks.
+
+    Pixels are drawn square (equal aspect), and the bar is a filled rectangle with no
+    outline, so its printed length is exactly its label at the image's printed scale,
+    along either direction of the image.
 
     Parameters
     ----------
@@ -339,14 +405,11 @@ def show_micrograph(ax: Axes, image: np.ndarray, pixel_nm: float, cmap: str = "g
     matplotlib.image.AxesImage
         The drawn image (for a colour bar, say).
     """
-    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
-
-    shown = ax.imshow(image, cmap=cmap, interpolation="nearest")
+    # square pixels whatever the panel's shape (a panel's own aspect would stretch one direction)
+    shown = ax.imshow(image, cmap=cmap, interpolation="nearest", aspect="equal")
     length = nice_length_nm(image.shape[1] * pixel_nm)
     label = f"{length / 1000:g} µm" if length >= 1000 else f"{length:g} nm"
-    bar = AnchoredSizeBar(ax.transData, length / pixel_nm, label, location, pad=0.4, color="white", frameon=False,
-                          size_vertical=max(1.0, image.shape[0] / 120), fontproperties={"size": 7})
-    ax.add_artist(bar)
+    add_scale_bar(ax, length / pixel_nm, label, location, thickness=max(1.0, image.shape[0] / 60))
     ax.set_xticks([])
     ax.set_yticks([])
     for spine in ax.spines.values():  # a micrograph has no axis frame

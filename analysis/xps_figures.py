@@ -321,11 +321,50 @@ def compose_depth_profile(spectra: np.ndarray, onsets: np.ndarray, lines: np.nda
 
 
 # ------------------------------------------------------------------ Figure S8
+def count_scale(maximum: float) -> int:
+    """The power of ten (a multiple of three) a panel's counts are divided by, so its ticks read below 1000.
+
+    The reference regions span 2 x 10^5 (Li 1s) to 5 x 10^6 counts (O 1s) at their peaks:
+    one factor of 10^3 for all would print ticks up to 5000 "x 10^3", which reads as an
+    error; each panel instead takes the engineering power that keeps its peak in 1-1000.
+
+    Parameters
+    ----------
+    maximum
+        The panel's largest count (positive).
+
+    Returns
+    -------
+    int
+        0, 3, 6, ...: the exponent printed in the axis label.
+    """
+    if not maximum > 0:
+        raise ValueError(f"largest count {maximum}: must be positive")
+    return max(0, 3 * int(np.floor(np.log10(maximum) / 3)))
+
+
+def count_label(exponent: int) -> str:
+    """The counts axis label for :func:`count_scale`'s exponent.
+
+    Parameters
+    ----------
+    exponent
+        The power of ten the panel's counts were divided by (0: not scaled).
+
+    Returns
+    -------
+    str
+        ``Counts (10$^{6}$)`` for 6, plain ``Counts`` for 0 (mathtext).
+    """
+    return f"Counts (10$^{{{exponent}}}$)" if exponent else "Counts"
+
+
 def draw_reference(ax: Axes, curves: np.ndarray, lines: np.ndarray, region: str) -> None:
     """One region of the reference film: counts, Shirley background, components, envelope.
 
     The components' legend (each with its fitted centre) sits to the right of the panel,
-    outside the data.
+    outside the data.  Counts are divided by the power of ten :func:`count_scale` picks
+    for the region's largest count, which the axis label states.
 
     Parameters
     ----------
@@ -339,10 +378,11 @@ def draw_reference(ax: Axes, curves: np.ndarray, lines: np.ndarray, region: str)
         E.g. ``"N 1s"``.
     """
     rows = curves[curves["region"] == region]
+    exponent = count_scale(float(np.max(rows[rows["curve"] == "counts"]["value"])))
 
     def curve(name: str) -> tuple[np.ndarray, np.ndarray]:
         chosen = rows[rows["curve"] == name]
-        return np.asarray(chosen["binding_eV"], dtype=float), np.asarray(chosen["value"], dtype=float) / 1e3
+        return np.asarray(chosen["binding_eV"], dtype=float), np.asarray(chosen["value"], dtype=float) / 10.0**exponent
 
     x, counts = curve("counts")
     ax.plot(x, counts, "o", ms=1.3, mew=0, color="0.45", label="data", zorder=5)  # over the envelope, not under it
@@ -360,7 +400,7 @@ def draw_reference(ax: Axes, curves: np.ndarray, lines: np.ndarray, region: str)
     ax.set_xlim(x.max(), x.min())
     ax.set_title(region)
     ax.set_xlabel("Binding energy (eV)")
-    ax.set_ylabel("Counts (10$^3$)")
+    ax.set_ylabel(count_label(exponent))
     ax.legend(handles=components, loc="upper left", bbox_to_anchor=(1.0, 1.0), borderaxespad=0.3,
               handlelength=1.2)
 

@@ -31,19 +31,26 @@ FIGURE_HEIGHT_MM = 72.0
 
 
 def mathtext_hkl(label: str) -> str:
-    """'(2̄02)' (combining overline, for text) -> mathtext with a bar, which every font draws.
+    """Miller indices as the tables write them -> mathtext with a true bar over each negative index.
+
+    A combining character after a digit (macron U+0304, as the xrd step writes, or overline
+    U+0305) prints as a strike through the next character in many fonts, and a minus
+    (``-`` or U+2212) before a digit is not how a crystallographer writes an index; both
+    become ``\\bar{n}``, which mathtext draws as an overbar in every font.
 
     Parameters
     ----------
     label
-        Miller indices as the tables write them.
+        Miller indices as the tables write them, e.g. ``'(202\u0304)'`` or ``'(20-2)'``.
 
     Returns
     -------
     str
-        A mathtext string.
+        A mathtext string, e.g. ``'$(20\\bar{2})$'``; no combining character is left.
     """
-    return "$" + re.sub(r"(\d)\u0304", r"\\bar{\1}", label) + "$"
+    out = re.sub(r"(\d)[\u0304\u0305]", r"\\bar{\1}", label)
+    out = re.sub(r"[-\u2212](\d)", r"\\bar{\1}", out)
+    return "$" + out + "$"
 
 
 def angle_label(rows: np.ndarray) -> str:

@@ -4,8 +4,11 @@ The build writes two files from the ledger (``paper/ledger.yaml``), the numbers
 (``build/numbers.json``) and the accepted method accuracy (``paper/accuracy.json``):
 
 * ``build/tables/published_vs_rebuilt.md``: a Markdown pipe table (no caption) with one
-  row per number: key, what the paper says (the ledger's ``quoted`` and ``claim``), the
-  published value, the rebuilt value, their difference and the reproduction status.
+  row per number: the quantity (the ledger's ``name``, with its key in a ``key`` span the
+  templates set small in the PDF and show as a tooltip in the HTML), where the paper
+  gives it (``quoted`` and ``claim``), the published value (as printed:
+  ``published_text`` where the ledger has it), the rebuilt value, their difference and
+  the reproduction status.
   The status is the reproduction report's own verdict (:func:`paperbuild.report.judge`),
   so the paper and the report cannot disagree.
 * ``build/published.json``: per number with a published value, the published value
@@ -17,10 +20,8 @@ Nothing here knows the paper: keys, units and claims all come from the files.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,10 @@ from typing import Any
 from paperbuild import atomic
 # the numerals of a printed text, as the drift check reprints them (a minus sign only where
 # it cannot be a hyphen or a range dash)
-from paperbuild.ledger import _NUMERAL
+from paperbuild.printed import MINUS, _is_number, digits, published
 
 TABLE = "tables/published_vs_rebuilt.md"  # both relative to the build folder
 NOTES = "published.json"
-MINUS = "\u2212"
 # a formula: two or more element symbols, at least one with an amount; not a figure or
 # table label ("Fig S4B", "Table S2")
 _FORMULA = re.compile(r"(?<![\w.\\])(?<!Fig )(?<!Figs )(?<!Figure )(?<!Table )"
@@ -40,125 +40,17 @@ _FORMULA = re.compile(r"(?<![\w.\\])(?<!Fig )(?<!Figs )(?<!Figure )(?<!Table )"
 _ELEMENT = re.compile(r"([A-Z][a-z]?)(\d+(?:\.\d+)?)?")
 _SCIENTIFIC = re.compile(r"(?<![\w.])([-\u2212]?)(\d+(?:\.\d+)?)[eE]([-+]?)0*(\d+)(?![\w.])")
 _LEADING_MINUS = re.compile(r"(?<![\w.)\]])-(?=\.?\d)")
-
-
-@dataclass(frozen=True)
-class Published:
-    """A published value as the rebuilt text would print it.
-
-    Attributes
-    ----------
-    text
-        The published value with its own digits, in the form of the rebuilt text
-        (``"76.4 nm"``, ``"Li2.84PO3.35N0.38"``).
-    differs
-        True when the reader would see a different number: a numeral of the rebuilt
-        text differs from the published one (``76.5`` against ``76.4``; not ``99.70``
-        against ``99.7``, which the ledger cannot tell from ``99.70``).
-    difference
-        Rebuilt minus published, numeral by numeral, as printed (``"+0.1"``, ``"0"``).
-    """
-
-    text: str
-    differs: bool
-    difference: str
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def digits(value: int | float) -> str:
-    """A published value with exactly the digits the ledger records (``76.4``, ``5``, ``-0.698``).
-
-    Parameters
-    ----------
-    value
-        An int or a finite float.
-
-    Returns
-    -------
-    str
-        The shortest text that reads back as ``value`` in plain decimal notation.
-    """
-    if isinstance(value, int):
-        return str(value)
-    return format(Decimal(repr(float(value))), "f")
-
-
-def _signed(difference: Decimal) -> str:
-    if difference == 0:
-        return "0"
-    text = format(difference, "f")
-    return ("+" + text) if difference > 0 else text
-
-
-def _joined(differences: list[str]) -> str:
-    return "0" if all(d == "0" for d in differences) else ", ".join(differences)
-
-
-def _numerals(text: str, value: Any) -> list[re.Match[str]] | None:
-    """The numerals of ``text`` when it is the value's own printing (one numeral per value)."""
-    values = value if isinstance(value, list) else [value]
-    if not values or not all(_is_number(v) for v in values):
-        return None
-    numerals = list(_NUMERAL.finditer(text))
-    if len(numerals) != len(values):
-        return None
-    for match, number in zip(numerals, values):
-        if f"{number:.{len(match['frac'] or '')}f}" != match.group(0).replace(MINUS, "-"):
-            return None
-    return numerals
-
-
-def published(text: str, value: Any, published_value: Any, unit: str = "") -> Published | None:
-    """The published value in the form of the rebuilt text, and whether the printed texts differ.
-
-    Parameters
-    ----------
-    text
-        The rebuilt number's printed text (``"76.5 nm"``).
-    value
-        The rebuilt value (number, list, string or bool), to pair the text's numerals with.
-    published_value
-        The ledger's ``published`` (None: the paper gives no number).
-    unit
-        The number's unit, for a text whose numerals do not follow its value (``"C/10"``).
-
-    Returns
-    -------
-    Published or None
-        None when the paper gives no value.
-    """
-    if published_value is None:
-        return None
-    pubs = published_value if isinstance(published_value, list) else [published_value]
-    if not all(_is_number(p) for p in pubs):
-        same = published_value == value
-        return Published(text if same else str(published_value), not same, "0" if same else "changed")
-    numerals = _numerals(text, value)
-    if numerals is not None and len(numerals) == len(pubs):
-        pieces, end, differs, differences = [], 0, False, []
-        for match, pub in zip(numerals, pubs):
-            shown = Decimal(match.group(0).replace(MINUS, "-"))
-            pub_text = digits(pub)
-            differs |= shown != Decimal(pub_text)
-            differences.append(_signed(shown - Decimal(pub_text)))
-            pieces += [text[end:match.start()], pub_text]
-            end = match.end()
-        return Published("".join(pieces) + text[end:], differs, _joined(differences))
-    # the text does not print the value's digits (e.g. "C/10" for 0.1): compare the values
-    values = value if isinstance(value, list) else [value]
-    if len(values) != len(pubs) or not all(_is_number(v) for v in values):
-        return Published(", ".join(digits(p) for p in pubs) + (f" {unit}" if unit else ""), True, "changed")
-    differences, differs = [], False
-    for v, pub in zip(values, pubs):
-        places = Decimal(digits(pub)).as_tuple().exponent
-        rounded = Decimal(repr(float(v))).quantize(Decimal(1).scaleb(min(int(places), 0)))
-        differs |= rounded != Decimal(digits(pub))
-        differences.append(_signed(rounded - Decimal(digits(pub))))
-    shown = text if not differs else ", ".join(digits(p) for p in pubs) + (f" {unit}" if unit else "")
-    return Published(shown, differs, _joined(differences))
+# a decimal below 0.001 ("0.0000020"): printed as a power of ten, its digits kept
+_SMALL = re.compile(r"(?<![\w.])0\.(000+)([1-9]\d*)(?![\w.])")
+# a negative Miller index as text writes it: a digit with a combining macron or overline
+_OVERBAR = re.compile(r"(\d)[\u0304\u0305]")
+# an absorption edge after its element ("P L2,3") and a spin-orbit level ("2p3/2")
+_EDGE = re.compile(r"(?:(?<=\b[A-Z] )|(?<=\b[A-Z][a-z] ))([KLMN])(\d(?:,\d)?)(?![\w,])")
+_LEVEL = re.compile(r"(?<![\w.])(\d[spdf])([1357]/2)(?![\w/])")
+# the space between a number and its unit, which must not break ("1 µm", "0.03 mAh/cm²")
+_UNIT_SPACE = re.compile(r"(?<=[\d^]) (?=[%Åµ°]|(?:eV|keV|kV|mAh|mA|nm|mm|cm|min|h|s|V|K|atoms|peaks)(?![A-Za-z]))")
+# a key that can stand in a Markdown attribute value as it is
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
 # ------------------------------------------------------------------ Markdown
@@ -166,9 +58,14 @@ def markdown_printed(text: str, escape: bool = True) -> str:
     """Printed text as pandoc Markdown, typeset as the number shortcode typesets it.
 
     Chemical formulas get subscripts (``Li2.88PO3.44N0.31`` -> ``Li~2.88~PO~3.44~N~0.31~``),
-    a minus that starts a number becomes U+2212, and scientific notation a power of ten
-    (``1e-14`` -> ``10^−14^``, ``3e-6`` -> ``3 × 10^−6^``).  The same rules as
-    ``typeset`` in ``paper/_extensions/num/num.lua``.
+    a minus that starts a number becomes U+2212, scientific notation a power of ten
+    (``1e-14`` -> ``10^−14^``, ``3e-6`` -> ``3 × 10^−6^``), and so does a decimal below
+    0.001, keeping its digits (``0.0000020`` -> ``2.0 × 10^−6^``); a negative Miller
+    index written with a combining macron or overline (``(2̄02)``) gets a real overbar (a
+    span of class ``overbar``: CSS draws it in HTML, the fallback filter in Typst).  The
+    same rules as ``typeset`` in ``paper/_extensions/num/num.lua``.  Text from the
+    ledger also gets subscripts on edges and levels (``P L2,3`` -> ``P L~2,3~``,
+    ``2p3/2`` -> ``2p~3/2~``), and a number keeps its unit on its line (a no-break space).
 
     Parameters
     ----------
@@ -201,9 +98,47 @@ def markdown_printed(text: str, escape: bool = True) -> str:
             return f"{sign}10^{exponent}^"
         return f"{sign}{mantissa}\u00a0×\u00a010^{exponent}^"
 
+    def small(match: re.Match[str]) -> str:
+        digits_ = match.group(2)
+        mantissa = digits_[0] + ("." + digits_[1:] if len(digits_) > 1 else "")
+        exponent = f"{MINUS}{len(match.group(1)) + 1}"
+        return f"10^{exponent}^" if mantissa == "1" else f"{mantissa}\u00a0×\u00a010^{exponent}^"
+
     text = _SCIENTIFIC.sub(scientific, text)
+    text = _SMALL.sub(small, text)
     text = _FORMULA.sub(formula, text)
+    text = _EDGE.sub(r"\1~\2~", text)
+    text = _LEVEL.sub(r"\1~\2~", text)
+    text = _OVERBAR.sub(r"[\1]{.overbar}", text)
+    text = _UNIT_SPACE.sub("\u00a0", text)
     return _LEADING_MINUS.sub(MINUS, text)
+
+
+def quantity(key: str, entry: Mapping[str, Any]) -> str:
+    """The table's first cell: the quantity's name with its key, or the key alone.
+
+    The key sits in a span of class ``key`` after the name (the Typst template prints
+    it small under the name; the HTML hides it and shows it as the name's tooltip).
+
+    Parameters
+    ----------
+    key
+        The number's key.
+    entry
+        Its ledger entry (``name``; may be empty).
+
+    Returns
+    -------
+    str
+        Markdown for one table cell.
+    """
+    from paperbuild.report import md_code
+
+    name = entry.get("name")
+    if not name:
+        return md_code(key)
+    title = f' title="{key}"' if _PLAIN_KEY.match(key) else ""
+    return f"[{markdown_printed(str(name))}]{{.quantity{title}}} [{md_code(key)}]{{.key}}"
 
 
 def rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, Mapping[str, Any]],
@@ -215,7 +150,8 @@ def rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, Mapping[
     numbers
         The build's numbers (``numbers.json`` records: ``value``, ``text``, ``unit``).
     ledger
-        The ledger's entries (``published``, ``claim``, ``quoted``, ``tolerance``).
+        The ledger's entries (``published``, ``published_text``, ``name``, ``claim``,
+        ``quoted``, ``tolerance``).
     accuracy
         The accepted accuracy table's ``numbers`` (``paper/accuracy.json``): the status
         of a validated number uses its accuracy, as the reproduction report does.
@@ -223,10 +159,10 @@ def rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, Mapping[
     Returns
     -------
     list of dict
-        Sorted by key, each with ``key``, ``what``, ``published``, ``rebuilt``,
+        Sorted by key, each with ``quantity``, ``what``, ``published``, ``rebuilt``,
         ``difference`` and ``status``, escaped for a Markdown table.
     """
-    from paperbuild.report import judge, md_code
+    from paperbuild.report import judge
 
     out = []
     for key in sorted(set(numbers) | set(ledger)):
@@ -234,18 +170,25 @@ def rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, Mapping[
         what = "; ".join(str(entry[f]) for f in ("quoted", "claim") if entry.get(f))
         shown = None
         if number is not None:
-            shown = published(number["text"], number["value"], entry.get("published"), number.get("unit", ""))
+            shown = published(number["text"], number["value"], entry.get("published"), number.get("unit", ""),
+                              entry.get("published_text"))
         if shown is not None:
             difference = shown.difference
             unit = number.get("unit", "")
             if difference not in ("0", "changed") and unit and unit != "a.u." and unit in number["text"]:
                 difference = f"{difference} {unit}"
+        if shown is not None:
+            published_cell = markdown_printed(shown.text)
+        elif entry.get("published_text"):
+            published_cell = markdown_printed(str(entry["published_text"]))
+        elif _is_number(entry.get("published")):
+            published_cell = markdown_printed(digits(entry["published"]))
+        else:
+            published_cell = "–"
         out.append({
-            "key": md_code(key),
+            "quantity": quantity(key, entry),
             "what": markdown_printed(what) if what else "–",
-            "published": (markdown_printed(shown.text) if shown is not None
-                          else markdown_printed(digits(entry["published"])) if _is_number(entry.get("published"))
-                          else "–"),
+            "published": published_cell,
             "rebuilt": markdown_printed(number["text"]) if number is not None else "(not computed)",
             "difference": markdown_printed(difference) if shown is not None else "–",
             "status": judge(key, numbers, ledger, accuracy),
@@ -254,9 +197,9 @@ def rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, Mapping[
 
 
 # (row field, header, relative width, alignment): pandoc reads the widths from the dashes
-COLUMNS = (("key", "Key", 20, "left"), ("what", "What the paper says", 30, "left"),
-           ("published", "Published", 14, "right"), ("rebuilt", "Rebuilt", 14, "right"),
-           ("difference", "Difference", 11, "right"), ("status", "Status", 11, "left"))
+COLUMNS = (("quantity", "Quantity", 29, "left"), ("what", "Where the original gives it", 24, "left"),
+           ("published", "Published", 12, "right"), ("rebuilt", "Rebuilt", 14, "right"),
+           ("difference", "Difference", 9, "right"), ("status", "Status", 12, "left"))
 
 
 def table(rows_: list[Mapping[str, str]]) -> str:
@@ -294,7 +237,9 @@ def notes(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, Mapping
     """
     out = {}
     for key, number in sorted(numbers.items()):
-        shown = published(number["text"], number["value"], ledger.get(key, {}).get("published"), number.get("unit", ""))
+        entry = ledger.get(key, {})
+        shown = published(number["text"], number["value"], entry.get("published"), number.get("unit", ""),
+                          entry.get("published_text"))
         if shown is not None:
             out[key] = {"published_text": shown.text, "differs": shown.differs}
     return out

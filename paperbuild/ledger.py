@@ -39,10 +39,16 @@ HEADER = """\
 #                  same raw data (platform and library differences), not the method's error against the
 #                  truth, which `doit validate` measures (paper/accuracy.json)
 #   published:     the value printed in Cheng et al., Joule 2020 (null: not quoted as a number)
+#   published_text: the published value as the paper prints it, where the value loses that ('99.70 %':
+#                  YAML keeps 99.7), or the paper's words where it states the quantity without a
+#                  number ('below 99 %'; status "stated in words")
+#   input:         true for a method input the rebuild takes from the paper rather than computing it
+#                  (status "input as published")
+#   name:          the quantity in a few words, for the supplement's table of published and rebuilt values
 #   claim:         what the paper says in words, where it gives no number
 #   quoted:        where the paper quotes it
 #   renamed_from:  the key's name in the project's fact sheet, where the build renamed it
-# Edit tolerance/published/claim/quoted by hand; change locks only with `doit accept`.
+# Edit every field but locked/text/unit by hand; change locks only with `doit accept`.
 """
 
 
@@ -149,8 +155,11 @@ def parse_ledger(text: str, source: str) -> dict[str, dict[str, Any]]:
 
 
 # Fields of a ledger entry, in the order they are written.  ``inputs_range`` names the
-# number that gives the range a result can take given the rounding of its inputs.
-LEDGER_FIELDS = ("locked", "text", "unit", "tolerance", "published", "inputs_range", "claim", "quoted", "renamed_from")
+# number that gives the range a result can take given the rounding of its inputs;
+# ``published_text``, ``input`` and ``name`` are read by the report and the paper's table
+# of published and rebuilt values (see HEADER).
+LEDGER_FIELDS = ("locked", "text", "unit", "tolerance", "published", "published_text", "inputs_range", "input",
+                 "name", "claim", "quoted", "renamed_from")
 REQUIRED_FIELDS = ("locked", "text", "unit", "tolerance")
 
 
@@ -160,8 +169,11 @@ def entry_problems(entry: Mapping[str, Any]) -> list[str]:
     ``locked`` is a number (finite), text, a boolean or a list of those; ``text`` is
     non-empty text; ``unit`` is text (may be empty); ``tolerance`` is a finite number
     >= 0 (not a boolean, not text: YAML reads ``1e-3`` as text); ``published`` is null
-    or a value like ``locked``; ``inputs_range``, ``claim`` and ``quoted`` are text.
-    Other fields are refused, since ``doit accept`` would silently drop them.
+    or a value like ``locked``; ``inputs_range``, ``name``, ``claim`` and ``quoted`` are
+    text; ``input`` is a boolean; ``published_text`` is text, and where ``published`` is
+    a number (or a list of numbers) it prints exactly those numbers, one numeral each
+    (``99.70 %`` for 99.7).  Other fields are refused, since ``doit accept`` would
+    silently drop them.
 
     Parameters
     ----------
@@ -186,9 +198,15 @@ def entry_problems(entry: Mapping[str, Any]) -> list[str]:
             problems.append(f"text {_show(entry['text'])} is not text (quote it)")
         elif not entry["text"].strip():
             problems.append("text is empty")
-    for name in ("unit", "inputs_range", "claim", "quoted", "renamed_from"):
+    for name in ("unit", "inputs_range", "name", "claim", "quoted", "renamed_from", "published_text"):
         if name in entry and not isinstance(entry[name], str):
             problems.append(f"{name} {_show(entry[name])} is not text" + (" (quote it)" if name == "unit" else ""))
+    if "input" in entry and not isinstance(entry["input"], bool):
+        problems.append(f"input {_show(entry['input'])} is not true or false")
+    if isinstance(entry.get("published_text"), str) and entry.get("published") is not None:
+        if published_numerals(entry["published_text"], entry["published"]) is None:
+            problems.append(f"published_text {entry['published_text']!r} does not print published "
+                            f"{_show(entry['published'])} (one numeral per value, equal to it)")
     if "tolerance" in entry:
         tolerance = entry["tolerance"]
         if isinstance(tolerance, str):
@@ -246,6 +264,35 @@ def _retext(text: str, value: Any) -> str | None:
         pieces += [text[end:match.start()], printed]
         end = match.end()
     return "".join(pieces) + text[end:]
+
+
+def published_numerals(published_text: str, published: Any) -> list[str] | None:
+    """The numerals of a ``published_text``, when they print exactly the ``published`` value(s).
+
+    Parameters
+    ----------
+    published_text
+        The published value as the paper prints it (``"99.70 %"``, ``"138 and 141 eV"``).
+    published
+        The ledger's ``published``: a number or a list of numbers.
+
+    Returns
+    -------
+    list of str or None
+        The numerals as printed (``["99.70"]``, a minus as ``-``), one per value and each
+        equal to it; None when they do not pair up or ``published`` is not numeric.
+    """
+    from decimal import Decimal
+
+    values = published if isinstance(published, list) else [published]
+    if not values or not all(_is_number(v) for v in values):
+        return None
+    numerals = [m.group(0).replace("\u2212", "-") for m in _NUMERAL.finditer(published_text)]
+    if len(numerals) != len(values):
+        return None
+    if any(Decimal(n) != Decimal(repr(float(v))) for n, v in zip(numerals, values)):
+        return None
+    return numerals
 
 
 def expected_text(reference_text: str, reference_value: Any, value: Any) -> str:

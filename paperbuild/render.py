@@ -174,11 +174,12 @@ def provenance(build: Path, project: Path) -> dict:
     Returns
     -------
     dict
-        ``{"steps": {step: {"source"}}, "figures": {figure: {"step", "source", "data", "data_names"}}}``:
-        ``source`` and ``data`` are URLs relative to ``build/paper/`` (where the HTML is
-        written), percent-encoded so that any file name (``#``, ``?``, spaces, quotes)
-        links to the file itself; ``data_names`` names the same files as the build
-        does, for the links' titles.
+        ``{"steps": {step: {"source"}}, "figures": {figure: {"step", "source", "data", "data_names", "file"}}}``:
+        ``source``, ``data`` and ``file`` (the figure itself, which a click on it in the
+        HTML opens at full size) are URLs relative to ``build/paper/`` (where the HTML
+        is written), percent-encoded so that any file name (``#``, ``?``, spaces,
+        quotes) links to the file itself; ``data_names`` names the same files as the
+        build does, for the links' titles.
     """
     html_dir = build / "paper"
 
@@ -197,7 +198,7 @@ def provenance(build: Path, project: Path) -> dict:
         for output in record.get("outputs", []):
             if output.startswith("figures/"):
                 figures[output] = {"step": record["step"], "source": link(project / record["source"]), "data": data,
-                                   "data_names": names}
+                                   "data_names": names, "file": link(build / output)}
     return {"steps": steps, "figures": figures}
 
 

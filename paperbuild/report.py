@@ -35,9 +35,13 @@ from paperbuild.numbers import agree
 from paperbuild.paths import PROJECT_ROOT, Roots
 
 REPRODUCED = "reproduced"
-WITHIN_ROUNDING = "differs, within rounding of inputs"
+WITHIN_ROUNDING = "within rounding of inputs"
 DIFFERS = "differs"
+INPUT = "input as published"
+STATED = "stated in words"
 NEW = "new (not in the paper)"
+# every verdict :func:`status` gives, in the order the report's summary counts them
+STATUSES = (REPRODUCED, WITHIN_ROUNDING, INPUT, DIFFERS, STATED, NEW)
 RENDERER_LIBRARIES = ("doit", "pypandoc_binary", "typst")
 CURRENT = "current"
 STALE = "STALE"
@@ -128,38 +132,65 @@ def status(computed: Any, entry: Mapping[str, Any], numbers: Mapping[str, Mappin
     computed
         The value this build computed.
     entry
-        The number's ledger entry (``published``, ``tolerance``, ``inputs_range``).
+        The number's ledger entry (``published``, ``published_text``, ``input``,
+        ``tolerance``, ``inputs_range``).
     numbers
         All of the build's numbers, for the range number ``inputs_range`` names.
     accuracy
         The method's validated accuracy for this number (:func:`paperbuild.accuracy.bound`):
         how far a computed value may lie from the truth.  None for a number that is not
-        derived from raw data (or not validated): then the ledger's tolerance, which for
-        such numbers is their rounding, decides.
+        derived from raw data (or not validated): then the ledger's drift tolerance
+        stands in for it (zero for a deterministic computation from stated inputs).
 
     Returns
     -------
     str
-        ``REPRODUCED`` when the published value lies within the accuracy (plus half
-        a unit of the published value's last digit, since it was rounded) of the
-        computed one, or, for a number without a validated accuracy, within its
-        tolerance; ``WITHIN_ROUNDING`` when the published value
-        lies in the range the rounding of the inputs allows; ``NEW`` when the paper
-        gives no value; else ``DIFFERS``.
+        ``REPRODUCED`` when the published value lies within the accuracy (or, without
+        one, the drift tolerance), plus half a unit of the published value's last printed
+        digit (it was rounded), of the computed one; ``INPUT`` instead for a method input
+        the rebuild takes from the paper (``input: true``); ``WITHIN_ROUNDING`` when the
+        published value lies in the range the rounding of the inputs allows; ``STATED``
+        when the paper states the quantity only in words (no ``published``, a
+        ``published_text``); ``NEW`` when the paper does not state it; else ``DIFFERS``.
     """
     published = entry.get("published")
     if published is None:
-        return NEW
+        return STATED if entry.get("published_text") else NEW
     # the published value is itself rounded: "5 nm" stands for 4.5 to 5.5 nm
-    bound = accuracy + rounding_half_unit(published) if accuracy is not None else entry.get("tolerance", 0)
-    if agree(computed, published, bound)[0]:
-        return REPRODUCED
+    spread = accuracy if accuracy is not None else entry.get("tolerance", 0)
+    if agree(computed, published, spread + published_half_unit(entry))[0]:
+        return INPUT if entry.get("input") else REPRODUCED
     range_key = entry.get("inputs_range")
     if range_key and range_key in numbers:
         low, high = numbers[range_key]["value"]
         if low <= float(published) <= high:
             return WITHIN_ROUNDING
     return DIFFERS
+
+
+def published_half_unit(entry: Mapping[str, Any]) -> float:
+    """Half a unit of the last digit the paper printed, from its printed text where the ledger has it.
+
+    Parameters
+    ----------
+    entry
+        The number's ledger entry: ``published`` and, optionally, ``published_text``
+        (``"99.70 %"`` keeps the digit that the value 99.7 loses).
+
+    Returns
+    -------
+    float
+        As :func:`rounding_half_unit`, of the printed numerals when there are any.
+    """
+    from decimal import Decimal
+
+    from paperbuild.ledger import published_numerals
+
+    text = entry.get("published_text")
+    numerals = published_numerals(text, entry.get("published")) if isinstance(text, str) else None
+    if numerals:
+        return max(0.5 * 10.0 ** min(int(Decimal(n).as_tuple().exponent), 0) for n in numerals)
+    return rounding_half_unit(entry.get("published"))
 
 
 def rounding_half_unit(published: Any) -> float:
@@ -263,13 +294,17 @@ def number_rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, M
     Returns
     -------
     list of dict
-        One row per key of either, sorted: ``key``, ``published``, ``reproduced``,
-        ``locked``, ``tolerance``, ``status`` (:func:`status`, or ``"missing"``),
+        One row per key of either, sorted: ``key``, ``published`` (in the form of the
+        reproduced text, with its unit: :func:`paperbuild.printed.published`, as the
+        paper's table prints it), ``reproduced``, ``locked``, ``tolerance`` and
+        ``accuracy`` (with the number's unit where its text shows one), ``status``
+        (:func:`status`, or ``"missing"``),
         ``lock`` (:func:`locked_status`, or ``"not locked"``), ``provenance``
         (``CURRENT``, ``STALE``, or ``"–"`` when not computed or not checked),
         ``step`` and ``derived from``, all as Markdown-ready (escaped) text.
     """
     from paperbuild.accuracy import bound, significant
+    from paperbuild.printed import published as as_printed
 
     rows = []
     for key in sorted(set(numbers) | set(ledger)):
@@ -279,13 +314,24 @@ def number_rows(numbers: Mapping[str, Mapping[str, Any]], ledger: Mapping[str, M
             provenance = "–"
         else:
             provenance = STALE if stale.get(key) else CURRENT
+        shown = as_printed(num["text"], num["value"], entry.get("published"), num.get("unit", ""),
+                           entry.get("published_text")) if num else None
+        if shown is not None:
+            published = md_text(shown.text)
+        elif entry.get("published_text"):
+            published = md_text(entry["published_text"])
+        else:
+            published = _cell(entry.get("published"))
+        unit = (num or entry).get("unit") or ""
+        # a spread in the number's own unit, as its text shows it ("0.1 nm"; not "a.u.", not "C" of "C/10")
+        per = f" {unit}" if unit and unit != "a.u." and unit in str((num or entry).get("text", "")) else ""
         rows.append({
             "key": md_text(key),
-            "published": _cell(entry.get("published")),
+            "published": published,
             "reproduced": md_text(num["text"]) if num else "(not computed)",
             "locked": _cell(entry.get("text", entry.get("locked"))),
-            "tolerance": _cell(entry.get("tolerance")),
-            "accuracy": md_text(significant(method)) if method is not None else "–",
+            "tolerance": md_text(f"{entry['tolerance']}{per}") if "tolerance" in entry else "–",
+            "accuracy": md_text(significant(method) + per) if method is not None else "–",
             "status": judge(key, numbers, ledger, accuracy),
             "lock": locked_status(num, entry) if num and entry else "not locked",
             "provenance": provenance,
@@ -662,7 +708,7 @@ def write_report(roots: Roots, renderer_libraries: Iterable[str] = RENDERER_LIBR
     dirty = _git(project, "status", "--porcelain")
     accuracy, accuracy_source = last_accuracy(roots)
     rows = number_rows(numbers, ledger, stale_numbers, (accuracy or {}).get("numbers"))
-    counts = {s: sum(r["status"] == s for r in rows) for s in (REPRODUCED, WITHIN_ROUNDING, DIFFERS, NEW, "missing")}
+    counts = {s: sum(r["status"] == s for r in rows) for s in (*STATUSES, "missing")}
     drifted = sum(r["lock"] == "DRIFTED" for r in rows)
 
     thumbs = out / "thumbnails"
@@ -716,16 +762,17 @@ def write_report(roots: Roots, renderer_libraries: Iterable[str] = RENDERER_LIBR
         f"- Commit: {md_code(commit or 'not a git checkout')}"
         + ("" if commit is None else (" (working tree clean)" if not dirty else " (**working tree has uncommitted changes**)")),
         raw_line,
-        f"- Numbers: {len(rows)} keys; {counts[REPRODUCED]} {REPRODUCED}, {counts[WITHIN_ROUNDING]} {WITHIN_ROUNDING}, "
-        f"{counts[DIFFERS]} {DIFFERS}, {counts[NEW]} {NEW}, {counts['missing']} missing; "
-        f"{drifted} outside their lock in `paper/ledger.yaml`; {n_stale} stale",
+        summary_line(counts, len(rows), drifted, n_stale),
         f"- Figures: {len(figure_rows)}",
         *render_lines, "",
         "## Numbers", "",
         "Published: the value in the original article; reproduced: this build; locked: the accepted value in the "
         "ledger. A value derived from raw data is reproduced when the published value lies within the method's "
-        "validated accuracy of it (see Method accuracy); any other value, within its ledger tolerance (its "
-        "rounding). The tolerance itself only bounds drift between builds. Provenance: "
+        "validated accuracy of it (see Method accuracy), widened by half a unit of the published value's last "
+        "digit; any other value, within its ledger tolerance (which only bounds drift between builds: zero for "
+        "a deterministic computation from stated inputs) widened the same way. A method input the rebuild takes "
+        "from the paper is marked as such; a quantity the paper states without a number, as stated in words. "
+        "Provenance: "
         f"{CURRENT} when the files the number was derived from and its step's code still have the hashes it "
         f"records, {STALE} otherwise.", "",
         *table(rows, ["key", "published", "reproduced", "accuracy", "locked", "tolerance", "status", "lock",
@@ -753,6 +800,32 @@ def write_report(roots: Roots, renderer_libraries: Iterable[str] = RENDERER_LIBR
     html = out / "report.html"
     _to_html(md, html)
     return Certificate(md, html, tuple(problems))
+
+
+def summary_line(counts: Mapping[str, int], keys: int, drifted: int, stale: int) -> str:
+    """The report's line on the numbers, as a sentence a reviewer can quote.
+
+    Parameters
+    ----------
+    counts
+        How many numbers got each verdict (:data:`STATUSES` and ``"missing"``).
+    keys
+        How many keys the ledger and the build hold together.
+    drifted, stale
+        How many numbers are outside their lock, and how many are stale.
+
+    Returns
+    -------
+    str
+        A Markdown list item, e.g. ``"- Numbers: of 48 numbers the paper prints, 44
+        reproduced, 1 within rounding of inputs, ..."``.
+    """
+    printed = sum(counts.get(s, 0) for s in (REPRODUCED, WITHIN_ROUNDING, INPUT, DIFFERS))
+    return (f"- Numbers ({keys} keys): of the {printed} the paper prints, {counts.get(REPRODUCED, 0)} reproduced, "
+            f"{counts.get(WITHIN_ROUNDING, 0)} {WITHIN_ROUNDING}, {counts.get(INPUT, 0)} taken from it as method "
+            f"inputs, {counts.get(DIFFERS, 0)} differ; {counts.get(STATED, 0)} more the paper states in words and "
+            f"{counts.get(NEW, 0)} it does not state are computed; {counts.get('missing', 0)} missing; "
+            f"{drifted} outside their lock in `paper/ledger.yaml`; {stale} stale")
 
 
 def last_accuracy(roots: Roots) -> tuple[dict[str, Any] | None, Path | None]:

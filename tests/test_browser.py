@@ -92,6 +92,9 @@ def test_number_and_figure_provenance_in_chromium(paper):  # noqa: F811
         links = {a.text: a.get_attribute("href") for a in figure_tip.find_elements(By.TAG_NAME, "a")}
         assert links["script"].endswith("/analysis/electrochemistry_figures.py")
         assert links["data/cycles.csv"].endswith("/build/data/cycles.csv")
+        # a click on the figure opens the figure itself, at full size
+        zoom = browser.find_element(By.CSS_SELECTOR, "#suppfig-one a.zoom")
+        assert zoom.get_attribute("href").endswith("/build/figures/one.svg") and zoom.find_elements(By.TAG_NAME, "img")
     finally:
         browser.quit()
     pdf_text = " ".join(page.extract_text() for page in PdfReader(build / "paper" / "article.pdf").pages)
@@ -117,8 +120,10 @@ def _fits(reach: dict) -> bool:
 
 def test_pages_fit_1280px_with_every_caption(tmp_path, monkeypatch):
     """At 1280 px the article, the supplement and the reproduction report have no horizontal
-    overflow and no clipped table; every figure and table caption is shown, numbered; the report's
-    thumbnails are 240 px wide and open their figure."""
+    overflow and no clipped table; every figure and table caption is shown, numbered; figures show
+    at 1.6 times their printed width (a 174 mm figure wider than the 50 em text column, so that its
+    6-8 pt text reads on a screen), never wider than the window; the report's thumbnails are 240 px
+    wide and open their figure."""
     from selenium.webdriver.common.by import By
 
     from paperbuild import report
@@ -154,8 +159,13 @@ def test_pages_fit_1280px_with_every_caption(tmp_path, monkeypatch):
             prefix = "Figure S" if name == "supplement" else "Figure "
             assert [c.split(".")[0] for c in captions if c.startswith("Fig")] == \
                 [f"{prefix}{i}" for i in range(1, len(figures) + 1)]
-            for image in browser.find_elements(By.CSS_SELECTOR, "figure img"):
-                assert image.size["width"] <= 174 / 25.4 * 96 + 1  # never wider than printed (174 mm)
+            text_column = browser.find_element(By.CSS_SELECTOR, "main p").size["width"]
+            widths = [image.size["width"] for image in browser.find_elements(By.CSS_SELECTOR, "figure img")]
+            assert len(widths) == len(figures)
+            for shown, (_, width_mm, _) in zip(widths, figures):  # in document order
+                wanted = min(1.6 * width_mm / 25.4 * 96, 1120)
+                assert abs(shown - wanted) <= 2, (name, shown, wanted)
+            assert max(widths) > text_column  # the widest reach beyond the text column
         browser.get(certificate.html.as_uri())
         reach = _overflow(browser)
         assert _fits(reach), reach

@@ -199,23 +199,31 @@ def _spectra_tables():
 
 
 def test_point_spectra_labels_are_spread_and_the_key_covers_no_peak():
-    """S6: the N and O Kα names (0.13 keV apart) are moved apart, the P Kα name stays on its line,
-    and the key lies outside the plot, so it cannot cover the P Kα peak."""
-    from analysis import eds_figures
+    """S6: close names (C, N and O Kα within 0.25 keV) are moved apart until none touches the next, the
+    P Kα name stays on its line, the lines from outside the sample are named too, the dotted
+    lines stop below the names, the stacked spectra never cross, and the key lies outside the plot."""
+    from analysis import eds_figures, style
 
     plt = _plt()
     spectra, lines = _spectra_tables()
-    fig = eds_figures.compose_s6(plt, spectra, lines)
+    others = np.array([("C_Ka", 0.2774), ("Cu_La", 0.9295)], dtype=[("line", "U8"), ("energy_keV", float)])
+    fig = eds_figures.compose_s6(plt, spectra, lines, others)
     ax = fig.axes[0]
     fig.canvas.draw()
     names = {t.get_text(): t for t in ax.texts}
-    assert set(names) == set(eds_figures.LABELS.values())
-    shown = ax.get_xlim()[1]
-    placed = sorted(t.xyann[0] for t in names.values())
-    assert np.all(np.diff(placed) >= 0.13 * shown - 1e-9)
-    assert names[eds_figures.LABELS["P_Ka"]].xyann[0] == pytest.approx(lines["energy_keV"][2])
+    assert set(names) == set(eds_figures.LABELS.values()) | set(eds_figures.OTHER_LINES.values())
+    boxes = sorted((t.get_window_extent() for t in names.values()), key=lambda b: b.x0)
+    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:]))  # side by side, none touching the next
+    assert names[eds_figures.LABELS["P_Ka"]].get_position()[0] == pytest.approx(lines["energy_keV"][2])
+    lowest_name = min(b.y0 for b in boxes)
+    for line in ax.lines:
+        if line.get_linestyle() == ":":  # a line energy: it ends below the names
+            assert ax.transAxes.transform((0, max(line.get_ydata())))[1] < lowest_name
+    curves = [line.get_ydata() for line in ax.lines if line.get_label() in eds_figures.POINT_SHADES]
+    assert len(curves) == 3 and all(np.min(upper) > np.max(lower) for lower, upper in zip(curves, curves[1:]))
     key, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
     assert key.x0 >= frame.x1
+    assert style.layout_faults(fig) == []
     plt.close(fig)
 
 

@@ -10,13 +10,14 @@ from analysis import datatable, eels, eels_figures, style
 from analysis.registry import STEPS
 from data.synth.microscope import li_k_reference
 from paperbuild.errors import InputError
-from paperbuild.paths import Roots
+from paperbuild.paths import PROJECT_ROOT, Roots
 from paperbuild.runner import Declared, run_step
 from tests.conftest import make_tree
 from analysis.style import svg_size_mm
 
 CFG = {"li_k_peak_lipon_eV": 59.5, "li_k_peak_li2o_eV": 63.0}
 STEP = next(s for s in STEPS if s.name == "eels")
+FIGURE_STEP = next(s for s in STEPS if s.name == "eels_figures")
 PARAMS = STEP.param_values()
 
 
@@ -203,15 +204,71 @@ def test_peak_table_holds_the_quoted_peaks(raw_tree, tmp_path):
 
 
 # ------------------------------------------------------------------ Figure 3
-def test_point_colours_run_from_li2o_to_lipon():
-    """Point 1 (interphase) wears the Li2O colour, the last point (LiPON) the LiPON colour, all distinct."""
+def _lab(colour: str) -> np.ndarray:
+    """CIELAB (D65) of a colour, to judge by eye-like distances."""
+    from matplotlib.colors import to_rgb
+
+    rgb = np.array(to_rgb(colour))
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    f = np.cbrt(np.where(xyz / [0.9505, 1.0, 1.089] > 0.008856, xyz / [0.9505, 1.0, 1.089], np.nan))
+    f = np.where(np.isnan(f), 7.787 * xyz / [0.9505, 1.0, 1.089] + 16 / 116, f)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_point_colours_are_sequential_and_unlike_every_phase_colour():
+    """Points wear a scheme of their own: distinct from each other (neighbours at least 15 CIELAB
+    units apart, so 4 and 5 are no longer two near-identical oranges), lightness falling
+    steadily from point 1 to the last, and none within 20 units of a phase colour of Figure 3C."""
+    phases = [style.PHASE_COLOURS[p] for p in eels.PHASES]
     for n in (2, 4, 5, 7):
         colours = eels_figures.point_colours(n)
-        assert colours[0].lower() == style.PHASE_COLOURS["Li2O"].lower()
-        assert colours[-1].lower() == style.PHASE_COLOURS["LiPON"].lower()
+        lab = np.array([_lab(c) for c in colours])
         assert len(set(colours)) == n
+        assert np.all(np.diff(lab[:, 0]) < 0)
+        assert np.linalg.norm(np.diff(lab, axis=0), axis=1).min() > (15.0 if n <= 5 else 8.0)
+        for colour in colours:
+            assert min(np.linalg.norm(_lab(colour) - _lab(p)) for p in phases) > 20.0, colour
     with pytest.raises(ValueError, match="at least two"):
         eels_figures.point_colours(1)
+
+
+def test_pale_phase_colours_get_a_dark_rim():
+    """The yellow of Li3P (low contrast on white) is drawn with a darker rim; the others plainly."""
+    assert eels_figures.relative_luminance("white") == pytest.approx(1.0)
+    assert eels_figures.relative_luminance("black") == pytest.approx(0.0)
+    assert eels_figures.line_effects(style.PHASE_COLOURS["Li3P"], 0.9)
+    for phase in ("Li2O", "Li3PO4", "LiPON"):
+        assert eels_figures.line_effects(style.PHASE_COLOURS[phase], 0.9) == []
+
+
+def test_each_key_sits_beside_its_own_panels(raw_tree, tmp_path):
+    """The key of A and B lies beside B (its top above B's bottom), the key of C beside C (below
+    B); neither reuses the other's colours."""
+    from matplotlib.colors import to_hex
+
+    _figure_build(raw_tree, tmp_path)
+    plt = style.pyplot(PROJECT_ROOT / FIGURE_STEP.inputs["style"].path)
+    inputs = {role: tmp_path / spec.path for role, spec in FIGURE_STEP.inputs.items() if role != "style"}
+    edges = {key: datatable.read(inputs[f"{key}_edges"]) for key, _, _ in eels_figures.EDGES}
+    references = {"li": datatable.read(inputs["references"]), "p": datatable.read(inputs["p_references"]),
+                  "o": datatable.read(inputs["o_references"])}
+    fig = eels_figures.compose_figure3(np.load(inputs["df_eels_region"], allow_pickle=False),
+                                       datatable.read(inputs["points"]), edges, datatable.read(inputs["li_fits"]),
+                                       datatable.read(inputs["peaks"]), references, plt)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legends = {ax.get_legend().get_title().get_text()[:2]: ax.get_legend() for ax in fig.axes if ax.get_legend()}
+    points_key = legends["A,"].get_window_extent(renderer)
+    phases_key = legends["C:"].get_window_extent(renderer)
+    b, c = (ax.get_window_extent(renderer) for ax in fig.axes if ax.get_title() == "Li K")
+    assert b.y0 < points_key.y1 and points_key.y0 > c.y1 and points_key.x1 < b.x0    # left of B, above C
+    assert c.y0 < phases_key.y1 < b.y0 and phases_key.x1 < c.x0                      # left of C, below B
+    point_colours = {to_hex(h.get_color()) for h in legends["A,"].legend_handles[:-1]}
+    phase_colours = {to_hex(h.get_color()) for h in legends["C:"].legend_handles}
+    assert not point_colours & phase_colours
+    assert phase_colours == {to_hex(style.PHASE_COLOURS[p]) for p in eels.PHASES}
+    plt.close(fig)
 
 
 @pytest.mark.parametrize("first, last, expected", [

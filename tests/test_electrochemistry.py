@@ -333,24 +333,63 @@ def _cycles_table(ce: list[float], steady: list[int]) -> np.ndarray:
 
 
 @pytest.mark.parametrize("liquid_low, expected_bottom", [(97.5, 95.0), (92.4, 91.0)])
-def test_s1_shows_both_cells_steady_cycles_and_keeps_the_key_below_them(liquid_low, expected_bottom):
-    """S1 reaches down past the worse cell's steady minimum (a slow formation cycle may leave the
-    view), and its key lies below the plot, clear of both cells' points."""
+@pytest.mark.parametrize("first_cycles", [(88.0, 80.0), (99.0, 98.0)], ids=["far-below", "in-range"])
+def test_s1_shows_every_cycle_and_keeps_the_key_below_the_plots(liquid_low, expected_bottom, first_cycles):
+    """S1 reaches down past the worse cell's steady minimum; slow first cycles far below it are
+    drawn under an axis break, named with their values, instead of leaving the view; the key lies
+    below the plots, clear of every point."""
     from analysis import electrochemistry_figures, style
     from paperbuild.paths import PROJECT_ROOT
 
     plt = style.pyplot(PROJECT_ROOT / FIG_STEP.inputs["style"].path)
-    solid = _cycles_table([88.0, 99.9, 99.95, 99.9], [0, 1, 1, 1])
-    liquid = _cycles_table([80.0, liquid_low, 98.5], [0, 1, 1])
+    solid = _cycles_table([first_cycles[0], 99.9, 99.95, 99.9], [0, 1, 1, 1])
+    liquid = _cycles_table([first_cycles[1], liquid_low, 98.5], [0, 1, 1])
     fig = electrochemistry_figures.compose_s1(plt, solid, liquid)
-    ax = fig.axes[0]
-    assert ax.get_ylim()[0] == pytest.approx(expected_bottom)
-    assert ax.get_ylim()[1] > 100.0
+    main = fig.axes[0]
+    assert main.get_ylim()[0] == pytest.approx(expected_bottom)
+    assert main.get_ylim()[1] > 100.0
+    far_below = first_cycles[0] < expected_bottom
+    assert len(fig.axes) == (2 if far_below else 1)
+    for table in (solid, liquid):
+        for x, y in zip(table["cycle"], table["ce_pct"]):
+            assert any(a.get_xlim()[0] < x < a.get_xlim()[1] and a.get_ylim()[0] < y < a.get_ylim()[1]
+                       for a in fig.axes), f"cycle {x:g} at {y:g} % is not in view"
+    if far_below:
+        named = [t.get_text() for t in fig.axes[1].texts]
+        assert named == ["cycle 1: 88.0 %", "cycle 1: 80.0 %"]
     fig.canvas.draw()
-    assert ax.get_legend().get_window_extent().y1 < ax.get_window_extent().y0
+    assert fig.legends[0].get_window_extent().y1 < min(a.get_window_extent().y0 for a in fig.axes)
+    assert style.layout_faults(fig) == []
     width_mm, height_mm = (v * 25.4 for v in fig.get_size_inches())
     assert width_mm == pytest.approx(style.WIDTHS_MM["single"])
     assert height_mm == pytest.approx(electrochemistry_figures.S1_HEIGHT_MM)
+    plt.close(fig)
+
+
+def test_fig1b_draws_capacity_apart_from_the_ce_and_no_end_cycle_on_the_frame():
+    """Fig 1B: the discharge capacity has its own plot under the CE (no capacity point is drawn over
+    the CE points), the slow cycles are named by their rate, and the first and last cycles lie
+    inside the x range, not on the frame."""
+    from analysis import electrochemistry_figures, style
+    from paperbuild.paths import PROJECT_ROOT
+
+    plt = style.pyplot(PROJECT_ROOT / FIG_STEP.inputs["style"].path)
+    cycles = _cycles_table([88.0, 97.8] + [99.5] * 20 + [99.6], [0, 0] + [1] * 20 + [0])
+    cycles["rate_C"] = np.where(cycles["steady"] == 1, 5.0, 0.1)
+    fig = style.figure(plt, "single", 50.0)
+    ax_ce, ax_q = fig.subplots(2, 1, sharex=True)
+    electrochemistry_figures.draw_coulombic_efficiency(ax_ce, ax_q, cycles)
+    fig.canvas.draw()
+    assert ax_ce.get_window_extent().y0 > ax_q.get_window_extent().y1  # one above the other, apart
+    assert [len(line.get_xdata()) for line in ax_ce.get_lines()] == [20]  # the CE of the steady cycles only
+    assert sum(len(line.get_xdata()) for line in ax_q.get_lines()) == len(cycles)
+    assert [t.get_text() for t in ax_q.get_legend().get_texts()] == ["5C", "C/10"]
+    low, high = ax_q.get_xlim()
+    frame_pt = ax_q.get_window_extent().width * 72 / fig.dpi
+    room_pt = min(cycles["cycle"].min() - low, high - cycles["cycle"].max()) / (high - low) * frame_pt
+    assert room_pt > 1.5  # more than a marker's radius between an end cycle and the frame
+    assert ax_ce.get_ylim()[0] <= 99.5 and ax_ce.get_ylim()[1] > 100.0
+    assert 0.0 == ax_q.get_ylim()[0] and ax_q.get_ylim()[1] > np.max(cycles["q_discharge_uAh"])
     plt.close(fig)
 
 

@@ -99,6 +99,73 @@ def test_panel_letters_sit_left_of_the_labels_and_at_one_height(plt):
     assert style.layout_faults(fig) == []
 
 
+def rasterize(fig, dpi: float = 600.0):
+    """The figure as it prints: RGB (0-1) of a PNG at ``dpi``, rows top down."""
+    import io
+
+    import matplotlib.image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    buffer.seek(0)
+    return matplotlib.image.imread(buffer, format="png")[..., :3]
+
+
+def inner_runs(mask):
+    """Horizontal runs of True in each row of ``mask`` that touch neither side: (row, start, length)."""
+    import numpy as np
+
+    runs = []
+    for row, line in enumerate(mask):
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], line.astype(np.int8), [0]])))
+        for start, stop in zip(edges[::2], edges[1::2]):
+            if start > 0 and stop < line.size:
+                runs.append((row, int(start), int(stop - start)))
+    return runs
+
+
+def printed_scale_bar_mm(grey, box, dpi: float = 600.0) -> float:
+    """The printed length (mm) of the white scale bar inside the image at ``box`` (rows, cols slices).
+
+    The bar is the longest run of white pixels that touches neither side of the image
+    (a band of the image as bright as the bar spans the whole width; the label's glyphs
+    are shorter)."""
+    runs = inner_runs(grey[box] > 0.5)
+    return max(length for _, _, length in runs) * 25.4 / dpi
+
+
+@pytest.mark.parametrize("shape, height_mm", [((60, 100), 30.0), ((100, 60), 80.0), ((64, 64), 45.0)])
+def test_micrographs_print_square_pixels_and_a_scale_bar_as_long_as_its_label(plt, shape, height_mm):
+    """In the printed figure an image pixel is as tall as it is wide, whatever the panel's shape,
+    and the scale bar measured with a ruler is its label's length at that scale (a bar's outline
+    would lengthen it by its stroke, a free aspect would stretch one direction)."""
+    import numpy as np
+
+    dpi, pixel_nm = 600.0, 7.0
+    fig = style.figure(plt, "single", height_mm)
+    ax = fig.add_subplot()
+    image = np.zeros(shape)
+    image[0, 0] = 1.0  # the grey scale spans black to white; the rest of the image is black
+    style.show_micrograph(ax, image, pixel_nm)
+    grey = rasterize(fig, dpi).mean(axis=2)
+    rows, cols = np.nonzero(grey < 0.5)
+    box = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+    mm_per_px_x = (cols.max() - cols.min() + 1) * 25.4 / dpi / shape[1]
+    mm_per_px_y = (rows.max() - rows.min() + 1) * 25.4 / dpi / shape[0]
+    assert mm_per_px_y == pytest.approx(mm_per_px_x, rel=0.005)
+    bar_px = style.nice_length_nm(shape[1] * pixel_nm) / pixel_nm
+    ruler = 2 * 25.4 / dpi  # two printed pixels: anti-aliasing at both ends
+    assert printed_scale_bar_mm(grey, box, dpi) == pytest.approx(bar_px * mm_per_px_x, abs=ruler)
+    plt.close(fig)
+
+
+def test_clip_ids_are_numbered_in_order_so_equal_drawings_give_equal_bytes():
+    one = '<g clip-path="url(#p0123456789)"/><g clip-path="url(#pabcdefabcd)"/><clipPath id="p0123456789"/>'
+    other = '<g clip-path="url(#p9999999999)"/><g clip-path="url(#p1111111111)"/><clipPath id="p9999999999"/>'
+    assert style.stable_clip_ids(one) == style.stable_clip_ids(other) == (
+        '<g clip-path="url(#clip1)"/><g clip-path="url(#clip2)"/><clipPath id="clip1"/>')
+
+
 def test_svg_size_of_a_file_that_is_not_an_svg_is_refused(tmp_path):
     fake = tmp_path / "fake.svg"
     fake.write_text("<html></html>", encoding="utf-8")

@@ -12,7 +12,6 @@ import hashlib
 import io
 import re
 import shutil
-import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -228,7 +227,6 @@ def test_xy_large_file_is_not_held_in_memory(tmp_path):
     path.write_bytes(_big_pattern(100_000, padding=480))
     size = path.stat().st_size
     assert size > 45e6
-    started = time.perf_counter()
     tracemalloc.start()
     try:
         two_theta, counts, _ = xrd.read_xy(path)
@@ -237,7 +235,6 @@ def test_xy_large_file_is_not_held_in_memory(tmp_path):
         tracemalloc.stop()
     assert two_theta.size == counts.size == 100_000
     assert peak < size / 4, f"peak {peak / 1e6:.0f} MB for a {size / 1e6:.0f} MB file"
-    assert time.perf_counter() - started < 2
 
 
 def test_xy_empty_file(tmp_path):

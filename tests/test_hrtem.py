@@ -354,10 +354,49 @@ def test_named_reflections_avoid_another_phases_ring():
     each is named by a reflection that identifies it, even if (111) is the brightest."""
     side, pixel_A = 160, 0.75
     power = hrtem_figures.power_spectrum(_fringes("Li2O (111)", side, pixel_A))
-    named = dict((phase, label) for phase, label, _ in
-                 hrtem_figures.named_reflections(power, 1 / (side * pixel_A), RINGS, ("Li2O", "Li3PO4"), 0.7))
-    assert named["Li2O"] != "Li2O (111)" and named["Li3PO4"] != "Li3PO4 (210)"
+    named = {phase: (label, ambiguous) for phase, label, _, ambiguous in
+             hrtem_figures.named_reflections(power, 1 / (side * pixel_A), RINGS, ("Li2O", "Li3PO4"), 0.7)}
+    assert named["Li2O"][0] != "Li2O (111)" and named["Li3PO4"][0] != "Li3PO4 (210)"
+    assert not named["Li2O"][1] and not named["Li3PO4"][1]
     assert hrtem_figures.named_reflections(power, 1 / (side * pixel_A), RINGS, (), 0.7) == []
+
+
+def test_phase_without_a_clear_ring_is_marked_ambiguous():
+    """A phase every one of whose reflections lies within FFT resolution of another present
+    phase's ring is still named (by its brightest) but flagged, and its label carries the mark;
+    a phase with a clear reflection is not flagged."""
+    side, pixel_A, q_max = 160, 0.75, 0.7
+    q_step = 1 / (side * pixel_A)
+    ghost = [("Li", "Li (110)", 0.40), ("Li2O", "Li2O (111)", 0.30), ("Li2O", "Li2O (200)", 0.45),
+             ("Li3N", "Li3N (100)", 0.30 + 0.5 * q_step), ("Li3N", "Li3N (101)", 0.45 - 0.5 * q_step)]
+    power = hrtem_figures.power_spectrum(_fringes("Li2O (111)", side, pixel_A))
+    named = {phase: (label, ambiguous) for phase, label, _, ambiguous in
+             hrtem_figures.named_reflections(power, q_step, ghost, ("Li", "Li2O", "Li3N"), q_max)}
+    assert named["Li3N"][1] and named["Li2O"][1] and not named["Li"][1]
+    # without Li3N present, Li2O's rings are clear again
+    alone = hrtem_figures.named_reflections(power, q_step, ghost, ("Li", "Li2O"), q_max)
+    assert not any(ambiguous for *_, ambiguous in alone)
+    plt = style.pyplot(PROJECT_ROOT / FIGURE_STEP.inputs["style"].path)
+    fig = style.figure(plt, "single", 45)
+    ax = fig.add_subplot()
+    drawn = hrtem_figures.draw_spectrum(ax, _fringes("Li2O (111)", side, pixel_A), pixel_A, ghost,
+                                        ("Li", "Li2O", "Li3N"), q_max)
+    marked = [label.endswith(hrtem_figures.AMBIGUOUS_MARK) for label, _, _ in drawn]
+    assert marked == [False, True, True]
+    plt.close(fig)
+
+
+def test_li3po4_in_the_third_layer_has_no_clear_ring():
+    """With the real reference rings at the crop resolution of Figure 2 (about 0.75 Å pixels, a
+    square of 150 pixels), every Li3PO4 reflection in view overlaps a Li2O or Li3N ring, so the
+    third layer's spectrum marks Li3PO4 as ambiguous (the referee's point), and only Li3PO4."""
+    side, pixel_A = 150, 0.75
+    q_view = hrtem_figures.Q_VIEW_MARGIN * max(q for *_, q in RINGS)
+    power = hrtem_figures.power_spectrum(_fringes("Li3PO4 (210)", side, pixel_A))
+    named = {phase: ambiguous for phase, _, _, ambiguous in
+             hrtem_figures.named_reflections(power, 1 / (side * pixel_A), RINGS, hrtem_figures.LAYER_PHASES[2],
+                                             q_view)}
+    assert named == {"Li2O": False, "Li3N": False, "Li3PO4": True}
 
 
 def test_power_spectrum_pads_to_a_square_with_the_fringe_where_expected():
@@ -388,13 +427,46 @@ def test_ring_labels_on_close_rings_do_not_overlap():
     plt.close(fig)
 
 
-def test_clearest_corner_avoids_crystallites():
-    """The scale bar goes where the crop holds no crystallite."""
+def test_clearest_place_avoids_crystallites_and_prefers_the_first_listed():
+    """The box covering no crystallite pixel wins; among free boxes the first listed."""
     mask = np.zeros((100, 100), bool)
     mask[70:, 50:] = True       # lower right taken
-    assert hrtem_figures.clearest_corner(mask) == "lower left"
-    mask[70:, :50] = True       # the whole bottom taken
-    assert hrtem_figures.clearest_corner(mask) == "upper right"
+    occupied = hrtem_figures.crystallite_pixels(mask)
+    assert occupied[69, 60] and not occupied[60, 60]     # the outline's rim counts too
+    boxes = {"lower right": (60, 95, 80, 95), "lower left": (5, 40, 80, 95), "upper left": (5, 40, 5, 20)}
+    assert hrtem_figures.clearest_place(occupied, boxes) == "lower left"
+    boxes["lower left"] = (5, 55, 80, 95)                # now clips the taken corner
+    assert hrtem_figures.clearest_place(occupied, boxes) == "upper left"
+    assert not hrtem_figures.crystallite_pixels(np.ones((5, 5), bool)).any()
+
+
+def test_scale_bar_is_moved_off_every_crystallite():
+    """Crystallites cover every corner and edge middle of a crop: the bar leaves all eight named
+    places for a free spot of the matrix, and its drawn extent covers no crystallite pixel."""
+    plt = style.pyplot(PROJECT_ROOT / FIGURE_STEP.inputs["style"].path)
+    fig = style.figure(plt, "single", 45)
+    ax = fig.add_subplot()
+    yy, xx = np.mgrid[:156, :156]
+    mask = np.zeros((156, 156), bool)
+    for cy in (0, 78, 155):
+        for cx in (0, 78, 155):
+            if (cy, cx) != (78, 78):
+                mask |= (yy - cy) ** 2 + (xx - cx) ** 2 <= 34 ** 2
+    hrtem_figures.draw_outlines(ax, np.random.default_rng(0).normal(size=mask.shape), mask, 0.075)
+    fig.canvas.draw()
+    chosen = hrtem_figures.place_scale_bar(ax, mask)
+    assert chosen not in hrtem_figures.SCALE_BAR_PLACES
+    fig.canvas.draw()
+    bar = ax.artists[-1]
+    renderer = fig.canvas.get_renderer()
+    extent = bar.get_window_extent(renderer)
+    pad = bar.pad * renderer.points_to_pixels(bar.prop.get_size_in_points())
+    (x0, y0), (x1, y1) = ax.transData.inverted().transform([(extent.x0 + pad, extent.y0 + pad),
+                                                            (extent.x1 - pad, extent.y1 - pad)])
+    rows = slice(int(min(y0, y1)), int(np.ceil(max(y0, y1))) + 1)
+    cols = slice(int(min(x0, x1)), int(np.ceil(max(x0, x1))) + 1)
+    assert not hrtem_figures.crystallite_pixels(mask)[rows, cols].any()
+    plt.close(fig)
 
 
 def test_mosaic_layout_puts_columns_at_the_measured_spacing():
@@ -406,6 +478,45 @@ def test_mosaic_layout_puts_columns_at_the_measured_spacing():
         assert np.unique(centres[:, 0]).size == max(1, round(mean / spacing))
         assert np.all((lo < centres[:, 0]) & (centres[:, 0] < hi))
         assert np.all((0 < centres[:, 1]) & (centres[:, 1] < 27.0))
+
+
+def test_crystallite_counts_keep_every_phase_and_the_proportions():
+    """Layer 2 of the rebuild (Li 0.22, Li2O 0.38, Li3N 0.72 on 10 crystallites) once drew no Li
+    at random; the counts give every phase at least one, add up, and follow the weights."""
+    counts = hrtem_figures.crystallite_counts([0.223, 0.3764, 0.7232], 10)
+    assert counts.tolist() == [2, 3, 5]
+    tiny = hrtem_figures.crystallite_counts([0.001, 0.5, 0.5], 4)
+    assert tiny.sum() == 4 and tiny.min() >= 1
+    assert hrtem_figures.crystallite_counts([0.0, -1.0], 4).tolist() == [2, 2]
+    assert hrtem_figures.crystallite_counts([0.1, 0.9, 0.5], 2).tolist() == [0, 1, 1]
+    many = hrtem_figures.crystallite_counts([1.0, 3.0], 402)
+    assert many.tolist() == [101, 301]
+
+
+def test_mosaic_draws_every_phase_of_every_layer():
+    """Figure 6: each layer holds a crystallite of each phase it is named by (Li in layer 2
+    included), and no phase it is not named by, whatever the composition's weights."""
+    from matplotlib.colors import to_hex
+    from matplotlib.patches import Circle
+
+    plt = style.pyplot(PROJECT_ROOT / FIGURE_STEP.inputs["style"].path)
+    summary = np.array([(1, 21.1), (2, 11.7), (3, 43.7)], dtype=[("layer", int), ("mean_nm", float)])
+    composition = np.array([(1, 0.43, 0.80, 0.005, 0.015), (2, 0.05, 0.38, 0.72, 0.016),
+                            (3, 0.02, 0.38, 0.70, 0.02)],
+                           dtype=[("layer", int), ("Li", float), ("Li2O", float), ("Li3N", float), ("Li3PO4", float)])
+    colour_phase = {to_hex(c): p for p, c in style.PHASE_COLOURS.items()}
+    edges = np.r_[0, np.cumsum(summary["mean_nm"])]
+    for seed in range(5):
+        fig = style.figure(plt, "double", 80)
+        ax = fig.add_subplot()
+        hrtem_figures.draw_mosaic(ax, summary, 5.4, np.array([2.7, 3.5, 4.2, 5.4]), composition, seed=seed)
+        circles = [c for c in ax.patches if isinstance(c, Circle)]
+        for k, phases in enumerate(hrtem_figures.LAYER_PHASES):
+            inside = {colour_phase[to_hex(c.get_facecolor())] for c in circles
+                      if edges[k] - 1 < c.center[0] < edges[k + 1] + 1
+                      and abs(c.center[0] - (edges[k] + edges[k + 1]) / 2) < (edges[k + 1] - edges[k]) / 2}
+            assert inside == set(phases), (seed, k + 1, inside)
+        plt.close(fig)
 
 
 def test_reflection_table_sets_formulas_with_subscripts():
@@ -434,3 +545,47 @@ def test_figure_step_writes_figures_2_and_6(default_build, tmp_path):
         width, height = svg_size_mm(path)
         assert width == pytest.approx(style.WIDTHS_MM["double"], abs=0.1)
         assert 0 < height <= 200.0
+
+
+@pytest.mark.slow
+def test_figure_2_names_areas_by_letter_and_keeps_the_image_clear(default_build):
+    """Figure 2 letters its four squares a-d (panel titles and the squares on A; the imaged
+    regions of J keep their numbers), marks Li3PO4's ring as ambiguous, gives reciprocal lengths
+    in nm^-1 only, sets its whole-image spectrum beside the image, not on it, and puts each
+    crystallite panel's scale bar where it covers no crystallite."""
+    from analysis import datatable
+
+    inputs = {role: default_build / spec.path for role, spec in FIGURE_STEP.inputs.items() if role != "style"}
+    plt = style.pyplot(PROJECT_ROOT / FIGURE_STEP.inputs["style"].path)
+    with np.load(inputs["region1"], allow_pickle=False) as data:
+        region = dict(data)
+    fig = hrtem_figures.compose_fig2(region, datatable.read(inputs["reference_rings"]),
+                                     datatable.read(inputs["layers"]), datatable.read(inputs["layer_summary"]), plt)
+    texts = [text for text, *_ in style.drawn_texts(fig)]
+    titles = [t for t in texts if t.startswith(("Area ", "Region "))]
+    assert [t.split(":")[0] for t in titles] == [f"Area {n}" for n in "abcd"]
+    assert all(n in texts for n in "abcd")
+    phosphate = [t for t in texts if t.startswith(style.formula("Li3PO4") + " (")]
+    assert phosphate and all(t.endswith(hrtem_figures.AMBIGUOUS_MARK) for t in phosphate)
+    assert sum(t.endswith(" nm$^{-1}$") for t in texts) == 4            # one reciprocal unit, in nm^-1
+    assert not any("1/Å" in t or "Å$^{-1}$" in t or "Å⁻¹" in t for t in texts)
+    ax_a = fig.axes[0]
+    (inset,) = ax_a.child_axes
+    renderer = fig.canvas.get_renderer()
+    image_box, inset_box = ax_a.get_window_extent(renderer), inset.get_window_extent(renderer)
+    assert inset_box.x0 >= image_box.x1 and abs(inset_box.y1 - image_box.y1) < 1.0
+    assert not style.layout_faults(fig)
+    rows, cols = region["image"].shape
+    free = (int(np.ceil(rows * hrtem_figures.AREA_BAND[0])), int(rows * hrtem_figures.AREA_BAND[1]))
+    squares = hrtem_figures.region_squares(region["boundaries_nm"], float(region["pixel_A"]) / 10, (rows, cols), free)
+    for ax, (r0, c0, side) in zip(fig.axes[6:10], squares):   # C, E, G, I (after A, K and the four spectra)
+        mask = np.asarray(region["mask"], bool)[r0:r0 + side, c0:c0 + side]
+        bar = ax.artists[-1]
+        extent = bar.get_window_extent(renderer)
+        pad = bar.pad * renderer.points_to_pixels(bar.prop.get_size_in_points())
+        (x0, y0), (x1, y1) = ax.transData.inverted().transform([(extent.x0 + pad, extent.y0 + pad),
+                                                                (extent.x1 - pad, extent.y1 - pad)])
+        under = hrtem_figures.crystallite_pixels(mask)[int(min(y0, y1)):int(np.ceil(max(y0, y1))) + 1,
+                                                       int(min(x0, x1)):int(np.ceil(max(x0, x1))) + 1]
+        assert not under.any()
+    plt.close(fig)

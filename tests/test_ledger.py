@@ -200,6 +200,12 @@ def test_invalid_tolerance_is_refused_naming_file_and_key(tmp_path, tolerance, p
     ("  locked: 1.5\n  text: 1.5 nm\n  unit: nm\n  tolerance: 0\n  tolerence: 1\n",
      "unknown field 'tolerence'"),
     ("  locked: 1.5\n  text: 1.5 nm\n  unit: nm\n  tolerance: 0\n  quoted: 3\n", "quoted 3 is not text"),
+    ("  locked: 1.5\n  text: 1.5 nm\n  unit: nm\n  tolerance: 0\n  name: [a]\n", "name ['a'] is not text"),
+    ("  locked: 1.5\n  text: 1.5 nm\n  unit: nm\n  tolerance: 0\n  input: 'yes'\n", "input 'yes' is not true or false"),
+    ("  locked: 99.7\n  text: 99.70 %\n  unit: '%'\n  tolerance: 0\n  published: 99.7\n  published_text: 99.75 %\n",
+     "published_text '99.75 %' does not print published 99.7"),
+    ("  locked: 1.5\n  text: 1.5 nm\n  unit: nm\n  tolerance: 0\n  published: [1, 2]\n  published_text: 1 nm\n",
+     "published_text '1 nm' does not print published [1, 2]"),
 ])
 def test_malformed_entry_is_refused_naming_file_and_key(tmp_path, entry, problem):
     """Lock, text and unit must be present and well-typed; every problem names its key."""
@@ -240,3 +246,15 @@ def test_accept_records_a_unit_or_text_change_and_then_passes(ledger_file):
     assert check_drift(numbers, ledger_file) == 2
     same_value_new_text = {**numbers, "xrd.amorphous": _record(True, "amorphous", "")}
     assert any(c.startswith("changed  xrd.amorphous") for c in accept(same_value_new_text, ledger_file))
+
+
+def test_hand_edited_fields_survive_accept(tmp_path):
+    """name, input and published_text are hand-edited: `doit accept` rewrites the locks and keeps them."""
+    path = tmp_path / "ledger.yaml"
+    path.write_text(yaml.safe_dump({"echem.floor": {
+        "locked": 99.7, "text": "99.70 %", "unit": "%", "tolerance": 0, "published": 99.7,
+        "published_text": "99.70 %", "input": False, "name": "Lowest CE", "quoted": "Fig 1B"}}))
+    accept({"echem.floor": _record(99.71, "99.71 %", unit="%")}, path)
+    entry = load_ledger(path)["echem.floor"]
+    assert entry["locked"] == 99.71 and entry["text"] == "99.71 %"
+    assert (entry["published_text"], entry["input"], entry["name"]) == ("99.70 %", False, "Lowest CE")

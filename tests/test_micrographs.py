@@ -212,6 +212,57 @@ def test_layer_bands_leave_out_layers_below_the_field():
     assert [b.name for b in layer_bands(image, 20.0, 120.0)] == ["Li", "LiPON"]
 
 
+def test_cross_section_read_with_a_ruler_gives_the_measured_film():
+    """Fig 1C as printed: the distance between the dashed film edges, read against the scale bar,
+    is the film the step measured (the referee's check), to 1 %."""
+    from analysis import style
+    from analysis.micrograph_figures import draw_cross_section
+    from tests.test_figure_style import inner_runs, rasterize
+
+    plt = _plt()
+    dpi, pixel_nm = 600.0, 8.0
+    layers = [(VACUUM, 20), (LI, 100), (LIPON, 60), (PT, 10), (SIO2, 40), (SI, 40)]
+    image = np.hstack([_cross_section(layers, seed) for seed in range(5)])  # 270 rows x 300 columns
+    sem = {"image": image, "pixel_nm": pixel_nm, "li_top_px": 19.5, "li_bottom_px": 119.5}
+    fig = style.figure(plt, "double", 56.0)
+    ax = fig.subplots(1, 3, gridspec_kw={"width_ratios": (1.0, 1.05, 1.05)})[2]  # where Fig 1 puts C
+    draw_cross_section(ax, sem)
+    fig.canvas.draw()
+    frame = ax.get_window_extent()
+    rgb = rasterize(fig, dpi)
+    k = dpi / fig.dpi
+    top, bottom = round(rgb.shape[0] - frame.y1 * k), round(rgb.shape[0] - frame.y0 * k)
+    box = (slice(top + 2, bottom - 2), slice(round(frame.x0 * k) + 2, round(frame.x1 * k) - 2))
+    inside = rgb[box]
+    yellow = (inside[..., 0] > 0.7) & (inside[..., 1] > 0.7) & (inside[..., 2] < 0.5)
+    rows = np.flatnonzero(yellow.sum(axis=1) > 0.2 * yellow.shape[1])
+    groups = np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
+    assert len(groups) == 2  # the two dashed edges of the film
+    film_mm = (np.mean(groups[1]) - np.mean(groups[0])) * 25.4 / dpi
+    bar_mm = max(n for _, _, n in inner_runs(inside.mean(axis=2) > 0.97)) * 25.4 / dpi
+    bar_nm = style.nice_length_nm(image.shape[1] * pixel_nm)
+    assert film_mm / bar_mm * bar_nm == pytest.approx((sem["li_bottom_px"] - sem["li_top_px"]) * pixel_nm, rel=0.01)
+    plt.close(fig)
+
+
+def test_s3b_markers_at_zero_blur_are_drawn_whole_above_the_axis_line():
+    """A frame with no blur gained is a whole marker, not half hidden by the frame; both axes put zero
+    at one height."""
+    from analysis.micrograph_figures import draw_similarity
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(3.0, 2.0))
+    frames = {"ncc": np.array([1.0, 0.9, 0.92]), "blur_nm": np.array([0.0, 0.0, 0.02])}
+    blur_ax = draw_similarity(ax, frames)
+    fig.canvas.draw()
+    to_pt = 72.0 / fig.dpi
+    zero = [a.transData.transform((1.0, 0.0))[1] for a in (ax, blur_ax)]
+    assert zero[0] == pytest.approx(zero[1], abs=0.01)
+    radius_pt = 0.5 * max(line.get_markersize() for line in blur_ax.get_lines())
+    assert (zero[1] - blur_ax.get_window_extent().y0) * to_pt > radius_pt
+    plt.close(fig)
+
+
 def test_scale_bar_goes_to_a_dark_spot_clear_of_drawn_lines():
     """A uniform image keeps the bar at the lower right; a dark left half draws it there; a row
     drawn across the image keeps it off that strip."""

@@ -3,7 +3,8 @@
 * every figure and table caption of the HTML is in the PDF's text;
 * each figure's caption starts on the page that holds its image (read from the PDF's
   structure tree, where Typst tags every figure with its image and its caption);
-* nothing prints outside the page's body but the running head and the page number;
+* nothing prints outside the page's body but the running head and the page number, and
+  no text starts left of the 174 mm text block (tables and captions included);
 * no page is nearly empty or ends in a large blank, except the last, which holds more
   than a stray line;
 * figures print at 100 % (marks drawn a known distance apart in the SVG are that far
@@ -32,6 +33,7 @@ from tests.conftest import ROOT
 
 MM = 72 / 25.4  # PDF points per millimetre
 BODY_TOP_MM, BODY_BOTTOM_MM = 20, 20  # the page margins of paper/templates/article.typ
+DESCENT = 2.5  # points a subscript's baseline drops below its line's (a last line may end flush with the body)
 
 
 # ------------------------------------------------------------------ reading a PDF back
@@ -48,13 +50,13 @@ class Page:
     def body(self) -> list[tuple[float, float, str]]:
         """Runs inside the body (between the running head and the page number)."""
         top, bottom = self.height - BODY_TOP_MM * MM, BODY_BOTTOM_MM * MM
-        return [i for i in self.items if bottom - 0.5 <= i[1] <= top + 0.5]
+        return [i for i in self.items if bottom - DESCENT <= i[1] <= top + 0.5]
 
     def lowest(self, left: float, right: float) -> float | None:
         """The lowest baseline of body text that reaches into the band ``left``..``right``."""
         top, bottom = self.height - BODY_TOP_MM * MM, BODY_BOTTOM_MM * MM
         ys = [y for (x, y, _), end in zip(self.items, self.ends)
-              if bottom - 0.5 <= y <= top + 0.5 and x < right and end > left]
+              if bottom - DESCENT <= y <= top + 0.5 and x < right and end > left]
         return min(ys, default=None)
 
     def lines(self) -> int:
@@ -208,7 +210,7 @@ def page_problems(pdf: Path, html: Path, columns: int = 1, blank_fraction: float
     for page in pages:
         top, bottom = page.height - BODY_TOP_MM * MM, BODY_BOTTOM_MM * MM
         head = [i for i in page.items if i[1] > top + 0.5]
-        foot = [i for i in page.items if i[1] < bottom - 0.5]
+        foot = [i for i in page.items if i[1] < bottom - DESCENT]
         if len({round(y) for _, y, _ in head}) > 1:
             problems.append(f"page {page.number}: text prints into the running head: {head[-1][2][:40]!r}")
         if [t for _, _, t in foot if not t.strip().isdigit()] or len({round(y) for _, y, _ in foot}) > 1:
@@ -216,6 +218,9 @@ def page_problems(pdf: Path, html: Path, columns: int = 1, blank_fraction: float
                             f"{[t for _, _, t in foot if not t.strip().isdigit()][:1]}")
         if any(x < -0.5 or x > page.width + 0.5 or y < 0 for x, y, _ in page.items):
             problems.append(f"page {page.number}: text runs off the page")
+        outside = [t for x, _, t in page.body() if x < (page.width - 174 * MM) / 2 - 0.5]
+        if outside:
+            problems.append(f"page {page.number}: text starts left of the text block: {outside[0][:40]!r}")
         body = page.body()
         chars = sum(len(t.strip()) for _, _, t in body)
         if page.number == len(pages):
@@ -404,14 +409,48 @@ def test_figures_print_at_their_composed_size(small_paper, document):
 
 def test_article_has_two_columns_and_the_supplement_one(small_paper):
     """The article's lines start at the left edge of either of two 84 mm columns (18 and 108 mm
-    from the page's edge); the supplement's at the left of one 144 mm measure (33 mm)."""
+    from the page's edge); the supplement's at the left of one 174 mm block (18 mm), where its
+    tables and captions start too (nothing reaches out of the block)."""
     def lines_starting_at(document, mm):
         pdf, _ = small_paper[document]
         return len({(page.number, round(y)) for page in read_pages(pdf) for x, y, _ in page.body()
                     if abs(x / MM - mm) < 0.6})
 
     assert lines_starting_at("article", 18) > 20 and lines_starting_at("article", 108) > 20
-    assert lines_starting_at("supplement", 33) > 20 and lines_starting_at("supplement", 108) < 5
+    assert lines_starting_at("supplement", 18) > 60 and lines_starting_at("supplement", 108) < 5
+    pdf, _ = small_paper["supplement"]
+    assert all(x / MM > 17.4 for page in read_pages(pdf) for x, _, _ in page.body())
+
+
+def _table(label: str, rows: int) -> str:
+    cells = "\n".join(f"| {label}cell{i} | {i} |" for i in range(rows))
+    return f"::: {{#supptbl-{label}}}\n| Name | Value |\n|:--|--:|\n{cells}\n\nThe table {label}.\n:::\n"
+
+
+def test_short_tables_never_split_and_a_long_one_breaks_with_its_header(tmp_path, monkeypatch):
+    """In the one-column supplement a short table (here 16 rows, after text of twelve different
+    lengths, so that in the text flow several would straddle a page break, as the table before
+    this layout did) floats whole onto one page; a long table (70 rows) breaks across pages and
+    repeats its header on each."""
+    monkeypatch.setenv("PAPERBUILD_RENDERER", "pandoc")
+    supplement = _supplement().split("# Supplementary figures")[0]
+    body = ["# Tables\n"]
+    short = "abcdefghijkl"
+    for index, label in enumerate(short):
+        body += [prose(200 + index, 3 + 3 * index) + "\n", _table(label, 16)]
+    body += [prose(300, 6) + "\n", _table("long", 70), prose(301, 6) + "\n"]
+    roots = make_paper(tmp_path, _article(), supplement + "\n".join(body))
+    render.render("supplement", roots, [roots.rendered / "supplement.html", roots.rendered / "supplement.pdf"])
+    pages = read_pages(roots.rendered / "supplement.pdf")
+    where: dict[str, set[int]] = {}
+    for page in pages:
+        for _, _, text in page.body():
+            for match in re.finditer(r"([a-z]+)cell\d+", text):
+                where.setdefault(match.group(1), set()).add(page.number)
+    assert all(len(where[label]) == 1 for label in short), where
+    assert len(where["long"]) >= 2
+    for number in where["long"]:
+        assert any(t.strip().startswith("Name") for _, _, t in pages[number - 1].body()), number
 
 
 def test_title_block_in_both_formats(small_paper):

@@ -247,7 +247,12 @@ title: "Typeset"
 
 Formula {{< num aimd.stoichiometry >}}; energy {{< num dft.formation_li3p_eV >}}; conductivity
 {{< num s2.li2o_sigma >}} and {{< num s2.lipon_sigma >}}; total {{< num hrtem.interphase_nm vs >}};
-floor {{< num echem.ce_floor_after_100 vs >}}.
+floor {{< num echem.ce_floor_after_100 vs >}}; reflections {{< num xrd.hkl >}}; error {{< num a.rms >}}.
+
+| Quantity | Value |
+|:--|--:|
+| [Layer of Li~2~O]{.quantity title="hrtem.layer_nm"} [`hrtem.layer_nm`]{.key} | 21.1 nm |
+| (20[2]{.overbar}) | 1 |
 """
 
 
@@ -259,7 +264,9 @@ def _typeset_paper(paper_dir: Path, build: Path, published: dict | None) -> None
                "s2.li2o_sigma": dict(record, value=1e-14, text="1e-14 S/cm"),
                "s2.lipon_sigma": dict(record, value=3e-6, text="3e-6 S/cm"),
                "hrtem.interphase_nm": dict(record, value=76.47, text="76.5 nm"),
-               "echem.ce_floor_after_100": dict(record, value=99.700003, text="99.70 %")}
+               "echem.ce_floor_after_100": dict(record, value=99.700003, text="99.70 %"),
+               "xrd.hkl": dict(record, value=["(110)", "(202\u0304)", "(311\u0305)"], text="(110), (202\u0304), (311\u0305)"),
+               "a.rms": dict(record, value=2e-6, text="0.0000020 %")}
     (build / "numbers.json").write_text(json.dumps(numbers))
     if published is not None:
         (build / "published.json").write_text(json.dumps(published))
@@ -286,8 +293,18 @@ def test_numbers_are_typeset_in_html_and_pdf(paper):
     assert "(published: 76.4\u00a0nm)" in html and "published: 99.7" not in html
     typ = (build / ".render" / "article" / "article.typ").read_text()
     assert "Li#sub[2.88]PO#sub[3.44]N#sub[0.31]" in typ and "10#super[−14]" in typ
+    # a negative Miller index gets a real overbar (not a combining mark), a list may break after its commas
+    assert "(20<span class=\"overbar\">2</span>), (31<span class=\"overbar\">1</span>)" in html
+    assert "\u0304" not in html and "\u0305" not in html and "(110), (20" in html
+    assert "(20#overline[2]), (31#overline[1])" in typ and '(20#overline("2"))' in typ
+    # a decimal below 0.001 as a power of ten with its digits
+    assert "2.0\u00a0×\u00a010<sup>\u22126</sup>\u00a0%" in html and "2.0~×~10#super[−6]~%" in typ
+    # a table's key: hidden in HTML behind the name's tooltip, small under the name in the PDF
+    assert '<span class="quantity" title="hrtem.layer_nm">Layer of Li<sub>2</sub>O</span>' in html
+    assert '#linebreak()#text(size: 6pt, fill: luma(95), font: "DejaVu Sans Mono", "hrtem.layer_nm")' in typ
     pdf = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(build / "paper" / "article.pdf").pages))
     assert "\u22120.698 eV/atom" in pdf and "10\u221214 S/cm" in pdf and "3 × 10\u22126 S/cm" in pdf and "(published: 76.4 nm)" in pdf and "published: 99.7" not in pdf
+    assert "\u200b" not in pdf and "hrtem.layer_nm" in pdf and "\u0304" not in pdf
 
 
 def test_vs_without_published_values_fails_render(paper):
@@ -328,3 +345,19 @@ def test_render_depends_on_templates_style_and_a_documents_options():
             "templates/supplement.defaults.yaml"} <= sources
     if (ROOT / "paper" / "cell.csl").exists():
         assert "cell.csl" in sources
+
+
+def test_hyphenated_names_keep_together_and_headings_do_not_hyphenate(paper):
+    """'M.-c.' and 'Min-cheol' in the original work's credit never break at their hyphen (a box in
+    Typst, a no-wrap span in HTML, the text itself unchanged); headings are not hyphenated."""
+    paper_dir, build = paper
+    doc = paper_dir / "article.qmd"
+    doc.write_text(doc.read_text().replace('title: "Small"', 'title: "Small"\noriginal:\n'
+                                           '  citation: "Fang, C., Kim, M.-c., and Li, W. (2020)."\n'
+                                           '  authors:\n    - name: Min-cheol Kim\n'))
+    render.render("article", _roots(paper_dir, build), _targets(build))
+    typ = (build / ".render" / "article" / "article.typ").read_text()
+    assert '#box("M.-c.,")' in typ and '#box("Min-cheol")' in typ
+    assert "#show heading: set text(hyphenate: false)" in typ
+    html = re.sub(r"[ \n]+", " ", (build / "paper" / "article.html").read_text())
+    assert '<span class="nobreak">M.-c.,</span>' in html and '<span class="nobreak">Min-cheol</span>' in html

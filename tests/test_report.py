@@ -23,10 +23,50 @@ from paperbuild.errors import BuildError
     ([2.84, 3.40, 0.38], {"published": [2.84, 3.35, 0.38], "tolerance": 0.02}, report.DIFFERS),
     (True, {"published": True, "tolerance": 0}, report.REPRODUCED),
     (89.9, {"published": None, "tolerance": 0.05}, report.NEW),
+    # a deterministic computation (tolerance 0) against a rounded published integer: 201.3 is not 203
+    (201.336, {"published": 203, "tolerance": 0, "inputs_range": "cell.range"}, report.WITHIN_ROUNDING),
+    (202.6, {"published": 203, "tolerance": 0}, report.REPRODUCED),  # within the published rounding
+    (98.83, {"published": None, "published_text": "below 99 %", "tolerance": 0.05}, report.STATED),
+    (284.6, {"published": 284.6, "tolerance": 0, "input": True}, report.INPUT),
+    (284.8, {"published": 284.6, "tolerance": 0, "input": True}, report.DIFFERS),
+    # published_text keeps the digit the value lost: 99.70 stands for 99.695 to 99.705, not 99.65 to 99.75
+    (99.74, {"published": 99.7, "tolerance": 0}, report.REPRODUCED),
+    (99.74, {"published": 99.7, "published_text": "99.70 %", "tolerance": 0}, report.DIFFERS),
 ])
 def test_status(computed, entry, expected):
     numbers = {"cell.range": {"value": [186.0, 218.0]}}
     assert report.status(computed, entry, numbers) == expected
+
+
+def test_summary_line_is_a_sentence_with_every_count():
+    """The report's summary says how many printed numbers reproduced, and names every other verdict."""
+    counts = {report.REPRODUCED: 44, report.WITHIN_ROUNDING: 1, report.INPUT: 3, report.DIFFERS: 0,
+              report.STATED: 7, report.NEW: 12, "missing": 0}
+    line = report.summary_line(counts, 67, 0, 0)
+    assert line.startswith("- Numbers (67 keys): of the 48 the paper prints, 44 reproduced, 1 within rounding")
+    assert "3 taken from it as method inputs, 0 differ; 7 more the paper states in words and 12 it does not" in line
+    assert set(report.STATUSES) == {report.REPRODUCED, report.WITHIN_ROUNDING, report.INPUT, report.DIFFERS,
+                                    report.STATED, report.NEW}
+
+
+def test_the_papers_statuses():
+    """The paper's own ledger: the Li excess only within the rounding of its inputs, the C 1s reference a
+    method input as published, the liquid cell's CE stated in words, and the CE floor printed as 99.70 %."""
+    import json
+
+    from paperbuild.ledger import load_ledger
+    from paperbuild.paths import PROJECT_ROOT
+
+    ledger = load_ledger(PROJECT_ROOT / "paper" / "ledger.yaml")
+    numbers = {k: {"value": e["locked"]} for k, e in ledger.items()}
+    accuracy = json.loads((PROJECT_ROOT / "paper" / "accuracy.json").read_text(encoding="utf-8"))["numbers"]
+    verdict = {k: report.judge(k, numbers, ledger, accuracy) for k in ledger}
+    assert verdict["cell.li_excess_pct"] == report.WITHIN_ROUNDING
+    assert verdict["xps.c1s_reference_eV"] == report.INPUT and verdict["liquid.ce_max"] == report.STATED
+    assert ledger["echem.ce_floor_after_100"]["published_text"] == "99.70 %"
+    assert all(v != report.DIFFERS for v in verdict.values()), verdict
+    # a deterministic computation from stated inputs has no drift: its tolerance is zero
+    assert all(e["tolerance"] == 0 for k, e in ledger.items() if k.startswith(("cell.", "design.")))
 
 
 def test_number_rows_flag_drift_and_missing_keys():

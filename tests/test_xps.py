@@ -12,7 +12,7 @@ from data.synth import xps as forward
 from data.synth.tree import write_xps, write_xps_file, xps_blocks
 from data.synth.truth import load_truth, merge
 from paperbuild.errors import InputError
-from paperbuild.paths import Roots
+from paperbuild.paths import PROJECT_ROOT, Roots
 
 CFG = load_truth()["xps"]
 STEP = next(step for step in STEPS if step.name == "xps")
@@ -256,7 +256,7 @@ def test_numbers_reproduce_published_values(default_build, ledger):
 
     numbers = load(default_build / "numbers.json")
     keys = [k for k in ledger if k.startswith("xps.") and ledger[k].get("published") is not None]
-    assert len(keys) == 12
+    assert len(keys) == 13        # the C 1s reference (284.6 eV) is the original's too
     for key in keys:
         np.testing.assert_allclose(numbers[key]["value"], ledger[key]["published"], atol=ledger[key]["tolerance"],
                                    err_msg=key)
@@ -370,6 +370,43 @@ def test_label_strip_lies_above_every_spectrum():
     highest = min(stack.drawn(i).min() for i in range(depths.size))
     assert (highest - top) / (bottom - top) == pytest.approx(xps_figures.LABEL_HEADROOM)
     assert bottom > depths.max()
+
+
+@pytest.mark.parametrize("maximum, exponent, label", [
+    (5.29e6, 6, "Counts (10$^{6}$)"), (1.2e6, 6, "Counts (10$^{6}$)"), (2.9e5, 3, "Counts (10$^{3}$)"),
+    (999.0, 0, "Counts"), (1000.0, 3, "Counts (10$^{3}$)"), (0.5, 0, "Counts"),
+])
+def test_count_scale_keeps_ticks_below_a_thousand(maximum, exponent, label):
+    """A panel's counts are divided by 10^0, 10^3, 10^6 ... so the peak reads between 1 and 1000
+    (the O 1s reference peaks at 5.3 million counts: once printed as 5000 under "10^3")."""
+    assert xps_figures.count_scale(maximum) == exponent
+    assert 0.5 <= maximum / 10.0**exponent < 1000.0
+    assert xps_figures.count_label(exponent) == label
+    with pytest.raises(ValueError, match="positive"):
+        xps_figures.count_scale(0.0)
+
+
+def test_reference_panel_states_the_scale_it_draws():
+    """Figure S8: the drawn counts times the power in the axis label give back the recorded counts."""
+    from analysis import style
+
+    energy = np.round(np.arange(525.0, 540.0, 0.1), 2)
+    counts = 6.0e5 + 4.7e6 * np.exp(-0.5 * ((energy - 531.3) / 0.7) ** 2)
+    rows = [("O 1s", curve, x, v) for curve, values in (("counts", counts), ("background", np.full_like(counts, 6e5)),
+                                                         ("envelope", counts))
+            for x, v in zip(energy, values)]
+    curves = np.array(rows, dtype=[("region", "U5"), ("curve", "U12"), ("binding_eV", float), ("value", float)])
+    lines = np.zeros(0, dtype=[("region", "U5"), ("state", "U9"), ("centre_eV", float), ("area", float),
+                               ("sigma_eV", float)])
+    plt = style.pyplot(PROJECT_ROOT / FIG_STEP.inputs["style"].path)
+    fig = style.figure(plt, "single", 60)
+    ax = fig.add_subplot()
+    xps_figures.draw_reference(ax, curves, lines, "O 1s")
+    assert ax.get_ylabel() == "Counts (10$^{6}$)"
+    drawn = ax.lines[0].get_ydata()
+    assert np.allclose(drawn * 1e6, counts)
+    assert max(ax.get_yticks()) < 10
+    plt.close(fig)
 
 
 @pytest.mark.slow

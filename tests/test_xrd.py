@@ -374,4 +374,26 @@ def test_headroom_limit_leaves_the_room_asked_for():
 
 
 def test_mathtext_hkl_bars_negative_indices():
+    """Each negative index gets a mathtext overbar, whichever way the table marks it (combining
+    macron or overline after the digit, hyphen or minus sign before it); no combining
+    character, which prints as a strike through the next glyph, is left in a label."""
     assert xrd_figures.mathtext_hkl("(2\u03042\u0304 0)".replace(" ", "")) == r"$(\bar{2}\bar{2}0)$"
+    for written in ("(31\u03041)", "(31\u03051)", "(3-11)", "(3\u221211)"):
+        assert xrd_figures.mathtext_hkl(written) == r"$(3\bar{1}1)$", written
+    assert xrd_figures.mathtext_hkl("(110)") == "$(110)$"
+
+
+def test_figure_s4_draws_miller_indices_with_overbars(tube_results):
+    """Every drawn Miller index of Figure S4 is mathtext; a negative index is an overbar (the
+    table's own indices have some), never a combining character."""
+    build = tube_results["Cu K-alpha"][3]
+    from analysis import datatable
+
+    inputs = {role: build / spec.path for role, spec in FIGURE_STEP.inputs.items() if role != "style"}
+    plt = style.pyplot(PROJECT_ROOT / FIGURE_STEP.inputs["style"].path)
+    tables = [datatable.read(inputs[k]) for k in ("patterns", "peaks", "li2co3_reflections")]
+    texts = [t for t, *_ in style.drawn_texts(xrd_figures.compose_figS4(*tables, plt))]
+    plt.close("all")
+    indices = [t for t in texts if t.startswith("$(")]
+    assert indices and any(r"\bar{" in t for t in indices)
+    assert not any(c in t for t in texts for c in ("\u0304", "\u0305"))

@@ -42,6 +42,25 @@ local function list(value)
   return {value}
 end
 
+-- A hyphenated name or initials ("Min-cheol", "M.-c.") never break at the hyphen: in
+-- Typst a box, in HTML a span that paper.css keeps on one line.  The text stays as
+-- written, so it copies and searches as it reads.
+local function typst_string(text)
+  return '"' .. string.gsub(string.gsub(text, "\\", "\\\\"), '"', '\\"') .. '"'
+end
+
+local function keep_hyphenated(inlines)
+  return pandoc.Inlines(inlines):walk({
+    Str = function(str)
+      if not string.match(str.text, "%a%.?%-%a") then return nil end
+      if FORMAT == "typst" then
+        return pandoc.RawInline("typst", "#box(" .. typst_string(str.text) .. ")")
+      end
+      return pandoc.Span({str}, pandoc.Attr("", {"nobreak"}))
+    end,
+  })
+end
+
 local function original_byline(original)
   local out = pandoc.Inlines({})
   local authors = list(original.authors)
@@ -55,7 +74,7 @@ local function original_byline(original)
       end
     end
     local person = pandoc.Inlines({})
-    person:extend(as_inlines(name))
+    person:extend(keep_hyphenated(as_inlines(name)))
     if #ids > 0 then
       person:insert(pandoc.Superscript({pandoc.Str(table.concat(ids, ","))}))
     end
@@ -140,6 +159,9 @@ function Pandoc(doc)
   local meta = doc.meta
   if meta.original ~= nil then
     meta["original-byline"] = pandoc.MetaInlines(original_byline(meta.original))
+    if meta.original.citation ~= nil then
+      meta.original.citation = pandoc.MetaInlines(keep_hyphenated(as_inlines(meta.original.citation)))
+    end
     meta["original-affiliation-lines"] = affiliation_lines(meta.original)
     if meta.original.doi ~= nil then
       meta["original-doi-url"] = pandoc.MetaString("https://doi.org/" .. stringify(meta.original.doi))

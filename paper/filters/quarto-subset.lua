@@ -216,6 +216,39 @@ local function split_title(inlines)
   return nil
 end
 
+-- In HTML a figure is shown larger than printed, so that its 6-8 pt text reads on a
+-- screen: the image carries its printed width (read from the SVG) and paper.css scales
+-- it, up to the window's width; a click opens the figure itself at full size.
+local function svg_width(path)
+  local handle = io.open(path, "r")
+  if handle == nil then return nil end
+  local head = handle:read(4000) or ""
+  handle:close()
+  local svg = string.match(head, "<svg[^>]*>")
+  if svg == nil then return nil end
+  local number, unit = string.match(svg, '%swidth="([%d%.]+)(%a*)"')
+  if number == nil or (unit ~= "pt" and unit ~= "mm" and unit ~= "px" and unit ~= "") then return nil end
+  return number .. (unit == "" and "px" or unit)
+end
+
+local function screen_figures(content)
+  if not (FORMAT or ""):match("html") then
+    return content
+  end
+  local figures = figure_provenance()
+  return content:walk({Image = function(image)
+    local width = svg_width(image.src)
+    if width ~= nil then
+      image.attributes["style"] = "--print-width: " .. width
+    end
+    local record = figures[image.src]
+    if record ~= nil and record.file ~= nil then
+      return pandoc.Link({image}, record.file, "open the figure at full size", pandoc.Attr("", {"zoom"}))
+    end
+    return image
+  end})
+end
+
 local function number_floats(blocks)
   return blocks:walk({
     Div = function(div)
@@ -246,6 +279,7 @@ local function number_floats(blocks)
       local classes = pandoc.List(div.classes)
       local is_table = false
       content:walk({Table = function() is_table = true end})
+      if not is_table then content = screen_figures(content) end
       classes:insert(is_table and "table-float" or "figure-float")
       return pandoc.Figure(content, {pandoc.Plain(inlines)}, pandoc.Attr(div.identifier, classes, div.attributes))
     end,
@@ -298,6 +332,29 @@ function sorted_keys(tbl)
   return keys
 end
 
+-- ------------------------------------------------------------------ typesetting spans
+-- Spans the build's tables carry (paperbuild/comparison.py) and the number shortcode
+-- makes: `overbar` (a negative Miller index, 2̄) and `key` (a number's key under its
+-- name in the table of published and rebuilt values).  HTML styles them (paper.css:
+-- an overline; the key hidden, shown as the name's tooltip); Typst gets the markup.
+local function typst_string(text)
+  return '"' .. string.gsub(string.gsub(text, "\\", "\\\\"), '"', '\\"') .. '"'
+end
+
+local function typeset_spans(blocks)
+  if FORMAT ~= "typst" then return blocks end
+  return blocks:walk({
+    Span = function(span)
+      if span.classes:includes("overbar") then
+        return pandoc.RawInline("typst", "#overline(" .. typst_string(pandoc.utils.stringify(span)) .. ")")
+      elseif span.classes:includes("key") then
+        return pandoc.RawInline("typst", "#linebreak()#text(size: 6pt, fill: luma(95), font: \"DejaVu Sans Mono\", "
+          .. typst_string(pandoc.utils.stringify(span)) .. ")")
+      end
+    end,
+  })
+end
+
 function Pandoc(doc)
   meta = doc.meta
   read_custom_kinds()
@@ -308,6 +365,7 @@ function Pandoc(doc)
   end
   blocks = number_floats(blocks)
   blocks = resolve_refs(blocks)
+  blocks = typeset_spans(blocks)
   if FORMAT == "typst" then
     -- captions already carry "Figure 1:"; stop Typst from numbering them again
     local includes = meta["header-includes"] or pandoc.MetaList({})

@@ -15,9 +15,12 @@ step's source (from metadata `provenance-file`, written by the build).  Other fo
 
 Every printed text is typeset (`typeset`): chemical formulas get subscripts
 ("Li2.88PO3.44N0.31" -> Li₂.₈₈PO₃.₄₄N₀.₃₁), a minus sign is a true minus (U+2212),
-scientific notation becomes a power of ten ("1e-14" -> 10⁻¹⁴, "3e-6" -> 3 × 10⁻⁶), and
-the space between a number and its unit does not break.  Pandoc's Subscript and
-Superscript elements carry this to HTML (<sub>, <sup>) and Typst (#sub, #super) alike.
+scientific notation becomes a power of ten ("1e-14" -> 10⁻¹⁴, "3e-6" -> 3 × 10⁻⁶), so
+does a decimal below 0.001, its digits kept ("0.0000020" -> 2.0 × 10⁻⁶), a negative
+Miller index written with a combining macron or overline ("(2̄02)") gets a real overbar
+(HTML: a span of class `overbar`, drawn by paper.css; Typst: #overline), and the space
+between a number and its unit does not break.  Pandoc's Subscript and Superscript
+elements carry this to HTML (<sub>, <sup>) and Typst (#sub, #super) alike.
 
 Used as a Quarto shortcode extension and, through filters/quarto-subset.lua, by the
 pandoc fallback: one implementation for both back ends.
@@ -45,11 +48,15 @@ local function load_numbers(path)
   return cache[path]
 end
 
-local function is_html()
+local function is_format(name)
   if quarto ~= nil and quarto.doc ~= nil and quarto.doc.is_format ~= nil then
-    return quarto.doc.is_format("html")
+    return quarto.doc.is_format(name)
   end
-  return (FORMAT or ""):match("html") ~= nil
+  return (FORMAT or ""):match(name) ~= nil
+end
+
+local function is_html()
+  return is_format("html")
 end
 
 local function load_provenance(meta)
@@ -114,6 +121,18 @@ local function typeset_word(word)
   elseif string.match(rest, "^[%-%+]") then
     sign, rest = (string.sub(rest, 1, 1) == "-" and MINUS or ""), string.sub(rest, 2)
   end
+  -- a decimal below 0.001: a power of ten with the same digits
+  local zeros, significant, small_trail = string.match(rest, "^0%.(000+)([1-9]%d*)([^%w%.]*)$")
+  if zeros ~= nil then
+    local out = pandoc.Inlines({})
+    local head = string.sub(significant, 1, 1)
+    local tail = string.sub(significant, 2)
+    local mantissa = head .. (tail ~= "" and ("." .. tail) or "")
+    out:insert(pandoc.Str(lead .. sign .. (mantissa == "1" and "10" or (mantissa .. NBSP .. "\u{00D7}" .. NBSP .. "10"))))
+    out:insert(pandoc.Superscript({pandoc.Str(MINUS .. tostring(#zeros + 1))}))
+    if small_trail ~= "" then out:insert(pandoc.Str(small_trail)) end
+    return out
+  end
   local mantissa, exp, trail = string.match(rest, "^(%d*%.?%d+)[eE]([%+%-]?%d+)(.-)$")
   if mantissa ~= nil and exponent_text(exp) ~= nil then
     local out = pandoc.Inlines({})
@@ -130,7 +149,43 @@ local function typeset_word(word)
   return pandoc.Inlines({pandoc.Str(minus(word))})
 end
 
--- A printed number, unit or formula as inlines: words joined by no-break spaces.
+-- A digit followed by a combining macron (U+0304) or overline (U+0305): a negative
+-- Miller index.  Such Str elements are split, the digit drawn with a real overbar.
+local BARS = {"\u{0304}", "\u{0305}"}
+
+local function overbar(digit)
+  if is_format("typst") then
+    return pandoc.RawInline("typst", "#overline[" .. digit .. "]")
+  end
+  return pandoc.Span({pandoc.Str(digit)}, pandoc.Attr("", {"overbar"}))
+end
+
+local function with_overbars(inlines)
+  local out = pandoc.Inlines({})
+  for _, inline in ipairs(inlines) do
+    if inline.t ~= "Str" then
+      out:insert(inline)
+    else
+      local text, start = inline.text, 1
+      while true do
+        local first, last, digit = nil, nil, nil
+        for _, bar in ipairs(BARS) do
+          local f, l, d = string.find(text, "(%d)" .. bar, start)
+          if f ~= nil and (first == nil or f < first) then first, last, digit = f, l, d end
+        end
+        if first == nil then break end
+        if first > start then out:insert(pandoc.Str(string.sub(text, start, first - 1))) end
+        out:insert(overbar(digit))
+        start = last + 1
+      end
+      if start <= #text then out:insert(pandoc.Str(string.sub(text, start))) end
+    end
+  end
+  return out
+end
+
+-- A printed number, unit or formula as inlines: words joined by no-break spaces (except
+-- after a comma, where a list may break).
 local function typeset(text)
   text = minus(tostring(text))
   local out = pandoc.Inlines({})
@@ -138,7 +193,9 @@ local function typeset(text)
   for word in string.gmatch(text, "[^ ]+") do
     if not first then
       local last = out[#out]
-      if last ~= nil and last.t == "Str" then
+      if last ~= nil and last.t == "Str" and string.sub(last.text, -1) == "," then
+        out:insert(pandoc.Space())  -- a list ("(110), (200), ...") may break after its commas
+      elseif last ~= nil and last.t == "Str" then
         last.text = last.text .. NBSP
       else
         out:insert(pandoc.Str(NBSP))
@@ -154,7 +211,7 @@ local function typeset(text)
       end
     end
   end
-  return out
+  return with_overbars(out)
 end
 
 -- ------------------------------------------------------------------ published values
