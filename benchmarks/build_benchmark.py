@@ -24,7 +24,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-IGNORE = shutil.ignore_patterns("build", ".git", "__pycache__", ".pytest_cache", "*.egg-info", ".doit.db*")
+sys.path.insert(0, str(ROOT))
+from paperbuild.paths import NOT_SOURCES  # noqa: E402  (the benchmark runs as a script)
+
+IGNORE = shutil.ignore_patterns(*NOT_SOURCES)
 
 
 BARE_DODO = """

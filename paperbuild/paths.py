@@ -11,6 +11,10 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+#: What a copy of the checkout leaves out (the tests and the benchmark build in copies):
+#: outputs, caches and environments, which are large and not sources.
+NOT_SOURCES = ("build", ".git", ".venv", "__pycache__", ".pytest_cache", "*.egg-info", ".doit.db*")
+
 
 @dataclass(frozen=True)
 class Roots:

@@ -17,10 +17,11 @@ import pytest
 import yaml
 
 from paperbuild.manifest import write_manifest
+from paperbuild.paths import NOT_SOURCES
 from tests.conftest import ROOT, make_tree
 
 pytestmark = pytest.mark.slow
-IGNORE = shutil.ignore_patterns("build", ".git", "__pycache__", ".pytest_cache", "*.egg-info", ".doit.db*")
+IGNORE = shutil.ignore_patterns(*NOT_SOURCES)
 
 
 def doit(project: Path, *args: str) -> tuple[int, str, set[str]]:
