@@ -212,8 +212,16 @@ def install(python: Path, args: argparse.Namespace) -> None:
             "(1-3 min the first time)", log)
 
 
+class Parser(argparse.ArgumentParser):
+    """Bad arguments end in one line, like every other command of the project (paperbuild/cli.py,
+    which this file cannot import: it runs before anything is installed)."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"bootstrap: error: {message} (`{self.prog} --help` lists the arguments)\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python3 bootstrap.py",
         description="Create (or update) the project's virtual environment .venv/ with everything the "
                     "build needs; then run the build with `.venv/bin/python -m doit`.",

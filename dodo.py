@@ -18,7 +18,7 @@ from doit import get_var
 from doit.tools import config_changed
 
 from analysis.registry import STEPS
-from paperbuild import actions, comparison, lock
+from paperbuild import actions, commands, comparison, lock
 from paperbuild.manifest import MANIFEST_NAME, list_tree, read_manifest_names
 from paperbuild.errors import BuildError
 from paperbuild.paths import PROJECT_ROOT, Roots, prepare_build_folder
@@ -31,7 +31,8 @@ try:  # first, before anything is written: never a build folder in the raw tree 
     prepare_build_folder(ROOTS)
 except BuildError as err:
     raise SystemExit(f"error: {err}") from None
-lock.acquire(ROOTS.build)  # one build per build folder at a time (paperbuild/lock.py)
+# one build per build folder at a time (paperbuild/lock.py)
+lock.acquire(ROOTS.build, elsewhere=f"`{commands.doit(roots=ROOTS, build='OTHER_DIR')}`")
 STEP_RECORDS = [ROOTS.step_record(step.name) for step in STEPS]
 COMPARISON = [ROOTS.build / comparison.TABLE, ROOTS.build / comparison.NOTES]  # published against rebuilt
 
@@ -103,7 +104,7 @@ def task_comparison():
 
 def task_drift():
     """Fail with one table when any number moved outside its tolerance in the ledger."""
-    return {"actions": [(actions.check_drift, [ROOTS.numbers, ROOTS.ledger])],
+    return {"actions": [(actions.check_drift, [ROOTS])],
             "file_dep": [ROOTS.numbers, ROOTS.ledger]}
 
 
@@ -157,7 +158,7 @@ def task_report():
 def task_accept():
     """Lock the current numbers into paper/ledger.yaml and the last validation into paper/accuracy.json."""
     return {"actions": [(actions.accept, [ROOTS.numbers, ROOTS.ledger, ROOTS.validation / "validation.json",
-                                          ROOTS.accuracy])],
+                                          ROOTS.accuracy, ROOTS])],
             "task_dep": ["numbers"], "uptodate": [False]}
 
 

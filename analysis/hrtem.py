@@ -41,6 +41,7 @@ import numpy as np
 
 from analysis import crystallography, datatable, em_io
 from analysis.crystallography import Reflection
+from paperbuild import progress
 from paperbuild.errors import InputError
 from paperbuild.numbers import Number, count, quantity
 
@@ -1032,8 +1033,7 @@ def run(inputs: Mapping[str, Path | tuple[Path, ...]], outputs: Mapping[str, Pat
         crystallite_edge_level=crystallite_edge_level, crystallite_edge_reach_A=crystallite_edge_reach_A)
     results: dict[int, RegionResult] = {}
     pixel_sizes: dict[int, float] = {}
-    for index, path in enumerate(paths, start=1):
-        print(f"    hrtem: region {index}/{len(paths)} ({path.name})", flush=True)
+    for index, path in enumerate(progress.counted("hrtem", paths, lambda p: p.name, progress.UNDER_TASK), start=1):
         image, pixel_A = _read_region(path, refs)
         try:
             result = analyse_region(image, pixel_A, refs, method)

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis import datatable
+from paperbuild import progress as paperbuild_progress
 from paperbuild.errors import InputError
 from paperbuild.numbers import Number, quantity
 
@@ -962,7 +963,8 @@ def analyse_profile(steps: Mapping[float, Mapping[str, Spectrum]], constants: Co
                     found[region] += lines
         atomic_rows.append((depth, atomic_percent(areas, constants.factors)))
         if number % 10 == 0 or number == len(depths):
-            progress(f"xps: depth profile {number}/{len(depths)} etch steps fitted")
+            progress(paperbuild_progress.line("xps", number, len(depths), "depth-profile etch steps fitted",
+                                              paperbuild_progress.UNDER_TASK))
     onsets = {region: onset(depths, flags, persistence) for region, flags in detected.items()}
     for region, depth in onsets.items():
         if depth is None:

@@ -25,7 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from paperbuild.paths import NOT_SOURCES  # noqa: E402  (the benchmark runs as a script)
+from paperbuild import progress  # noqa: E402  (the benchmark runs as a script)
+from paperbuild.errors import BuildError  # noqa: E402
+from paperbuild.paths import NOT_SOURCES  # noqa: E402
 
 IGNORE = shutil.ignore_patterns(*NOT_SOURCES)
 
@@ -69,7 +71,7 @@ def doit(project: Path) -> tuple[float, list[str]]:
     result = subprocess.run([sys.executable, "-m", "doit"], cwd=project, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
-        sys.exit(f"doit failed in {project}:\n{result.stdout}{result.stderr}")
+        raise BuildError(f"doit failed in {project}:\n{result.stdout}{result.stderr}")
     ran = [m.group(1).rstrip(":") for m in re.finditer(r"^\.  (\S+)", result.stdout, re.M)]
     return elapsed, ran
 
@@ -78,29 +80,50 @@ def append(path: Path, text: str) -> None:
     path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=5, help="no-op runs to time (median reported)")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        project = Path(tmp) / "project"
-        shutil.copytree(ROOT, project, ignore=IGNORE)
-        rows = []
-        seconds, ran = doit(project)
-        rows.append(("full build (clean)", seconds, ran))
-        noop = [doit(project) for _ in range(args.repeat)]
-        noop_median = statistics.median(s for s, _ in noop)
-        rows.append((f"no-op (median of {args.repeat})", noop_median, sorted({t for _, r in noop for t in r})))
-        tasks = task_count(project)
-        bare = bare_noop(Path(tmp) / "bare", tasks, args.repeat)
-        rows.append((f"bare doit, {tasks} tasks, no-op", bare, []))
-        edits = [
+EDITS = [
             ("edit paper/article.qmd", "paper/article.qmd", "\nA benchmark sentence.\n"),
             ("edit analysis/electrochemistry.py", "analysis/electrochemistry.py", "\n# benchmark edit\n"),
             ("restyle analysis/paper.mplstyle", "analysis/paper.mplstyle", "\naxes.grid: True\n"),
             ("edit a parameter in analysis/registry.py", "analysis/registry.py", None),
-        ]
-        for label, rel, text in edits:
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from paperbuild.cli import Parser, run
+
+    parser = Parser("python benchmarks/build_benchmark.py",
+                    __doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n", 2)[2].strip(),
+                    ["python benchmarks/build_benchmark.py              # about 3 minutes on 2 cores",
+                     "python benchmarks/build_benchmark.py --repeat 9   # a steadier no-op median"])
+    parser.add_argument("--repeat", type=int, default=5, metavar="N", help="no-op runs to time (median reported; default 5)")
+    return run(parser, measure, argv)
+
+
+def measure(args: argparse.Namespace) -> int:
+    if args.repeat < 1:
+        raise BuildError(f"--repeat {args.repeat}: give at least 1")
+    total = 3 + len(EDITS)
+
+    def show(done: int, what: str) -> None:
+        progress.show("benchmark", done, total, what)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp) / "project"
+        shutil.copytree(ROOT, project, ignore=IGNORE)
+        rows = []
+        show(1, "full build (clean), about a minute")
+        seconds, ran = doit(project)
+        rows.append(("full build (clean)", seconds, ran))
+        show(2, f"no-op build, {args.repeat} times")
+        noop = [doit(project) for _ in range(args.repeat)]
+        noop_median = statistics.median(s for s, _ in noop)
+        rows.append((f"no-op (median of {args.repeat})", noop_median, sorted({t for _, r in noop for t in r})))
+        tasks = task_count(project)
+        show(3, f"bare doit with {tasks} tasks, no-op, {args.repeat} times")
+        bare = bare_noop(Path(tmp) / "bare", tasks, args.repeat)
+        rows.append((f"bare doit, {tasks} tasks, no-op", bare, []))
+        for done, (label, rel, text) in enumerate(EDITS, start=4):
+            show(done, label)
             if text is None:  # a method parameter whose change leaves the numbers as they are
                 registry = project / rel
                 registry.write_text(registry.read_text(encoding="utf-8").replace(
@@ -113,7 +136,8 @@ def main() -> None:
     for label, seconds, ran in rows:
         print(f"{label:<36} {seconds:>8.2f}  {', '.join(ran) or '(none)'}")
     print(f"no-op / bare doit with as many tasks: {noop_median / bare:.2f}x")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -125,7 +125,9 @@ def load(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(path, "no method accuracy yet: run `doit validate`, then `doit accept`") from None
+        from paperbuild.commands import doit
+
+        raise InputError(path, f"no method accuracy yet: run `{doit('validate')}`, then `{doit('accept')}`") from None
     except json.JSONDecodeError as err:
         raise InputError(path, f"not valid JSON ({err})") from None
     if not isinstance(data, Mapping) or not isinstance(data.get("numbers"), Mapping):

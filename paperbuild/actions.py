@@ -131,27 +131,33 @@ def merge_numbers(parts: list[Path], target: Path) -> None:
 
 
 @reported
-def check_drift(numbers_file: Path, ledger: Path) -> None:
+def check_drift(roots: Roots) -> None:
     """Stop the build before rendering when a quoted number moved outside its ledger tolerance.
 
-    The failure message is the drift table (see :func:`paperbuild.ledger.check_drift`).
+    The failure message is the drift table (see :func:`paperbuild.ledger.check_drift`),
+    then the commands that accept the change or report the build anyway, spelled with
+    this build's ``raw=`` and ``build=``.
 
     Parameters
     ----------
-    numbers_file
-        The merged ``numbers.json``.
-    ledger
-        The ledger of locked values (``paper/ledger.yaml``).
+    roots
+        The build: its merged ``numbers.json`` and the project's ledger.
     """
+    from paperbuild import commands
     from paperbuild import ledger as ledger_mod
     from paperbuild import numbers
 
-    checked = ledger_mod.check_drift(numbers.load(numbers_file), ledger)
-    print(f"  {checked} numbers match their locks in {ledger}")
+    remedy = (f"If the change is intended, review it and run `{commands.doit('accept', roots=roots)}` "
+              f"to lock the new values. To see it first: `{commands.module('paperbuild.numdiff', roots.ledger, roots.build)}` "
+              f"(the table), `{commands.module('paperbuild.report', '--build', roots.build)}` (the report, "
+              "drifted numbers marked).")
+    checked = ledger_mod.check_drift(numbers.load(roots.numbers), roots.ledger, remedy)
+    print(f"  {checked} numbers match their locks in {roots.ledger}")
 
 
 @reported
-def accept(numbers_file: Path, ledger: Path, validation: Path | None = None, accuracy: Path | None = None) -> None:
+def accept(numbers_file: Path, ledger: Path, validation: Path | None = None, accuracy: Path | None = None,
+           roots: Roots | None = None) -> None:
     """``doit accept``: lock the current numbers (and the last validation) deliberately, as reviewable diffs.
 
     Parameters
@@ -165,8 +171,11 @@ def accept(numbers_file: Path, ledger: Path, validation: Path | None = None, acc
         accepted method accuracy.
     accuracy
         Where the accepted accuracy goes (``paper/accuracy.json``).
+    roots
+        The build, so the command suggested for a missing validation names its folders.
     """
     from paperbuild import accuracy as accuracy_mod
+    from paperbuild import commands
     from paperbuild import ledger as ledger_mod
     from paperbuild import numbers
 
@@ -178,7 +187,8 @@ def accept(numbers_file: Path, ledger: Path, validation: Path | None = None, acc
         print(f"  wrote {accuracy} from {validation} ({record['realizations']} realizations); "
               f"review with `git diff {accuracy}`")
     elif accuracy is not None:
-        print(f"  {accuracy} kept: no validation in this build (run `doit validate` to measure it anew)")
+        print(f"  {accuracy} kept: no validation in this build "
+              f"(run `{commands.doit('validate', roots=roots)}` to measure it anew)")
 
 
 @reported
@@ -200,12 +210,13 @@ def validate(steps: list[Step], roots: Roots, realizations: int, seed: int,
     sources
         The files the result depends on (recorded with their hashes).
     """
+    from paperbuild import commands
     from paperbuild.validate import run_validation
 
     run_validation(steps, instrument(), roots.validation, realizations, seed, sources=sources,
                    project=roots.project)
     print(f"  wrote {roots.validation / 'validation.md'} and validation.json; "
-          "`doit accept` makes it the accuracy the paper quotes")
+          f"`{commands.doit('accept', roots=roots)}` makes it the accuracy the paper quotes")
 
 
 @reported

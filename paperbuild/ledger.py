@@ -479,7 +479,10 @@ def format_table(rows: list[dict[str, str]]) -> str:
     return "\n".join([line({c: c for c in columns}), line({c: "-" * widths[c] for c in columns})] + [line(r) for r in rows])
 
 
-def check_drift(numbers: Mapping[str, Any], ledger_path: Path) -> int:
+ACCEPT_REMEDY = "If the change is intended, review it and run `doit accept` to lock the new values."
+
+
+def check_drift(numbers: Mapping[str, Any], ledger_path: Path, remedy: str = ACCEPT_REMEDY) -> int:
     """Guarantee that the paper quotes only accepted values: any drift fails with one table.
 
     Parameters
@@ -488,6 +491,8 @@ def check_drift(numbers: Mapping[str, Any], ledger_path: Path) -> int:
         The build's numbers (``numbers.json`` records).
     ledger_path
         The ledger of locked values.
+    remedy
+        The sentence after the table: what to run next, spelled for this build.
 
     Returns
     -------
@@ -504,8 +509,7 @@ def check_drift(numbers: Mapping[str, Any], ledger_path: Path) -> int:
     rows = drift_rows(numbers, ledger)
     if rows:
         raise LedgerError(
-            f"{len(rows)} number(s) differ from the ledger {ledger_path}:\n{format_table(rows)}\n"
-            "If the change is intended, review it and run `doit accept` to lock the new values."
+            f"{len(rows)} number(s) differ from the ledger {ledger_path}:\n{format_table(rows)}\n{remedy}"
         )
     return len(numbers)
 

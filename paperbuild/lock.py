@@ -46,7 +46,7 @@ def doit_command(argv: list[str]) -> str:
     return "run"
 
 
-def acquire(build: Path, argv: list[str] | None = None) -> None:
+def acquire(build: Path, argv: list[str] | None = None, elsewhere: str = "`doit build=OTHER_DIR`") -> None:
     """Keep two builds from racing on one build folder; the lock lasts until this process ends.
 
     Read-only commands return at once without the lock.  Once the lock is held,
@@ -59,6 +59,8 @@ def acquire(build: Path, argv: list[str] | None = None) -> None:
         The build folder (its ``.build.lock`` is created if missing).
     argv
         The doit command line; None means ``sys.argv``.
+    elsewhere
+        The command that builds into another folder, spelled as the user runs doit.
 
     Raises
     ------
@@ -74,7 +76,7 @@ def acquire(build: Path, argv: list[str] | None = None) -> None:
     try:
         handle = open(path, "a+", encoding="utf-8")
     except OSError as err:
-        _unwritable(build, err)
+        _unwritable(build, err, elsewhere)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -82,7 +84,7 @@ def acquire(build: Path, argv: list[str] | None = None) -> None:
         holder = handle.read().strip() or "another process"
         handle.close()
         sys.exit(f"error: another build is running on {build} ({holder}); wait for it to finish, "
-                 f"or build elsewhere with build=DIR")
+                 f"or build elsewhere with {elsewhere}")
     try:
         handle.seek(0)
         handle.truncate()
@@ -90,17 +92,17 @@ def acquire(build: Path, argv: list[str] | None = None) -> None:
         handle.flush()
     except OSError as err:
         handle.close()
-        _unwritable(build, err)
+        _unwritable(build, err, elsewhere)
     _held.append(handle)
     _sweep_stale_stages(Path(build))
     _terminate_cleanly()
 
 
-def _unwritable(build: Path, err: OSError) -> None:
+def _unwritable(build: Path, err: OSError, elsewhere: str) -> None:
     """End the build with one line when the build folder refuses the lock file (read-only, full)."""
     from paperbuild.atomic import write_hint
 
-    hint = write_hint(err, "build elsewhere with build=DIR")
+    hint = write_hint(err, f"build elsewhere with {elsewhere}")
     sys.exit(f"error: cannot write to the build folder {build} ({err.strerror or err})" + (f"; {hint}" if hint else ""))
 
 

@@ -18,6 +18,7 @@ Command line::
     python -m paperbuild.manifest write DIR    # (re)write DIR/MANIFEST.sha256
     python -m paperbuild.manifest verify DIR   # check DIR against it
 """
+# (the command line's help is DESCRIPTION below; this docstring is for readers of the code)
 from __future__ import annotations
 
 import argparse
@@ -195,10 +196,12 @@ def read_manifest(root: Path) -> dict[str, str]:
         reads (named by its number, with the reason), or lists a path twice.
     """
     path = Path(root) / MANIFEST_NAME
+    if not Path(root).is_dir():
+        raise ManifestError(f"{root}: no such folder (give the raw data folder)")
     if not path.is_file():
-        raise ManifestError(
-            f"{path}: no manifest; write one with `python -m paperbuild.manifest write {root}`"
-        )
+        from paperbuild.commands import module
+
+        raise ManifestError(f"{path}: no manifest; write one with `{module('paperbuild.manifest', 'write', root)}`")
     entries: dict[str, str] = {}
     for number, line, rel, digest in _entries(_manifest_text(path)):
         if rel is None:
@@ -226,13 +229,16 @@ def write_manifest(root: Path) -> Path:
     Raises
     ------
     ManifestError
-        ``root`` is not a folder.
+        ``root`` is not a folder, or holds no file to record.
     """
     root = Path(root)
     if not root.is_dir():
         raise ManifestError(f"{root}: not a folder")
+    files = list_tree(root)
+    if not files:
+        raise ManifestError(f"{root}: no files to record (is this the raw data folder?)")
     lines = []
-    for rel in list_tree(root):
+    for rel in files:
         name = _escape(rel)
         mark = "\\" if name.startswith("\\") else ""
         lines.append(f"{mark}{sha256_file(root / rel)}  {name[len(mark):]}\n")
@@ -304,6 +310,21 @@ def verify_manifest(root: Path) -> dict[str, str]:
     return listed
 
 
+DESCRIPTION = """\
+Record or check the SHA-256 of every file of a raw data folder, in DIR/MANIFEST.sha256
+(the format of sha256sum, so `sha256sum -c MANIFEST.sha256` checks it without this project).
+The build refuses a raw tree that does not match its manifest.
+
+  write DIR    hash every file under DIR but the manifest itself (hidden files count too)
+               and (re)write DIR/MANIFEST.sha256
+  verify DIR   check DIR against its manifest: lists every missing, extra or changed file"""
+
+EXAMPLES = [
+    "python -m paperbuild.manifest write /data/my-raw     # after copying your own instrument files",
+    "python -m paperbuild.manifest verify data/raw",
+]
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m paperbuild.manifest write|verify DIR``: manifests for users' own raw trees.
 
@@ -315,22 +336,24 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status: 0 on success, 1 when the tree or its manifest is wrong (the
-        message goes to stderr).
+        Exit status: 0 on success, 1 when the folder or its manifest is wrong (one line
+        on stderr, or the list of mismatching files), 2 for bad arguments.
     """
-    parser = argparse.ArgumentParser(prog="python -m paperbuild.manifest", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["write", "verify"])
-    parser.add_argument("root", type=Path, help="the raw data folder")
-    args = parser.parse_args(argv)
-    try:
+    from paperbuild.cli import Parser, run
+
+    parser = Parser("python -m paperbuild.manifest", DESCRIPTION, EXAMPLES)
+    parser.add_argument("action", choices=["write", "verify"], help="write or verify the manifest")
+    parser.add_argument("root", type=Path, metavar="DIR", help="the raw data folder")
+
+    def work(args: argparse.Namespace) -> int:
         if args.action == "write":
-            print(f"wrote {write_manifest(args.root)} ({len(list_tree(args.root))} files)")
+            target = write_manifest(args.root)
+            print(f"wrote {target} ({len(read_manifest(args.root))} files)")
         else:
             print(f"{args.root}: {len(verify_manifest(args.root))} files match {MANIFEST_NAME}")
-    except ManifestError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+        return 0
+
+    return run(parser, work, argv)
 
 
 

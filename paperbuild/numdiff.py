@@ -229,22 +229,52 @@ def main(argv: list[str] | None = None) -> int:
         outside it, changed unit or printed text, or disappeared, 2 when a side or the
         ledger cannot be read.
     """
-    from paperbuild.ledger import load_ledger
+    from paperbuild.cli import Parser, run
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("before")
-    parser.add_argument("after")
-    parser.add_argument("--ledger", type=Path, default=PROJECT / "paper" / "ledger.yaml",
-                        help="where the tolerances come from (default: the working tree's ledger)")
+    parser = Parser("python -m paperbuild.numdiff", DESCRIPTION, EXAMPLES)
+    side = ("a build folder (its numbers.json), a numbers.json file, a ledger (.yaml: its locked values) "
+            "or git:REV (paper/ledger.yaml at that git revision)")
+    parser.add_argument("before", metavar="BEFORE", help=f"the reference: {side}")
+    parser.add_argument("after", metavar="AFTER", help="the same kinds as BEFORE")
+    parser.add_argument("--ledger", type=Path, default=PROJECT / "paper" / "ledger.yaml", metavar="FILE",
+                        help="where the tolerances come from (default: paper/ledger.yaml of this checkout)")
     parser.add_argument("--markdown", action="store_true", help="a Markdown table (for a CI job summary)")
     parser.add_argument("--all", action="store_true", help="list unchanged numbers too")
-    args = parser.parse_args(argv)
-    try:
-        before, after = load_side(args.before), load_side(args.after)
-        tolerances = {k: v["tolerance"] for k, v in load_ledger(args.ledger).items()}
-    except BuildError as err:
-        print(f"numdiff: {err}", file=sys.stderr)
-        return 2
+    return run(parser, compare, argv, refused=2)
+
+
+DESCRIPTION = """\
+Which quoted numbers changed between two builds, ledgers or git revisions, and by how much.
+
+Prints one table (key, before, after, difference, tolerance, status). Exit status: 0 when
+every number stayed within its tolerance, 1 when one moved outside it, changed its unit or
+printed text, or disappeared (so CI can gate on it), 2 when a side cannot be read."""
+
+EXAMPLES = [
+    "python -m paperbuild.numdiff paper/ledger.yaml build          # this build against the accepted locks",
+    "python -m paperbuild.numdiff build /tmp/other-build            # two builds",
+    "python -m paperbuild.numdiff git:HEAD~3 git:HEAD               # what was accepted in three commits",
+    "python -m paperbuild.numdiff git:origin/main build --markdown  # a pull request's job summary",
+]
+
+
+def compare(args: argparse.Namespace) -> int:
+    """Print the table for two parsed sides and give the exit status CI gates on.
+
+    Parameters
+    ----------
+    args
+        ``before``, ``after``, ``ledger``, ``markdown`` and ``all`` from the command line.
+
+    Returns
+    -------
+    int
+        0 when every number stayed within tolerance, 1 otherwise.
+    """
+    from paperbuild.ledger import load_ledger
+
+    before, after = load_side(args.before), load_side(args.after)
+    tolerances = {k: v["tolerance"] for k, v in load_ledger(args.ledger).items()}
     rows = diff_rows(before, after, tolerances, args.all)
     title = f"Numbers changed from {args.before} to {args.after}"
     if args.markdown:

@@ -121,6 +121,7 @@ def prepare_build_folder(roots: Roots) -> Path:
         created (read-only, a file in the way, full).
     """
     from paperbuild.atomic import write_hint
+    from paperbuild.commands import doit
     from paperbuild.errors import BuildError
 
     raw, build = roots.raw, roots.build
@@ -134,7 +135,7 @@ def prepare_build_folder(roots: Roots) -> Path:
     try:
         build.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        hint = write_hint(err, "build elsewhere with build=DIR")
+        hint = write_hint(err, f"build elsewhere with `{doit(roots=roots, build='OTHER_DIR')}`")
         raise BuildError(f"{build}: cannot create the build folder ({err.strerror or err})"
                          + (f"; {hint}" if hint else "")) from None
     return build

@@ -20,6 +20,7 @@ import argparse
 import json
 import platform
 import re
+import shlex
 import subprocess
 import sys
 import unicodedata
@@ -727,8 +728,10 @@ def write_report(roots: Roots, renderer_libraries: Iterable[str] = RENDERER_LIBR
                                 "file": md_code(rel),
                                 "step": f"{md_text(name)} ({md_code(record.get('source', ''))})",
                                 "inputs": inputs or "–", "provenance": STALE if stale_figures[rel] else CURRENT})
-    timing_rows = [{"task": md_text(r["step"]), "seconds": f"{float(r.get('seconds', 0)):.2f}"}
-                   for r in [*records.values(), *renders]]
+    timed = [*records.values(), *renders]
+    timing_rows = [{"task": md_text(r["step"]), "seconds": f"{float(r.get('seconds', 0)):.2f}"} for r in timed]
+    timing_rows.append({"task": f"**total ({len(timed)} tasks)**",
+                        "seconds": f"**{sum(float(r.get('seconds', 0)) for r in timed):.2f}**"})
     raw_rows = [{"file": md_code(name), "sha256": md_code(digest),
                  "now": "verified" if name in raw_check.verified else "**does not match**"}
                 for name, digest in sorted(raw_check.listed.items())]
@@ -817,15 +820,22 @@ def summary_line(counts: Mapping[str, int], keys: int, drifted: int, stale: int)
     Returns
     -------
     str
-        A Markdown list item, e.g. ``"- Numbers: of 48 numbers the paper prints, 44
-        reproduced, 1 within rounding of inputs, ..."``.
+        A Markdown list item, e.g. ``"- **Numbers:** 44 of 48 published numbers
+        reproduced (1 within rounding of its inputs, ...); 19 further numbers computed
+        (...); 0 outside their lock; 0 stale."``.  Every count is there, a zero too,
+        so the sentence can be quoted whole.
     """
-    printed = sum(counts.get(s, 0) for s in (REPRODUCED, WITHIN_ROUNDING, INPUT, DIFFERS))
-    return (f"- Numbers ({keys} keys): of the {printed} the paper prints, {counts.get(REPRODUCED, 0)} reproduced, "
-            f"{counts.get(WITHIN_ROUNDING, 0)} {WITHIN_ROUNDING}, {counts.get(INPUT, 0)} taken from it as method "
-            f"inputs, {counts.get(DIFFERS, 0)} differ; {counts.get(STATED, 0)} more the paper states in words and "
-            f"{counts.get(NEW, 0)} it does not state are computed; {counts.get('missing', 0)} missing; "
-            f"{drifted} outside their lock in `paper/ledger.yaml`; {stale} stale")
+    def n(status: str) -> int:
+        return counts.get(status, 0)
+
+    printed = sum(n(s) for s in (REPRODUCED, WITHIN_ROUNDING, INPUT, DIFFERS))
+    further = n(STATED) + n(NEW)
+    missing = f"; {n('missing')} missing" if n("missing") else ""
+    return (f"- **Numbers:** {n(REPRODUCED)} of {printed} published numbers reproduced "
+            f"({n(WITHIN_ROUNDING)} more within rounding of its inputs, {n(INPUT)} taken from the paper as method "
+            f"inputs, {n(DIFFERS)} differ); {further} further numbers computed ({n(STATED)} the paper states only "
+            f"in words, {n(NEW)} it does not state){missing}; {drifted} outside their lock in `paper/ledger.yaml`; "
+            f"{stale} stale ({keys} keys in all).")
 
 
 def last_accuracy(roots: Roots) -> tuple[dict[str, Any] | None, Path | None]:
@@ -954,24 +964,47 @@ def main(argv: list[str] | None = None) -> int:
         does not (something is stale or the raw tree does not match its manifest; the
         reasons go to stderr) or when a file it needs is missing or malformed.
     """
-    parser = argparse.ArgumentParser(prog="python -m paperbuild.report", description=__doc__.splitlines()[0])
-    parser.add_argument("--build", type=Path, default=PROJECT_ROOT / "build", help="build folder (default: build/)")
-    parser.add_argument("--raw", type=Path, default=None,
+    from paperbuild.cli import Parser, run
+
+    parser = Parser("python -m paperbuild.report", REPORT_HELP, REPORT_EXAMPLES)
+    parser.add_argument("--build", type=Path, default=PROJECT_ROOT / "build", metavar="DIR",
+                        help="the build folder to report on (default: build/ of this checkout)")
+    parser.add_argument("--raw", type=Path, default=None, metavar="DIR",
                         help="raw tree to verify (default: the one the build verified, else data/raw)")
-    parser.add_argument("--project", type=Path, default=PROJECT_ROOT,
+    parser.add_argument("--project", type=Path, default=PROJECT_ROOT, metavar="DIR",
                         help="project checkout holding paper/ledger.yaml and the cited files (default: this one)")
-    args = parser.parse_args(argv)
-    try:
+
+    def work(args: argparse.Namespace) -> int:
+        if not args.build.is_dir():
+            from paperbuild.commands import doit
+
+            raise BuildError(f"{args.build}: no such build folder; build into it first with "
+                             f"`{doit(build=shlex.quote(str(args.build)))}`")
         raw = args.raw if args.raw is not None else stamped_raw(args.build)
         certificate = write_report(Roots(raw=raw, build=args.build, project=args.project))
-    except BuildError as err:
-        print(f"report: {err}", file=sys.stderr)
-        return 1
-    if not certificate.certified:
-        print(f"report: {certificate.message()}", file=sys.stderr)
-        return 1
-    print(certificate.message())
-    return 0
+        if not certificate.certified:
+            print(f"{parser.name}: {certificate.message()}", file=sys.stderr)
+            return 1
+        print(certificate.message())
+        return 0
+
+    return run(parser, work, argv)
+
+
+REPORT_HELP = """\
+Write the reproduction report of a build folder, DIR/reproduction/report.html and
+report.md: environment, raw files with verified hashes, every quoted number published
+vs reproduced vs locked, every figure with its inputs, and the time each step took.
+
+It verifies the raw tree again and compares every recorded hash with the files and code
+as they are now; anything stale is marked, and the exit status is 1 when the build is
+not certified (the reasons go to stderr). The build's `report` task runs the same; this
+command is for a build that stopped early, e.g. at the drift check."""
+
+REPORT_EXAMPLES = [
+    "python -m paperbuild.report                          # the default build/",
+    "python -m paperbuild.report --build /tmp/other-build  # after `doit raw=... build=/tmp/other-build`",
+]
 
 
 def stamped_raw(build: Path) -> Path:

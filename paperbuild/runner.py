@@ -221,5 +221,9 @@ def run_step(step: Step, roots: Roots) -> None:
             numbers_mod.write_step_numbers(stage / step.numbers_file, step.name, returned, provenance, code)
     elapsed = time.perf_counter() - started
     write_step_record(roots, step, hashes, {label: kind for label, kind in labels.values()}, code, elapsed)
-    print(f"  {step.name}: {len(hashes)} inputs -> {len(step.targets)} outputs, "
-          f"{len(step.numbers)} numbers in {elapsed:.1f} s")
+    print(f"  {step.name}: {_counted(len(hashes), 'input')} -> {_counted(len(step.targets), 'output')}, "
+          f"{_counted(len(step.numbers), 'number')} in {elapsed:.1f} s")
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

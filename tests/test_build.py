@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -158,16 +159,23 @@ def test_unknown_key_in_article_fails_build(built):
 
 
 def test_accept_locks_new_values_then_build_passes(built, tmp_path):
-    """After drift, `doit accept` rewrites the locks and the build goes through."""
-    raw = make_tree(tmp_path / "raw2", {"echem": {"ce_floor_after_400": 99.9}})
-    code, output, _ = doit(built, f"raw={raw}")
+    """After drift on raw=/build=, the `doit accept` the message suggests works when pasted:
+    it locks that build's values (not a rebuild of the default tree), and the build goes through."""
+    raw = make_tree(tmp_path / "raw 2", {"echem": {"ce_floor_after_400": 99.9}})
+    out = tmp_path / "build 2"
+    code, output, _ = doit(built, f"raw={raw}", f"build={out}")
     assert code != 0 and "echem.ce_floor_after_400" in output
-    code, output, _ = doit(built, "accept", f"raw={raw}")
-    assert code == 0, output
+    suggested = re.search(r"run `([^`]*)` to lock the new values", output).group(1)
+    assert f"raw={shlex.quote(str(raw))}" in suggested and f"build={shlex.quote(str(out))}" in suggested
+    pasted = subprocess.run(suggested, shell=True, cwd=built, capture_output=True, text=True,
+                            env=dict(os.environ, PAPERBUILD_RENDERER="pandoc"))
+    assert pasted.returncode == 0, pasted.stdout + pasted.stderr
+    assert not (built / "build" / "numbers.json").exists() or \
+        json.loads((built / "build" / "numbers.json").read_text())["echem.ce_floor_after_400"]["value"] != 99.9
     ledger = yaml.safe_load((built / "paper" / "ledger.yaml").read_text())
     assert ledger["echem.ce_floor_after_400"]["locked"] == pytest.approx(99.9, abs=1e-3)
     assert ledger["echem.ce_floor_after_400"]["published"] == 99.85
-    code, output, _ = doit(built, f"raw={raw}")
+    code, output, _ = doit(built, f"raw={raw}", f"build={out}")
     assert code == 0, output
 
 

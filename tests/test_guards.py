@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import errno
 import os
+import re
+import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -230,8 +233,13 @@ def test_doit_on_a_read_only_build_folder_is_one_message(raw, tmp_path):
                    env={"PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
                         "I11_READ_ONLY": str(build)})
     assert result.returncode == 1
-    assert result.stderr.strip() == (f"error: cannot write to the build folder {build} (Read-only file system); "
-                                      "the folder is read-only: make it writable, or build elsewhere with build=DIR")
+    message = result.stderr.strip()
+    assert message.startswith(f"error: cannot write to the build folder {build} (Read-only file system); "
+                              "the folder is read-only: make it writable, or build elsewhere with `")
+    # the suggestion repeats raw= and runs this interpreter's doit, so it works when pasted
+    program = re.fullmatch(r".*build elsewhere with `(.+) -m doit raw=(.+) build=OTHER_DIR`", message)
+    assert program is not None and program.group(2) == shlex.quote(str(raw)), message
+    assert Path(shutil.which(shlex.split(program.group(1))[0]) or "") == Path(sys.executable)
     assert "Traceback" not in result.stdout + result.stderr
     assert list(build.iterdir()) == []
 

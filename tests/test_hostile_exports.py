@@ -416,7 +416,7 @@ def test_truth_override_errors_are_one_line(tmp_path, text, message):
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    assert lines[0].startswith(f"error: {tmp_path / 'bad.yaml'}: ")
+    assert lines[0].startswith(f"data.synth: error: {tmp_path / 'bad.yaml'}: ")
     assert re.search(message, lines[0]), lines[0]
     assert "'" not in lines[0].partition("unknown key")[2] and '"' not in lines[0], lines[0]
     assert not (tmp_path / "o").exists() and not (ROOT / "HACKED").exists() and not (tmp_path / "HACKED").exists()
@@ -426,9 +426,9 @@ def test_truth_file_that_is_missing_or_not_text(tmp_path):
     """A missing or binary --truth file is named in one line."""
     missing = subprocess.run([sys.executable, "-m", "data.synth", "--truth", str(tmp_path / "none.yaml"),
                               "--out", str(tmp_path / "o")], cwd=ROOT, capture_output=True, text=True)
-    assert missing.returncode == 2 and missing.stderr.strip() == f"error: {tmp_path / 'none.yaml'}: cannot read it (No such file or directory)"
+    assert missing.returncode == 2 and missing.stderr.strip() == f"data.synth: error: {tmp_path / 'none.yaml'}: cannot read it (No such file or directory)"
     binary = tmp_path / "bin.yaml"
     binary.write_bytes(b"\xff\xfe\x00echem")
     result = subprocess.run([sys.executable, "-m", "data.synth", "--truth", str(binary), "--out", str(tmp_path / "o")],
                             cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 2 and result.stderr.strip() == f"error: {binary}: not UTF-8 text"
+    assert result.returncode == 2 and result.stderr.strip() == f"data.synth: error: {binary}: not UTF-8 text"

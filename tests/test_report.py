@@ -43,8 +43,11 @@ def test_summary_line_is_a_sentence_with_every_count():
     counts = {report.REPRODUCED: 44, report.WITHIN_ROUNDING: 1, report.INPUT: 3, report.DIFFERS: 0,
               report.STATED: 7, report.NEW: 12, "missing": 0}
     line = report.summary_line(counts, 67, 0, 0)
-    assert line.startswith("- Numbers (67 keys): of the 48 the paper prints, 44 reproduced, 1 within rounding")
-    assert "3 taken from it as method inputs, 0 differ; 7 more the paper states in words and 12 it does not" in line
+    assert line == ("- **Numbers:** 44 of 48 published numbers reproduced (1 more within rounding of its inputs, "
+                    "3 taken from the paper as method inputs, 0 differ); 19 further numbers computed (7 the paper "
+                    "states only in words, 12 it does not state); 0 outside their lock in `paper/ledger.yaml`; "
+                    "0 stale (67 keys in all).")
+    assert "2 missing" in report.summary_line({**counts, "missing": 2}, 69, 0, 0)
     assert set(report.STATUSES) == {report.REPRODUCED, report.WITHIN_ROUNDING, report.INPUT, report.DIFFERS,
                                     report.STATED, report.NEW}
 
@@ -167,7 +170,7 @@ def test_numdiff_main_reports_a_bad_revision_in_one_line(tmp_path, capsys):
     ledger.write_text(LEDGER, encoding="utf-8")
     assert numdiff.main(["git:--output=x", str(ledger), "--ledger", str(ledger)]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "numdiff: git:--output=x: not a git revision (it starts with '-')"
+    assert err.strip() == "paperbuild.numdiff: error: git:--output=x: not a git revision (it starts with '-')"
 
 
 @pytest.mark.parametrize("argv, command", [

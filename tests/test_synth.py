@@ -91,7 +91,7 @@ def test_command_line_reports_unknown_override_key(tmp_path):
     result = subprocess.run([sys.executable, "-m", "data.synth", "--truth", str(override), "--out", str(tmp_path / "o")],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2
-    assert result.stderr == f"error: {override}: unknown key echem.cycels (did you mean echem.cycles?)\n"
+    assert result.stderr == f"data.synth: error: {override}: unknown key echem.cycels (did you mean echem.cycles?)\n"
 
 
 # ------------------------------------------------------------ independence from analysis/

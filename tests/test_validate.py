@@ -196,7 +196,7 @@ def test_a_small_validation_writes_its_table(tmp_path):
                        dump_truth=priors.dump_truth, sections=("computations", "electrochemistry"))
     lines: list[str] = []
     summary = run_validation(steps, small, tmp_path, realizations=2, seed=11, workers=2, log=lines.append)
-    assert any("realization 2/2" in line for line in lines)
+    assert any("validate: [2/2] seed" in line for line in lines)
     saved = json.loads((tmp_path / "validation.json").read_text())
     assert saved["realizations"] == 2 and [r["seed"] for r in saved["runs"]] == [11, 12]
     table = saved["numbers"]

@@ -1,17 +1,49 @@
-"""python -m data.synth [--truth FILE] --out DIR: write a raw tree from ground truth."""
+"""python -m data.synth --out DIR [--truth FILE]: write a raw tree from ground truth."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from data.synth.tree import write_tree
-from data.synth.truth import load_truth
+from paperbuild.cli import Parser, run
 from paperbuild.errors import BuildError
+
+DESCRIPTION = """\
+Write a complete raw tree (every instrument file the paper's analyses read, and its
+MANIFEST.sha256) from the synthetic instrument's ground truth.
+
+--truth FILE is YAML with the nesting of data/synth/truth.yaml; it replaces only the keys
+it gives (an unknown key is refused, with the nearest known one). Without it the tree
+is the committed data/raw. Each technique's files are written in turn, one line each."""
+
+EXAMPLES = [
+    "python -m data.synth --out /tmp/raw                         # the default truth (= data/raw)",
+    "python -m data.synth --truth mine.yaml --out /tmp/raw-mine  # other truth, e.g. echem: {cycles: 480}",
+    "python -m data.synth --truth build/validation/runs/seed-3/truth.yaml --out /tmp/raw-3",
+]
+
+
+def parser() -> Parser:
+    p = Parser("python -m data.synth", DESCRIPTION, EXAMPLES)
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="folder to write the raw tree into (created; existing files are overwritten)")
+    p.add_argument("--truth", type=Path, metavar="FILE", help="YAML overriding keys of data/synth/truth.yaml")
+    return p
+
+
+def write(args: argparse.Namespace) -> int:
+    from data.synth.tree import write_tree
+    from data.synth.truth import load_truth
+
+    truth = load_truth(args.truth)  # refused before anything is written
+    if args.out.exists() and not args.out.is_dir():
+        raise BuildError(f"{args.out}: not a folder")
+    write_tree(truth, args.out)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write a raw tree; a bad ``--truth`` file ends in one line naming it.
+    """Write a raw tree; a bad ``--truth`` file or ``--out`` ends in one line naming it.
 
     Parameters
     ----------
@@ -21,20 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status: 0 when the tree was written, 2 when the truth file was refused
-        (nothing is written then).
+        Exit status: 0 when the tree was written, 2 when the arguments, the truth file
+        or the output folder were refused (nothing is written then).
     """
-    parser = argparse.ArgumentParser(prog="python -m data.synth", description=__doc__)
-    parser.add_argument("--truth", type=Path, help="YAML overriding keys of data/synth/truth.yaml")
-    parser.add_argument("--out", type=Path, required=True, help="folder to write the raw tree into")
-    args = parser.parse_args(argv)
-    try:
-        truth = load_truth(args.truth)
-    except BuildError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    write_tree(truth, args.out)
-    return 0
+    return run(parser(), write, argv, refused=2)
 
 
 if __name__ == "__main__":

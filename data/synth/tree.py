@@ -12,6 +12,7 @@ from data.synth import dft, eclab, hrtem, lattice, microscope, potentiostat, pow
 from data.synth import xrd as xrd_model
 from data.synth.hyperspy_api import hyperspy_api
 from data.synth.vamas import Block, write_vamas
+from paperbuild import progress
 from paperbuild.manifest import write_manifest
 from paperbuild.paths import PROJECT_ROOT
 
@@ -364,10 +365,10 @@ def write_tree(truth: dict[str, Any], out: Path, log: Callable[[str], None] = pr
     unknown = sorted(set(chosen) - set(WRITERS))
     if unknown:
         raise ValueError(f"no writer for section(s) {', '.join(unknown)}; known: {', '.join(WRITERS)}")
-    for name in chosen:
-        writer = WRITERS[name]
-        paths = writer(truth, out)
-        log(f"synth: {name}: wrote {', '.join(p.relative_to(out).as_posix() for p in paths)}")
+    for done, name in enumerate(chosen, start=1):
+        paths = WRITERS[name](truth, out)
+        log(progress.line("synth", done, len(chosen),
+                          f"{name}: {', '.join(p.relative_to(out).as_posix() for p in paths)}"))
     manifest = write_manifest(out)
     log(f"synth: wrote {manifest}")
     return manifest
