@@ -25,14 +25,15 @@ class Roots(Protocol):
 
 
 def _as_typed(path: str, name: str) -> str:
-    """``name`` when PATH finds this very file under it, else a path a shell runs from here."""
+    """``name`` when PATH finds this very file under it, else its absolute path.
+
+    Not a relative path: doit changes into the folder of ``dodo.py`` (``doit -f``), so
+    this process's working folder need not be the user's.
+    """
     found = shutil.which(name)
     if found and os.path.abspath(found) == os.path.abspath(path):
         return name
-    relative = os.path.relpath(path)
-    if relative.startswith(".."):
-        return shlex.quote(os.path.abspath(path))
-    return shlex.quote(relative if os.sep in relative else os.path.join(".", relative))
+    return shlex.quote(os.path.abspath(path))
 
 
 def python_program() -> str:
@@ -41,8 +42,8 @@ def python_program() -> str:
     Returns
     -------
     str
-        ``python`` when that name on PATH is this interpreter, else its path
-        (``.venv/bin/python`` from the checkout), quoted for a shell.
+        ``python`` when that name on PATH is this interpreter, else its absolute path
+        (``/home/me/lipon/.venv/bin/python``), quoted for a shell.
     """
     return _as_typed(sys.executable, "python")
 
@@ -86,7 +87,7 @@ def doit(*words: str, roots: Roots | None = None, build: str | None = None) -> s
     Returns
     -------
     str
-        For example ``.venv/bin/python -m doit accept raw=/data/mine build=/tmp/b``.
+        For example ``/home/me/lipon/.venv/bin/python -m doit accept raw=/data/mine build=/tmp/b``.
     """
     parts = [doit_program(), *words]
     if roots is not None and roots.raw != roots.project / "data" / "raw":

@@ -27,8 +27,11 @@ def _outputs(project: Path) -> dict[str, bytes]:
 
 def _start(project: Path) -> subprocess.Popen:
     env = dict(os.environ, PAPERBUILD_RENDERER="pandoc", PYTHONUNBUFFERED="1")
+    # A shell without job control starts background commands with SIGINT ignored, and
+    # Python then never raises KeyboardInterrupt: give the build the terminal's default.
     return subprocess.Popen([sys.executable, "-m", "doit"], cwd=project, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for(process: subprocess.Popen, marker: str) -> list[str]:

@@ -238,7 +238,7 @@ def test_doit_validate_runs_the_readme_command_without_a_failure(tmp_path):
                             env=dict(os.environ, PYTHONPATH=str(root)))
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert "realization 2/2" in output
+    assert "validate: [2/2] seed" in output
     saved = json.loads((tmp_path / "build" / "validation" / "validation.json").read_text())
     failed = {key: row["failures"] for key, row in saved["numbers"].items() if row["failures"]}
     assert not failed, failed
