@@ -296,7 +296,8 @@ STEPS: tuple[Step, ...] = (
                  "xps.profile_shift_eV", "xps.reference_shift_eV", "xps.ref_o1s_nbo_eV", "xps.ref_o1s_bo_eV",
                  "xps.ref_n1s_na_eV", "xps.ref_n1s_nb_eV", "xps.ref_n1s_no2_eV", "xps.ref_p2p32_eV",
                  "xps.ref_p2p12_eV", "xps.ref_p2p_split_eV", "xps.ref_p2p_fixed_split_redchi_ratio",
-                 "xps.ref_stoichiometry", "xps.c1s_reference_eV", "xps.p2p_split_fixed_eV"),
+                 "xps.ref_stoichiometry", "xps.c1s_reference_eV", "xps.p2p_split_fixed_eV",
+                 "xps.photon_energy_eV", "xps.analysis_width_x_um", "xps.analysis_width_y_um"),
         params={
             "c1s_reference_eV": Param(284.6, "eV", "adventitious carbon C-C/C-H, the reference the original article uses"),
             "calibration_search_eV": Param((282.0, 288.0), "eV", "brackets the C-C/C-H line on the recorded scale, "

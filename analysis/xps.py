@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +91,9 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
     # a method parameter echoed for the ledger: no input file shapes it, and the
     # provenance record cannot say "none", so it keeps the step's inputs
     "xps.c1s_reference_eV": (),
+    "xps.photon_energy_eV": ("profile", "reference"),
+    "xps.analysis_width_x_um": ("profile", "reference"),
+    "xps.analysis_width_y_um": ("profile", "reference"),
     "xps.p2p_split_fixed_eV": ("sensitivity_factors",),
 }
 
@@ -105,6 +108,8 @@ class Spectrum:
     binding_eV: np.ndarray
     counts: np.ndarray
     block: str
+    source_eV: float = AL_KALPHA_EV             # the header's X-ray energy
+    area_um: tuple[float, float] = (0.0, 0.0)   # the header's analysed area, x by y
 
 
 @dataclass(frozen=True)
@@ -380,7 +385,8 @@ def _spectrum(path: Path, block) -> Spectrum:
         stated = block.values_exp_var[0].strip()
         raise InputError(path, f"block {name!r}: its etch time {stated!r} is not a finite number")
     region = f"{block.species_label} {block.transition_or_charge_state_label}"
-    return Spectrum(region, etch, binding[order], counts[order], name)
+    area = (float(block.analysis_width_x), float(block.analysis_width_y))
+    return Spectrum(region, etch, binding[order], counts[order], name, float(source), area)
 
 
 def by_step(path: Path, spectra: Sequence[Spectrum]) -> dict[float, dict[str, Spectrum]]:
@@ -870,7 +876,7 @@ def calibration_shift(spectrum: Spectrum, calibration: Calibration, shirley_sett
 
 
 def _calibrated(spectrum: Spectrum, shift: float) -> Spectrum:
-    return Spectrum(spectrum.region, spectrum.etch_s, spectrum.binding_eV + shift, spectrum.counts, spectrum.block)
+    return replace(spectrum, binding_eV=spectrum.binding_eV + shift)
 
 
 def fit_region(spectrum: Spectrum, states: Mapping[str, float], shirley_settings: ShirleySettings, model: LineModel,
@@ -1106,6 +1112,41 @@ def reference_numbers(reference: Reference, factors: Mapping[str, float]) -> lis
     ]
 
 
+def acquisition_numbers(files: Mapping[Path, Sequence[Spectrum]]) -> list[Number]:
+    """The acquisition settings the methods quote, as every VAMAS block records them.
+
+    Read, not typed: the X-ray energy and the analysed area come from the headers, and
+    every block of every file must agree, so a file taken on other settings is named.
+
+    Parameters
+    ----------
+    files
+        Each file's spectra (:func:`read_vamas`).
+
+    Returns
+    -------
+    list of Number
+        ``xps.photon_energy_eV``, ``xps.analysis_width_x_um`` and ``xps.analysis_width_y_um``.
+
+    Raises
+    ------
+    InputError
+        Blocks disagree on a setting (the message names the file and both values).
+    """
+    def setting(s: Spectrum) -> str:
+        return f"{s.source_eV:g} eV over {s.area_um[0]:g} x {s.area_um[1]:g} um"
+
+    blocks = [(path, spectrum) for path, spectra in files.items() for spectrum in spectra]
+    first_path, first = blocks[0]
+    for path, spectrum in blocks:
+        if (spectrum.source_eV, spectrum.area_um) != (first.source_eV, first.area_um):
+            raise InputError(path, f"block {spectrum.block!r} was taken at {setting(spectrum)}, block "
+                                   f"{first.block!r} of {first_path.name} at {setting(first)}: one setting is expected")
+    return [quantity("xps.photon_energy_eV", first.source_eV, "eV", 1),
+            quantity("xps.analysis_width_x_um", first.area_um[0], "µm", 0),
+            quantity("xps.analysis_width_y_um", first.area_um[1], "µm", 0)]
+
+
 def method_numbers(calibration: Calibration, constants: Constants) -> list[Number]:
     """The method's inputs, echoed so the ledger records exactly what the fits used.
 
@@ -1236,8 +1277,9 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, c1s_referenc
 
     # both files are read (and checked) before either is analysed, so a damaged one stops the step at once
     profile_path, reference_path = inputs["profile"], inputs["reference"]
-    profile_steps = by_step(profile_path, read_vamas(profile_path))
-    reference_steps = by_step(reference_path, read_vamas(reference_path))
+    spectra = {path: read_vamas(path) for path in (profile_path, reference_path)}
+    profile_steps = by_step(profile_path, spectra[profile_path])
+    reference_steps = by_step(reference_path, spectra[reference_path])
     if len(reference_steps) != 1:
         raise InputError(reference_path, f"expected one set of regions, found {len(reference_steps)} etch steps")
     for path, steps in ((profile_path, profile_steps), (reference_path, reference_steps)):
@@ -1261,7 +1303,7 @@ def run(inputs: Mapping[str, Path], outputs: Mapping[str, Path], *, c1s_referenc
         numbers += reference_numbers(reference, constants.factors)
     except ValueError as err:
         raise InputError(path, str(err)) from None
-    numbers += method_numbers(calibration, constants)
+    numbers += method_numbers(calibration, constants) + acquisition_numbers(spectra)
 
     write_profile_tables(profile, outputs)
     write_reference_tables(reference, constants.ratio, outputs)

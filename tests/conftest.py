@@ -56,3 +56,15 @@ def default_build(raw_tree, tmp_path_factory) -> Path:
     params = {f"{s.name}.{n}": p.record(s.name) for s in STEPS for n, p in s.params.items()}
     roots.params.write_text(json.dumps(params), encoding="utf-8")
     return roots.build
+
+
+def assert_composed_svgs(paths) -> None:
+    """Every figure a step wrote is one SVG at a Cell Press column width, no taller than a page allows."""
+    from analysis import style
+
+    for path in paths:
+        head = path.read_text(encoding="utf-8")[:2000]
+        assert path.suffix == ".svg" and "<svg" in head
+        width_mm, height_mm = style.svg_size_mm(path)
+        assert min(abs(width_mm - w) for w in style.WIDTHS_MM.values()) < 0.1, path.name
+        assert height_mm <= style.MAX_HEIGHT_MM

@@ -13,6 +13,7 @@ from data.synth.tree import write_xps, write_xps_file, xps_blocks
 from data.synth.truth import load_truth, merge
 from paperbuild.errors import InputError
 from paperbuild.paths import PROJECT_ROOT, Roots
+from tests.conftest import assert_composed_svgs
 
 CFG = load_truth()["xps"]
 STEP = next(step for step in STEPS if step.name == "xps")
@@ -256,10 +257,27 @@ def test_numbers_reproduce_published_values(default_build, ledger):
 
     numbers = load(default_build / "numbers.json")
     keys = [k for k in ledger if k.startswith("xps.") and ledger[k].get("published") is not None]
-    assert len(keys) == 13        # the C 1s reference (284.6 eV) is the original's too
+    assert len(keys) == 16        # the C 1s reference (284.6 eV) and the acquisition settings are the original's too
     for key in keys:
         np.testing.assert_allclose(numbers[key]["value"], ledger[key]["published"], atol=ledger[key]["tolerance"],
                                    err_msg=key)
+
+
+def test_acquisition_settings_are_read_from_every_header(tmp_path):
+    """The X-ray energy and analysed area the methods quote come from the VAMAS headers of
+    both files; a file whose blocks were taken over another area is named."""
+    truth = load_truth()
+    write_xps(truth, tmp_path / "raw")
+    returned = {n.key: n for n in _run_step(tmp_path / "raw", tmp_path / "build")}
+    assert returned["xps.photon_energy_eV"].value == truth["xps"]["photon_energy_eV"]
+    assert (returned["xps.analysis_width_x_um"].value, returned["xps.analysis_width_y_um"].value) == (300, 700)
+    assert {p.name for p in returned["xps.photon_energy_eV"].derived_from} == {"depth_profile.vms",
+                                                                             "lipon_reference.vms"}
+    reference = tmp_path / "raw" / "xps" / "lipon_reference.vms"
+    reference.write_text(reference.read_text().replace("\n300\n700\n", "\n300\n600\n"))
+    with pytest.raises(InputError, match=r"lipon_reference\.vms: block .* over 300 x 600 um, block .* of "
+                                         r"depth_profile\.vms at 1486\.7 eV over 300 x 700 um"):
+        _run_step(tmp_path / "raw", tmp_path / "build")
 
 
 def test_onsets_follow_other_truth(tmp_path):
@@ -412,8 +430,6 @@ def test_reference_panel_states_the_scale_it_draws():
 @pytest.mark.slow
 def test_figure_step_writes_one_composed_svg_per_figure(default_build, tmp_path):
     """Figures 4, S8 and S9 are each one SVG at a Cell Press column width, no taller than a page allows."""
-
-    from analysis import style
     from paperbuild.runner import Declared
 
     roots = Roots(raw=default_build, build=default_build)
@@ -421,9 +437,4 @@ def test_figure_step_writes_one_composed_svg_per_figure(default_build, tmp_path)
     assert set(outputs) == {"fig4", "figS8", "figS9"}
     xps_figures.run(Declared(FIG_STEP.name, "input", FIG_STEP.resolve_inputs(roots)),
                     Declared(FIG_STEP.name, "output", outputs))
-    for path in outputs.values():
-        head = path.read_text(encoding="utf-8")[:2000]
-        assert path.suffix == ".svg" and "<svg" in head
-        width_mm, height_mm = style.svg_size_mm(path)
-        assert min(abs(width_mm - w) for w in style.WIDTHS_MM.values()) < 0.1, path.name
-        assert height_mm <= style.MAX_HEIGHT_MM
+    assert_composed_svgs(outputs.values())

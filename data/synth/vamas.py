@@ -32,6 +32,9 @@ class Block:
     comment: str = ""
 
 
+# The AXIS Supra's slot aperture: the analysed area, x by y (um), recorded in every block.
+ANALYSIS_AREA_UM = (300, 700)
+
 def _block_lines(block: Block, source_eV: float, work_function_eV: float) -> list[str]:
     when = block.acquired
     comments = block.comment.splitlines()
@@ -43,11 +46,11 @@ def _block_lines(block: Block, source_eV: float, work_function_eV: float) -> lis
         "XPS",
         f"{block.etch_time_s:g}",             # the experimental variable: etch time
         "Al",                                 # analysis source label (monochromated Al K-alpha)
-        f"{source_eV:g}", "225", "300", "700",  # energy (eV), power (W), beam width x, y (um)
+        f"{source_eV:g}", "225", *(f"{w:g}" for w in ANALYSIS_AREA_UM),  # energy (eV), power (W), beam width x, y (um)
         "0", "0",                             # source polar incidence angle, azimuth
         "FAT", "20",                          # analyser mode, pass energy (eV)
         "1", f"{work_function_eV:g}", "0",    # lens magnification, work function, target bias
-        "300", "700",                         # analysis width x, y (um)
+        *(f"{w:g}" for w in ANALYSIS_AREA_UM),  # analysis width x, y (um)
         "0", "0",                             # take-off polar angle, azimuth
         block.species, block.transition, "-1",
         "Kinetic Energy", "eV", f"{block.kinetic_start_eV:.4f}", f"{block.step_eV:g}",

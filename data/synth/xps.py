@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from scipy.special import voigt_profile
 
+from data.synth.vamas import ANALYSIS_AREA_UM
+
 Line = tuple[float, float]  # (binding energy / eV, area / counts x eV)
 
 
@@ -196,4 +198,7 @@ def expected_numbers(truth: Mapping[str, Any]) -> dict[str, Any]:
         "xps.ref_p2p_fixed_split_redchi_ratio": 1.0 + misfit / dof,
         "xps.ref_stoichiometry": [amount["Li"] / amount["P"], o_atoms / amount["P"], n_atoms / amount["P"]],
         "xps.c1s_reference_eV": cfg["states"]["adventitious C"]["C 1s"],
+        "xps.photon_energy_eV": cfg["photon_energy_eV"],
+        "xps.analysis_width_x_um": ANALYSIS_AREA_UM[0],
+        "xps.analysis_width_y_um": ANALYSIS_AREA_UM[1],
     }
