@@ -243,19 +243,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         venv = args.venv.resolve()
         target = venv_python(venv)
-        if not target.exists():
-            make_venv(choose_python(args.python), venv)
-        elif not has_pip(target):
-            raise SetupError(f"{venv} exists but has no working pip; remove it (`rm -rf {venv}`) and rerun")
         stamp = venv / STAMP
         want = wanted(args)
         try:
             have = json.loads(stamp.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             have = None
-        if covers(have, want):
+        if target.exists() and covers(have, want):
             say(f"{venv} is up to date")
             return 0
+        if not target.exists():
+            make_venv(choose_python(args.python), venv)
+        elif not has_pip(target):
+            raise SetupError(f"{venv} exists but has no working pip; remove it (`rm -rf {venv}`) and rerun")
         stamp.unlink(missing_ok=True)
         install(target, args)
         stamp.write_text(json.dumps(want, indent=1) + "\n", encoding="utf-8")

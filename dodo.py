@@ -18,7 +18,7 @@ from doit import get_var
 from doit.tools import config_changed
 
 from analysis.registry import STEPS
-from paperbuild import actions, commands, comparison, lock
+from paperbuild import actions, comparison, lock
 from paperbuild.manifest import MANIFEST_NAME, list_tree, read_manifest_names
 from paperbuild.errors import BuildError
 from paperbuild.paths import PROJECT_ROOT, Roots, prepare_build_folder
@@ -31,8 +31,7 @@ try:  # first, before anything is written: never a build folder in the raw tree 
     prepare_build_folder(ROOTS)
 except BuildError as err:
     raise SystemExit(f"error: {err}") from None
-# one build per build folder at a time (paperbuild/lock.py)
-lock.acquire(ROOTS.build, elsewhere=f"`{commands.doit(roots=ROOTS, build='OTHER_DIR')}`")
+lock.acquire(ROOTS.build, roots=ROOTS)  # one build per build folder at a time (paperbuild/lock.py)
 STEP_RECORDS = [ROOTS.step_record(step.name) for step in STEPS]
 COMPARISON = [ROOTS.build / comparison.TABLE, ROOTS.build / comparison.NOTES]  # published against rebuilt
 

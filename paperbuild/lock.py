@@ -12,6 +12,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only
+    from paperbuild.paths import Roots
 
 READ_ONLY_COMMANDS = {"list", "info", "help", "dumpdb", "tabcompletion"}
 _held = []  # keeps the locked file open for the life of the process
@@ -46,7 +50,7 @@ def doit_command(argv: list[str]) -> str:
     return "run"
 
 
-def acquire(build: Path, argv: list[str] | None = None, elsewhere: str = "`doit build=OTHER_DIR`") -> None:
+def acquire(build: Path, argv: list[str] | None = None, roots: Roots | None = None) -> None:
     """Keep two builds from racing on one build folder; the lock lasts until this process ends.
 
     Read-only commands return at once without the lock.  Once the lock is held,
@@ -59,8 +63,8 @@ def acquire(build: Path, argv: list[str] | None = None, elsewhere: str = "`doit 
         The build folder (its ``.build.lock`` is created if missing).
     argv
         The doit command line; None means ``sys.argv``.
-    elsewhere
-        The command that builds into another folder, spelled as the user runs doit.
+    roots
+        The build's roots, so a refusal suggests building elsewhere with the same ``raw=``.
 
     Raises
     ------
@@ -76,7 +80,7 @@ def acquire(build: Path, argv: list[str] | None = None, elsewhere: str = "`doit 
     try:
         handle = open(path, "a+", encoding="utf-8")
     except OSError as err:
-        _unwritable(build, err, elsewhere)
+        _unwritable(build, err, roots)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -84,7 +88,7 @@ def acquire(build: Path, argv: list[str] | None = None, elsewhere: str = "`doit 
         holder = handle.read().strip() or "another process"
         handle.close()
         sys.exit(f"error: another build is running on {build} ({holder}); wait for it to finish, "
-                 f"or build elsewhere with {elsewhere}")
+                 f"or build elsewhere with {_elsewhere(roots)}")
     try:
         handle.seek(0)
         handle.truncate()
@@ -92,17 +96,24 @@ def acquire(build: Path, argv: list[str] | None = None, elsewhere: str = "`doit 
         handle.flush()
     except OSError as err:
         handle.close()
-        _unwritable(build, err, elsewhere)
+        _unwritable(build, err, roots)
     _held.append(handle)
     _sweep_stale_stages(Path(build))
     _terminate_cleanly()
 
 
-def _unwritable(build: Path, err: OSError, elsewhere: str) -> None:
+def _elsewhere(roots: Roots | None) -> str:
+    """The command that builds into another folder, spelled as the user runs doit (with their raw=)."""
+    from paperbuild.commands import doit
+
+    return f"`{doit(roots=roots, build='OTHER_DIR')}`"
+
+
+def _unwritable(build: Path, err: OSError, roots: Roots | None) -> None:
     """End the build with one line when the build folder refuses the lock file (read-only, full)."""
     from paperbuild.atomic import write_hint
 
-    hint = write_hint(err, f"build elsewhere with {elsewhere}")
+    hint = write_hint(err, f"build elsewhere with {_elsewhere(roots)}")
     sys.exit(f"error: cannot write to the build folder {build} ({err.strerror or err})" + (f"; {hint}" if hint else ""))
 
 

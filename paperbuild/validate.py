@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from paperbuild import atomic, progress
-from paperbuild.progress import UNDER_TASK
 from paperbuild.paths import Roots
 from paperbuild.step import Step
 
@@ -325,7 +324,7 @@ def run_validation(steps: Sequence[Step], instrument: Instrument, out: Path, rea
     runs.mkdir(parents=True, exist_ok=True)
     seeds = list(range(seed, seed + realizations))
     workers = max(1, min(workers or os.cpu_count() or 1, len(seeds)))
-    log(f"{UNDER_TASK}validate: {len(seeds)} realizations (seeds {seeds[0]}..{seeds[-1]}) on {workers} worker(s)")
+    log(f"{progress.UNDER_TASK}validate: {len(seeds)} realizations (seeds {seeds[0]}..{seeds[-1]}) on {workers} worker(s)")
     started = time.perf_counter()
     _limit_threads()
     results: list[Realization] = []
@@ -336,7 +335,7 @@ def run_validation(steps: Sequence[Step], instrument: Instrument, out: Path, rea
             results.append(r)
             failed = f", failed: {', '.join(sorted(r.failures))}" if r.failures else ""
             log(progress.line("validate", len(results), len(seeds), f"seed {r.seed} in {r.seconds:.0f} s{failed}",
-                              UNDER_TASK))
+                              progress.UNDER_TASK))
     results.sort(key=lambda r: r.seed)
     step_of = {key: step.name for step in steps for key in step.numbers}
     table = summarize(results, instrument.load_goals(), step_of)
@@ -352,7 +351,7 @@ def run_validation(steps: Sequence[Step], instrument: Instrument, out: Path, rea
     atomic.write_text(out / VALIDATION_JSON, json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
     atomic.write_text(out / VALIDATION_MD, markdown(summary))
     misses = [a.key for a in table if a.verdict not in ("meets goal",)]
-    log(f"{UNDER_TASK}validate: {len(table)} numbers in {elapsed:.0f} s; "
+    log(f"{progress.UNDER_TASK}validate: {len(table)} numbers in {elapsed:.0f} s; "
         + (f"not meeting their goal: {', '.join(misses)}" if misses else "all meet their accuracy goals"))
     return summary
 

@@ -12,7 +12,7 @@ from data.synth.dft import neb_profile
 from paperbuild.errors import InputError
 from paperbuild.paths import Roots
 from paperbuild.runner import Declared
-from tests.conftest import make_tree
+from tests.conftest import assert_composed_svgs, make_tree
 
 STEP = next(s for s in STEPS if s.name == "computations")
 PARAMS = STEP.param_values()
@@ -210,7 +210,7 @@ def test_hop_that_joins_no_two_sites_is_refused():
 def test_figure_step_writes_one_composed_svg_per_figure(raw_tree, tmp_path):
     """Figures 5 and S7 are each one SVG at a Cell Press column width, no taller than a page allows."""
 
-    from analysis import computations_figures as step_module, style
+    from analysis import computations_figures as step_module
 
     _run(raw_tree, tmp_path)
     roots = Roots(raw=raw_tree, build=tmp_path)
@@ -218,9 +218,4 @@ def test_figure_step_writes_one_composed_svg_per_figure(raw_tree, tmp_path):
     assert set(outputs) == {"fig5", "figS7"}
     step_module.run(Declared(FIG_STEP.name, "input", FIG_STEP.resolve_inputs(roots)),
                     Declared(FIG_STEP.name, "output", outputs))
-    for path in outputs.values():
-        head = path.read_text(encoding="utf-8")[:2000]
-        assert path.suffix == ".svg" and "<svg" in head
-        width_mm, height_mm = style.svg_size_mm(path)
-        assert min(abs(width_mm - w) for w in style.WIDTHS_MM.values()) < 0.1, path.name
-        assert height_mm <= style.MAX_HEIGHT_MM
+    assert_composed_svgs(outputs.values())

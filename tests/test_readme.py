@@ -59,8 +59,7 @@ def places(raw_tree, default_build, tmp_path_factory) -> dict[str, str]:
     return {"DIR": str(raw), "/path/to/raw": str(raw), "DIR2": str(base / "build2"),
             "/path/to/build": str(default_build), "build": str(default_build), "FILE": str(truth),
             "N": "2", "S": "3", "TASK": "report", "A": str(ROOT / "paper" / "ledger.yaml"),
-            "B": str(default_build), "REV1": "HEAD", "REV2": "HEAD", "OUT": str(base / "synth-out"),
-            "scratch": str(base / "scratch")}
+            "B": str(default_build), "REV1": "HEAD", "REV2": "HEAD", "OUT": str(base / "synth-out")}
 
 
 def fill(words: list[str], places: dict[str, str], **roles: str) -> list[str]:
