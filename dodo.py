@@ -2,6 +2,8 @@
 
     doit                         full build (verify raw data, analyses, numbers, drift check, lint, render)
     doit raw=DIR build=DIR2      the same on another raw tree, into another build folder
+    doit -n 2                    independent steps at once (one process each)
+    doit scheduler=tcp://HOST:PORT   the EM steps' chunked work on a dask.distributed cluster
     doit report                  the reproduction report alone (build/reproduction/report.html)
     doit validate                method accuracy over 12 synthetic realizations (build/validation/)
     doit validate realizations=N seed=S   more or other realizations
@@ -18,7 +20,7 @@ from doit import get_var
 from doit.tools import config_changed
 
 from analysis.registry import STEPS
-from paperbuild import actions, comparison, lock
+from paperbuild import actions, comparison, lock, scheduler
 from paperbuild.manifest import MANIFEST_NAME, list_tree, read_manifest_names
 from paperbuild.errors import BuildError
 from paperbuild.paths import PROJECT_ROOT, Roots, prepare_build_folder
@@ -29,6 +31,10 @@ ROOTS = Roots(raw=get_var("raw", str(PROJECT_ROOT / "data" / "raw")),
               build=get_var("build", str(PROJECT_ROOT / "build")))
 try:  # first, before anything is written: never a build folder in the raw tree (paperbuild/paths.py)
     prepare_build_folder(ROOTS)
+except BuildError as err:
+    raise SystemExit(f"error: {err}") from None
+try:  # where chunked steps compute: this machine, or a Dask cluster (paperbuild/scheduler.py)
+    SCHEDULER = scheduler.check_address(get_var("scheduler", ""))
 except BuildError as err:
     raise SystemExit(f"error: {err}") from None
 lock.acquire(ROOTS.build, roots=ROOTS)  # one build per build folder at a time (paperbuild/lock.py)
@@ -65,7 +71,7 @@ def task_analysis():
         yield {
             "name": step.name,
             "doc": step.doc,
-            "actions": [(actions.run_step, [step, ROOTS])],
+            "actions": [(actions.run_step, [step, ROOTS, SCHEDULER])],
             "file_dep": step.input_files(ROOTS) + step.code_files(),
             # the step record (inputs, outputs, source, time) feeds the report and the HTML's links
             "targets": [ROOTS.build / rel for rel in step.targets] + [ROOTS.step_record(step.name)],

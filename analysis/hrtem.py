@@ -32,6 +32,7 @@ Method (stated in the supplement's methods; every choice below is a parameter of
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ import numpy as np
 
 from analysis import crystallography, datatable, em_io
 from analysis.crystallography import Reflection
-from paperbuild import progress
+from paperbuild import scheduler
 from paperbuild.errors import InputError
 from paperbuild.numbers import Number, count, quantity
 
@@ -954,6 +955,43 @@ def _read_region(path: Path, refs: Sequence[Reflection]) -> tuple[np.ndarray, fl
     return np.asarray(signal.data, dtype=float), pixel_A
 
 
+def analyse_file(path: Path, refs: Sequence[Reflection], method: Method,
+                 figure: Path | None = None) -> tuple[RegionResult, float]:
+    """One region image read and analysed: a unit of work a Dask worker can take alone.
+
+    Only the figure's region returns its image-shaped arrays (fringe energy, crystallite
+    mask: 144 MB for a 4096 x 4096 frame); the others return them empty, so the results
+    of a long series fit in memory together.
+
+    Parameters
+    ----------
+    path
+        The region image.
+    refs, method
+        The reference reflections and the method (:func:`analyse_region`).
+    figure
+        The region image the figures show.
+
+    Returns
+    -------
+    tuple of (RegionResult, float)
+        The region's layers, phase profiles and crystallites, and its pixel size (Å).
+
+    Raises
+    ------
+    InputError
+        The image is unreadable or uncalibrated, or its layers cannot be segmented.
+    """
+    image, pixel_A = _read_region(path, refs)
+    try:
+        result = analyse_region(image, pixel_A, refs, method)
+    except ValueError as err:
+        raise InputError(path, f"cannot segment the layers: {err}") from None
+    if path != figure:
+        result = dataclasses.replace(result, energy=np.empty((0, 0)), mask=np.empty((0, 0), dtype=bool))
+    return result, pixel_A
+
+
 def run(inputs: Mapping[str, Path | tuple[Path, ...]], outputs: Mapping[str, Path], *,
         window_px: int, step_px: int, q_range_inv_A: tuple[float, float],
         ring_sigma_range_inv_A: tuple[float, float], ring_sigma_step_inv_A: float,
@@ -1031,20 +1069,16 @@ def run(inputs: Mapping[str, Path | tuple[Path, ...]], outputs: Mapping[str, Pat
         fringe_smoothing_A=fringe_smoothing_A, crystalline_percentile=crystalline_percentile,
         amorphous_offset_nm=amorphous_offset_nm, min_crystallite_nm=min_crystallite_nm,
         crystallite_edge_level=crystallite_edge_level, crystallite_edge_reach_A=crystallite_edge_reach_A)
-    results: dict[int, RegionResult] = {}
-    pixel_sizes: dict[int, float] = {}
-    for index, path in enumerate(progress.counted("hrtem", paths, lambda p: p.name, progress.UNDER_TASK), start=1):
-        image, pixel_A = _read_region(path, refs)
-        try:
-            result = analyse_region(image, pixel_A, refs, method)
-        except ValueError as err:
-            raise InputError(path, f"cannot segment the layers: {err}") from None
-        results[index], pixel_sizes[index] = result, pixel_A
-        if index == FIGURE_REGION:
-            np.savez_compressed(outputs["region1"], image=image.astype(np.float32), pixel_A=pixel_A,
-                                mask=result.mask, boundaries_nm=result.layers.boundaries_nm,
-                                q_per_A=result.spectra.q_per_A, power=result.spectra.power,
-                                depth_nm=result.spectra.depth_nm)
+    # one task per region image, on this machine's cores or the step's Dask cluster
+    analysed = scheduler.map_items("hrtem", analyse_file, paths, lambda p: p.name, refs=refs, method=method,
+                                   figure=paths[FIGURE_REGION - 1])
+    results = {index: result for index, (result, _) in enumerate(analysed, start=1)}
+    pixel_sizes = {index: pixel_A for index, (_, pixel_A) in enumerate(analysed, start=1)}
+    image, pixel_A = _read_region(paths[FIGURE_REGION - 1], refs)  # read again here: workers return no images
+    shown = results[FIGURE_REGION]
+    np.savez_compressed(outputs["region1"], image=image.astype(np.float32), pixel_A=pixel_A, mask=shown.mask,
+                        boundaries_nm=shown.layers.boundaries_nm, q_per_A=shown.spectra.q_per_A,
+                        power=shown.spectra.power, depth_nm=shown.spectra.depth_nm)
     table = np.asarray([layer_row(index, r) for index, r in results.items()])
     diameters = np.concatenate([r.diameters_nm for r in results.values()])
     try:

@@ -67,7 +67,8 @@ STEPS: tuple[Step, ...] = (
             "point_spectrum_positions": Param(5, "", "enough counts for a readable spectrum while spanning "
                                               "a few scan steps, well under the interphase width"),
         },
-        libraries=EM_LIBRARIES,
+        libraries=EM_LIBRARIES + ("dask",),  # its block sums follow Dask's reduction tree
+        chunked=True,  # the spectrum image's blocks go to Dask (scheduler= sends them to a cluster)
     ),
     Step(
         name="micrographs",
@@ -243,6 +244,7 @@ STEPS: tuple[Step, ...] = (
                                      "fall into overlapping bins of a local FFT"),
         },
         libraries=EM_LIBRARIES + ("ase",),
+        chunked=True,  # one Dask task per region image
     ),
     Step(
         name="hrtem_figures",

@@ -1,4 +1,4 @@
-"""Build benchmark: full-build time, no-op time, and what reruns after single edits.
+"""Build benchmark: full-build time (serial and doit -n 2), no-op time, and what reruns after single edits.
 
     python benchmarks/build_benchmark.py [--repeat N]
 
@@ -64,11 +64,12 @@ def bare_noop(folder: Path, tasks: int, repeat: int) -> float:
     return statistics.median(doit(folder)[0] for _ in range(repeat))
 
 
-def doit(project: Path) -> tuple[float, list[str]]:
+def doit(project: Path, *options: str) -> tuple[float, list[str]]:
     env = dict(os.environ)
     env.setdefault("PAPERBUILD_RENDERER", "pandoc")
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "doit"], cwd=project, capture_output=True, text=True, env=env)
+    result = subprocess.run([sys.executable, "-m", "doit", *options], cwd=project, capture_output=True, text=True,
+                            env=env)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise BuildError(f"doit failed in {project}:\n{result.stdout}{result.stderr}")
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = Parser("python benchmarks/build_benchmark.py",
                     __doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n", 2)[2].strip(),
-                    ["python benchmarks/build_benchmark.py              # about 3 minutes on 2 cores",
+                    ["python benchmarks/build_benchmark.py              # about 4 minutes on 2 cores",
                      "python benchmarks/build_benchmark.py --repeat 9   # a steadier no-op median"])
     parser.add_argument("--repeat", type=int, default=5, metavar="N", help="no-op runs to time (median reported; default 5)")
     return run(parser, measure, argv)
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 def measure(args: argparse.Namespace) -> int:
     if args.repeat < 1:
         raise BuildError(f"--repeat {args.repeat}: give at least 1")
-    total = 3 + len(EDITS)
+    total = 4 + len(EDITS)
 
     def show(done: int, what: str) -> None:
         progress.show("benchmark", done, total, what)
@@ -114,15 +115,23 @@ def measure(args: argparse.Namespace) -> int:
         show(1, "full build (clean), about a minute")
         seconds, ran = doit(project)
         rows.append(("full build (clean)", seconds, ran))
-        show(2, f"no-op build, {args.repeat} times")
+        show(2, "full build (clean) with doit -n 2")
+        numbers = (project / "build" / "numbers.json").read_bytes()
+        shutil.rmtree(project / "build")
+        seconds, ran = doit(project, "-n", "2")
+        if (project / "build" / "numbers.json").read_bytes() != numbers:
+            raise BuildError("doit -n 2 wrote other numbers than the serial build")
+        rows.append(("full build (clean), doit -n 2", seconds, ran))
+        parallel_speedup = rows[0][1] / seconds
+        show(3, f"no-op build, {args.repeat} times")
         noop = [doit(project) for _ in range(args.repeat)]
         noop_median = statistics.median(s for s, _ in noop)
         rows.append((f"no-op (median of {args.repeat})", noop_median, sorted({t for _, r in noop for t in r})))
         tasks = task_count(project)
-        show(3, f"bare doit with {tasks} tasks, no-op, {args.repeat} times")
+        show(4, f"bare doit with {tasks} tasks, no-op, {args.repeat} times")
         bare = bare_noop(Path(tmp) / "bare", tasks, args.repeat)
         rows.append((f"bare doit, {tasks} tasks, no-op", bare, []))
-        for done, (label, rel, text) in enumerate(EDITS, start=4):
+        for done, (label, rel, text) in enumerate(EDITS, start=5):
             show(done, label)
             if text is None:  # a method parameter whose change leaves the numbers as they are
                 registry = project / rel
@@ -136,6 +145,7 @@ def measure(args: argparse.Namespace) -> int:
     for label, seconds, ran in rows:
         print(f"{label:<36} {seconds:>8.2f}  {', '.join(ran) or '(none)'}")
     print(f"no-op / bare doit with as many tasks: {noop_median / bare:.2f}x")
+    print(f"doit -n 2 speed-up of the full build: {parallel_speedup:.2f}x (same numbers.json)")
     return 0
 
 

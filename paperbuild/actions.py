@@ -75,7 +75,7 @@ def verify_raw(roots: Roots) -> None:
 
 
 @reported
-def run_step(step: Step, roots: Roots) -> None:
+def run_step(step: Step, roots: Roots, scheduler_address: str | None = None) -> None:
     """doit's entry to one analysis or figure step, with user errors as one-line failures.
 
     The work, staging and provenance are :func:`paperbuild.runner.run_step`'s.
@@ -86,10 +86,12 @@ def run_step(step: Step, roots: Roots) -> None:
         The step's declaration from the registry.
     roots
         Raw tree, build folder and project the step's declared paths resolve against.
+    scheduler_address
+        The Dask cluster of ``doit scheduler=...`` for a chunked step, or None.
     """
     from paperbuild.runner import run_step as run
 
-    run(step, roots)
+    run(step, roots, scheduler_address)
 
 
 @reported

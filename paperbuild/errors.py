@@ -20,6 +20,10 @@ class InputError(BuildError):
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
 
+    def __reduce__(self):
+        # rebuilt from its two fields when a Dask worker process sends it back (pickle)
+        return type(self), (self.path, self.problem)
+
 
 class ManifestError(BuildError):
     """The raw tree does not match its MANIFEST.sha256."""

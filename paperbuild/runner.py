@@ -7,6 +7,7 @@ file a step touches is one doit hashes.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Union
 
 from paperbuild import numbers as numbers_mod
+from paperbuild import scheduler
 from paperbuild.atomic import staged_tree, write_text
 from paperbuild.errors import DeclarationError, InputError, NumberKeyError
 from paperbuild.manifest import sha256_file
@@ -172,7 +174,7 @@ def write_step_record(roots: Roots, step: Step, inputs: Mapping[str, str], input
     return path
 
 
-def run_step(step: Step, roots: Roots) -> None:
+def run_step(step: Step, roots: Roots, scheduler_address: str | None = None) -> None:
     """Run ``step`` so that its outputs land in the build folder only if it all succeeds.
 
     The module receives only what the registry declares and must return exactly the
@@ -184,6 +186,9 @@ def run_step(step: Step, roots: Roots) -> None:
         The declaration from the registry.
     roots
         Raw tree, build folder and project.
+    scheduler_address
+        A ``dask.distributed`` scheduler for a ``chunked`` step's Dask work; None runs
+        it on this machine's cores (:mod:`paperbuild.scheduler`).
 
     Raises
     ------
@@ -194,6 +199,8 @@ def run_step(step: Step, roots: Roots) -> None:
         declared output unwritten, or returned a number derived from an undeclared file.
     NumberKeyError
         The module returned other numbers than the registry promises.
+    BuildError
+        No Dask scheduler answers at ``scheduler_address``.
     """
     started = time.perf_counter()
     resolved = step.resolve_inputs(roots)
@@ -206,8 +213,12 @@ def run_step(step: Step, roots: Roots) -> None:
         outputs = {role: stage / rel for role, rel in step.outputs.items()}
         for path in outputs.values():
             path.parent.mkdir(parents=True, exist_ok=True)
-        returned = module.run(Declared(step.name, "input", resolved), Declared(step.name, "output", outputs),
-                              **step.param_values()) or []
+        with contextlib.ExitStack() as dask_context:
+            if step.chunked:
+                where = dask_context.enter_context(scheduler.connected(scheduler_address, step.name))
+                print(f"  {step.name}: chunked work on {where}", flush=True)
+            returned = module.run(Declared(step.name, "input", resolved), Declared(step.name, "output", outputs),
+                                  **step.param_values()) or []
         keys = [n.key for n in returned]
         if sorted(keys) != sorted(step.numbers):
             extra = sorted(set(keys) - set(step.numbers))

@@ -189,6 +189,10 @@ class Step:
         Name -> :class:`Param`: every method choice, passed to ``run`` by name.
     libraries
         Distributions whose versions shape the outputs (a new version reruns the step).
+    chunked
+        The module hands its large work to Dask (:mod:`paperbuild.scheduler`), so the
+        runner runs it on the cluster a build names with ``scheduler=``.  Where it runs
+        does not change the outputs, so it does not make the step stale.
     """
 
     name: str
@@ -199,6 +203,7 @@ class Step:
     numbers: tuple[str, ...] = ()
     params: Mapping[str, Param] = field(default_factory=dict)
     libraries: tuple[str, ...] = ()
+    chunked: bool = False
 
     def __post_init__(self) -> None:
         for role, item in self.inputs.items():

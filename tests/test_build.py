@@ -194,3 +194,31 @@ def test_report_lists_every_number_with_a_status(built):
         assert key in rows, key
         assert any(f"| {s} |" in rows[key] for s in STATUSES), rows[key]
     assert f"| {DIFFERS} |" not in report  # every published number is reproduced here
+
+
+def test_two_processes_build_the_same_paper(built, tmp_path):
+    """doit -n 2 runs independent steps at once: every number, table and data file is the serial build's."""
+    out = tmp_path / "parallel"
+    code, output, ran = doit(built, "-n", "2", f"build={out}")
+    assert code == 0, output
+    assert {"render:article", "render:supplement", "report"} <= ran and "build certified" in output
+    serial = built / "build"
+    for folder in ("data", "numbers", "tables"):
+        names = sorted(p.name for p in (serial / folder).iterdir())
+        assert names == sorted(p.name for p in (out / folder).iterdir())
+        for name in names:
+            if not name.endswith(".npz"):  # zip members carry times
+                assert (out / folder / name).read_bytes() == (serial / folder / name).read_bytes(), name
+    assert (out / "numbers.json").read_bytes() == (serial / "numbers.json").read_bytes()
+
+
+def test_a_malformed_scheduler_address_stops_the_build_before_it_starts(built):
+    code, output, ran = doit(built, "scheduler=localhost")
+    assert code != 0 and not ran
+    assert "error: scheduler=localhost: not a Dask scheduler address" in output
+
+
+def test_the_scheduler_is_not_a_build_input(built):
+    """Naming a cluster reruns nothing: where the work runs does not change the outputs."""
+    code, output, ran = doit(built, "scheduler=tcp://127.0.0.1:9")
+    assert code == 0 and not ran, output

@@ -11,7 +11,7 @@ from data.synth.microscope import edge
 from paperbuild.errors import InputError
 from paperbuild.paths import Roots
 from paperbuild.runner import Declared
-from tests.conftest import make_tree
+from tests.conftest import ROOT, make_tree
 from analysis.style import svg_size_mm
 
 STEP = next(s for s in STEPS if s.name == "eds")
@@ -289,3 +289,29 @@ def test_figure_steps_write_one_composed_svg_per_figure(default_build, tmp_path,
         assert height_mm <= (200.0 if role == "fig1" else style.MAX_HEIGHT_MM)
     if "fig1" in outputs:
         assert svg_size_mm(outputs["fig1"])[0] == pytest.approx(style.WIDTHS_MM["double"], abs=0.1)
+
+
+# ------------------------------------------------------------------ out of core
+WINDOWS = {name: next(s for s in STEPS if s.name == "eds").param_values()[name] for name in
+           ("integration_width_fwhm", "background_offset_fwhm", "background_width_fwhm")}
+
+
+def test_the_lazy_spectrum_image_gives_the_in_memory_intensities_exactly():
+    path = ROOT / "data" / "raw" / "eds" / "spectrum_image.hspy"
+    lazy, eager = em_io.load(path, lazy=True), em_io.load(path)
+    assert lazy._lazy and not eager._lazy
+    out_of_core, in_memory = eds.line_intensities(lazy, **WINDOWS), eds.line_intensities(eager, **WINDOWS)
+    for line in eds.LINES:
+        assert out_of_core[line].shape == eager.data.shape[:2]
+        assert np.array_equal(out_of_core[line], in_memory[line]), line
+
+
+def test_a_lazy_signal_is_cut_into_blocks_of_whole_spectra(tmp_path, monkeypatch):
+    # a 96 x 64 x 512 map in HyperSpy's small file chunks; 1 MiB blocks for the test
+    raw = make_tree(tmp_path / "raw", {"eds": {"map_shape": [96, 64]}})
+    monkeypatch.setattr(em_io, "LAZY_BLOCK_MiB", 1)
+    cube = em_io.load(raw / "eds" / "spectrum_image.hspy", lazy=True)
+    rows, cols, channels = cube.data.chunks
+    assert channels == (512,)                              # whole spectra: no block splits a line window
+    assert max(rows) * max(cols) * 512 * 2 <= 2**20        # no block above the limit
+    assert cube.data.npartitions < 96 * 64 / (8 * 16)      # fewer, larger blocks than the file's chunks

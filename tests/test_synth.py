@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import yaml
 
@@ -326,3 +327,47 @@ def test_li2co3_intensities_match_an_independent_structure_factor(li2co3_lines):
     for hkl, multiplicity in checks.items():
         assert by_hkl[hkl].multiplicity == multiplicity, hkl
         assert by_hkl[hkl].intensity == pytest.approx(intensity(hkl, multiplicity) / reference, rel=1e-3), hkl
+
+
+# ------------------------------------------------------------------ real-sized data
+def test_real_size_is_four_gib_of_eds_counts_and_full_hrtem_frames():
+    from data.synth.truth import sizes
+
+    assert sizes() == ["paper", "real"]
+    eds, hrtem = load_truth(size="real")["eds"], load_truth(size="real")["hrtem"]
+    rows, cols = eds["map_shape"]
+    assert rows * cols * eds["map_channels"] * 2 >= 4 * 2**30 and eds["map_compression"] is None
+    assert (hrtem["rows"], hrtem["columns"]) == (4096, 4096)
+    assert load_truth() == load_truth(size="paper") and load_truth()["eds"]["map_shape"] == [48, 64]
+
+
+def test_an_unknown_size_is_refused_on_the_command_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "data.synth", "--size", "huge", "--out", str(tmp_path / "o")],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 2 and not (tmp_path / "o").exists()
+    assert "argument --size: invalid choice: 'huge' (choose from 'paper', 'real')" in result.stderr
+
+
+def test_the_map_is_the_same_whatever_blocks_generate_it(monkeypatch):
+    from data.synth import microscope
+    from data.synth.hyperspy_api import hyperspy_api
+
+    hyperspy_api()  # exspy's line energies, imported quietly as the writer does
+    cfg = dict(load_truth()["eds"], map_shape=[12, 40], map_channels=256)
+    whole = microscope.eds_map(cfg, 7).compute()
+    monkeypatch.setattr(microscope, "MAP_BLOCK_BYTES", 40 * 256 * 2 * 5)   # 5 rows a block: 5 + 5 + 2
+    blocks = microscope.eds_map(cfg, 7)
+    assert blocks.chunks[0] == (5, 5, 2)
+    assert whole.dtype == np.uint16 and np.array_equal(blocks.compute(), whole)
+    assert not np.array_equal(microscope.eds_map(cfg, 8).compute(), whole)
+
+
+def test_a_full_frame_widens_the_hrtem_image_with_lipon():
+    from data.synth import hrtem
+
+    cfg = load_truth()["hrtem"]
+    thicknesses = np.array([[21.0, 12.0, 44.0]])
+    needed = hrtem.field_columns(thicknesses, cfg)
+    assert needed % 8 == 0 and needed * cfg["pixel_A"] / 10 >= 12 + 77 + cfg["lipon_nm"]
+    assert hrtem.field_columns(thicknesses, dict(cfg, columns=4096)) == 4096
+    assert hrtem.field_columns(thicknesses, dict(cfg, columns=16)) == needed   # never narrower than the layers

@@ -73,9 +73,10 @@ def pack_crystals(boundaries_nm: np.ndarray, layer_phases: list[list[str]], refs
 
 
 def field_columns(thicknesses: np.ndarray, cfg: dict[str, Any]) -> int:
-    """Image width along the depth: enough for the deepest region and some LiPON."""
+    """Image width along the depth: enough for the deepest region and some LiPON, or
+    ``columns`` pixels (a camera's full frame) when that is wider: more LiPON then."""
     deepest = cfg["li_bulk_nm"][1] + float(thicknesses.sum(axis=1).max()) + cfg["lipon_nm"]
-    return int(np.ceil(deepest * 10 / cfg["pixel_A"] / 8) * 8)
+    return max(int(np.ceil(deepest * 10 / cfg["pixel_A"] / 8) * 8), int(cfg["columns"] or 0))
 
 
 @dataclass(frozen=True)

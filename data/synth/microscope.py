@@ -74,6 +74,36 @@ def eds_counts(x: np.ndarray, energy_keV: np.ndarray, cfg: dict[str, Any], start
 
 
 # ---------------------------------------------------------------- images
+MAP_RNG_STREAM = 11              # map row r draws from default_rng([seed, MAP_RNG_STREAM, r])
+MAP_BLOCK_BYTES = 64 * 2**20     # rows generated together: about this many bytes of counts
+
+
+def eds_map(cfg: dict[str, Any], seed: int):
+    """The spectrum image's Poisson counts (rows x columns x channels, uint16) as a Dask array.
+
+    Each map row draws from its own random stream, so rows can be generated in any
+    order, in parallel and a block at a time: a real-sized map (``map_shape`` of
+    1024 x 1024 and 2048 channels is 4 GiB) is never held in memory whole.  The
+    interface runs down the columns, wavering by 6 nm along the rows.
+    """
+    import dask.array as da
+
+    rows, cols = cfg["map_shape"]
+    channels = cfg["map_channels"]
+    x = (np.arange(cols) + 0.5) * cfg["map_pixel_nm"]
+    energy = np.arange(channels) * 0.01
+    start = cfg["interphase_start_nm"] * (cols * cfg["map_pixel_nm"]) / cfg["line_length_nm"]
+    per_block = max(1, min(rows, MAP_BLOCK_BYTES // (cols * channels * 2)))
+
+    def block(block_info=None) -> np.ndarray:
+        first, last = block_info[None]["array-location"][0]
+        return np.stack([eds_counts(x, energy, cfg, start + 6.0 * np.sin(r / 7.0), cfg["map_dose"],
+                                    np.random.default_rng([seed, MAP_RNG_STREAM, r])) for r in range(first, last)])
+
+    row_chunks = (per_block,) * (rows // per_block) + ((rows % per_block,) if rows % per_block else ())
+    return da.map_blocks(block, chunks=(row_chunks, (cols,), (channels,)), dtype=np.uint16)
+
+
 def _texture(shape: tuple[int, ...], sigma_px: float, rng: np.random.Generator) -> np.ndarray:
     """Amorphous speckle: smoothed white noise, zero mean, unit spread."""
     field = ndimage.gaussian_filter(rng.normal(size=shape), sigma_px)

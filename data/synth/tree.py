@@ -76,7 +76,7 @@ DF_SCAN_OFFSET_NM = 40.0
 def write_eds(truth: dict[str, Any], out: Path) -> list[Path]:
     """STEM-EDS line scan and spectrum image as HyperSpy .hspy files, byte-reproducible."""
     hyperspy_api()
-    from exspy.signals import EDSTEMSpectrum
+    from exspy.signals import EDSTEMSpectrum, LazyEDSTEMSpectrum
 
     cfg = truth["eds"]
     rng = np.random.default_rng([int(truth["seed"]), 10])
@@ -91,13 +91,7 @@ def write_eds(truth: dict[str, Any], out: Path) -> list[Path]:
     line.original_metadata.add_dictionary({"Survey_image": {
         "file": "stem/interface_df.tif", "units": "nm",
         "start_xy": [DF_SCAN_OFFSET_NM, row_nm], "end_xy": [DF_SCAN_OFFSET_NM + float(positions[-1]), row_nm]}})
-    rows, cols = cfg["map_shape"]
-    x = (np.arange(cols) + 0.5) * cfg["map_pixel_nm"]
-    map_energy = np.arange(cfg["map_channels"]) * 0.01
-    start = cfg["interphase_start_nm"] * (cols * cfg["map_pixel_nm"]) / cfg["line_length_nm"]
-    cube = np.stack([microscope.eds_counts(x, map_energy, cfg, start + 6.0 * np.sin(r / 7.0), cfg["map_dose"], rng)
-                     for r in range(rows)])
-    image = EDSTEMSpectrum(cube)
+    image = LazyEDSTEMSpectrum(microscope.eds_map(cfg, int(truth["seed"])))
     _calibrate(image, [("x", "nm", cfg["map_pixel_nm"], 0.0), ("y", "nm", cfg["map_pixel_nm"], 0.0),
                        ("Energy", "keV", 0.01, 0.0)])
     written = []
@@ -112,8 +106,9 @@ def write_eds(truth: dict[str, Any], out: Path) -> list[Path]:
         signal.add_lines()
         path = out / "eds" / name
         path.parent.mkdir(parents=True, exist_ok=True)
+        compression = cfg["map_compression"] if signal is image else "gzip"
         signal.save(path, overwrite=True, chunks=(8, 16, cfg["map_channels"]) if signal is image else None,
-                    track_times=False)
+                    compression=compression, track_times=False, show_progressbar=False)
         _stamp_saves(path, EDS_SAVED_ON)
         written.append(path)
     return written

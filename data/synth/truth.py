@@ -18,6 +18,13 @@ import yaml
 from paperbuild.errors import InputError
 
 DEFAULT_TRUTH = Path(__file__).with_name("truth.yaml")
+SIZES_FOLDER = Path(__file__).with_name("sizes")   # <name>.yaml: overrides that set a data size
+PAPER_SIZE = "paper"                               # truth.yaml's own sizes (= data/raw)
+
+
+def sizes() -> list[str]:
+    """The data sizes ``--size`` offers: the paper's, and one per file in ``sizes/``."""
+    return [PAPER_SIZE, *sorted(p.stem for p in SIZES_FOLDER.glob("*.yaml"))]
 _YAML_TAG_PREFIX = "tag:yaml.org,2002:"
 
 
@@ -133,13 +140,16 @@ def read_override(path: Path) -> dict[str, Any]:
     return dict(override)
 
 
-def load_truth(override_file: Path | None = None) -> dict[str, Any]:
-    """The ground truth: ``truth.yaml``, with the keys of ``override_file`` replaced.
+def load_truth(override_file: Path | None = None, size: str = PAPER_SIZE) -> dict[str, Any]:
+    """The ground truth: ``truth.yaml`` at a data ``size``, with the keys of ``override_file`` replaced.
 
     Parameters
     ----------
     override_file
         A YAML file with the nesting of ``truth.yaml``, or None for the default truth.
+    size
+        One of :func:`sizes`: ``paper`` (the committed tree's sizes) or the name of a
+        file in ``sizes/`` whose keys are applied before ``override_file``'s.
 
     Returns
     -------
@@ -153,9 +163,12 @@ def load_truth(override_file: Path | None = None) -> dict[str, Any]:
         an unknown key or a key of the wrong kind; the message names the file.
     """
     truth = yaml.safe_load(DEFAULT_TRUTH.read_text(encoding="utf-8"))
-    if override_file is not None:
+    if size not in sizes():
+        raise ValueError(f"unknown data size {size!r}; known: {', '.join(sizes())}")
+    layers = [] if size == PAPER_SIZE else [SIZES_FOLDER / f"{size}.yaml"]
+    for path in layers + ([] if override_file is None else [Path(override_file)]):
         try:
-            truth = merge(truth, read_override(override_file))
+            truth = merge(truth, read_override(path))
         except (UnknownKeyError, ValueError) as err:
-            raise InputError(override_file, str(err)) from None
+            raise InputError(path, str(err)) from None
     return truth
