@@ -7,9 +7,9 @@ files (EDS: a spectrum image of 2048 channels, square, uint16; HRTEM: a series o
 4096 x 4096 uint16 frames, 32 MiB each), then the step runs as the build runs it
 (paperbuild.runner: input hashing, lazy loading, Dask on this machine's cores, outputs)
 in a fresh process, whose wall time and peak resident memory (the kernel's ru_maxrss
-for that process) are measured.  The table ends with how cost grows with size: the
-exponent b of time ~ size^b (1 is linear) and the memory ratio largest/smallest (1 is
-flat).  The files are read from the page cache, as a second build would read them.
+for that process) are measured.  The table ends with how cost grows with size: the line
+time = fixed + slope x size fitted to the sizes (with how far the worst size lies off
+it) and the memory ratio largest/smallest (1 is flat).  The files are read from the page cache, as a second build would read them.
 
 Writes several GB under --work (default: a temporary folder, removed afterwards).
 Not a test: times depend on the machine.
@@ -89,11 +89,19 @@ def measured(step: str, raw: Path, build: Path) -> tuple[float, float, str]:
     return seconds, usage.ru_maxrss * 1024 / GiB, output
 
 
-def growth(sizes: list[float], values: list[float]) -> float:
-    """Least-squares exponent b of values ~ sizes^b (1: linear, 0: flat)."""
-    xs, ys = [math.log(s) for s in sizes], [math.log(v) for v in values]
-    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+def line_fit(sizes: list[float], values: list[float]) -> tuple[float, float, float]:
+    """Least-squares ``values = fixed + slope * sizes``, and the largest relative miss of that line.
+
+    A step's time is a fixed part (starting Python, importing HyperSpy, the small inputs)
+    plus a part that grows with the data: linear growth shows as a line that every size
+    lies on, whatever the fixed part.
+    """
+    n = len(sizes)
+    mx, my = sum(sizes) / n, sum(values) / n
+    slope = sum((x - mx) * (y - my) for x, y in zip(sizes, values)) / sum((x - mx) ** 2 for x in sizes)
+    fixed = my - slope * mx
+    miss = max(abs(fixed + slope * x - y) / y for x, y in zip(sizes, values))
+    return fixed, slope, miss
 
 
 def measure(args: argparse.Namespace) -> int:
@@ -134,8 +142,9 @@ def measure(args: argparse.Namespace) -> int:
     for step in steps:
         mine = [r for r in rows if r[0] == step]
         gibs, times, peaks = [r[2] for r in mine], [r[3] for r in mine], [r[4] for r in mine]
-        print(f"{step}: time ~ size^{growth(gibs, times):.2f}; peak memory x{peaks[-1] / peaks[0]:.2f} "
-              f"from {gibs[0]:.2f} to {gibs[-1]:.2f} GiB")
+        fixed, slope, miss = line_fit(gibs, times)
+        print(f"{step}: time = {fixed:.1f} s + {slope:.1f} s/GiB x size (every size within {miss:.0%} of that "
+              f"line); peak memory x{peaks[-1] / peaks[0]:.2f} from {gibs[0]:.2f} to {gibs[-1]:.2f} GiB of data")
     return 0
 
 

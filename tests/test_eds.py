@@ -308,7 +308,11 @@ def test_the_lazy_spectrum_image_gives_the_in_memory_intensities_exactly():
 
 def test_a_lazy_signal_is_cut_into_blocks_of_whole_spectra(tmp_path, monkeypatch):
     # a 96 x 64 x 512 map in HyperSpy's small file chunks; 1 MiB blocks for the test
-    raw = make_tree(tmp_path / "raw", {"eds": {"map_shape": [96, 64]}})
+    from data.synth.tree import write_tree
+    from data.synth.truth import load_truth, merge
+
+    raw = tmp_path / "raw"
+    write_tree(merge(load_truth(), {"eds": {"map_shape": [96, 64]}}), raw, log=lambda _: None, sections=["eds"])
     monkeypatch.setattr(em_io, "LAZY_BLOCK_MiB", 1)
     cube = em_io.load(raw / "eds" / "spectrum_image.hspy", lazy=True)
     rows, cols, channels = cube.data.chunks

@@ -66,6 +66,18 @@ def test_compute_reads_shared_blocks_once_and_returns_in_order():
     assert total == 276 and first.tolist() == [6, 22, 38]
 
 
+def test_a_large_graph_reports_each_tenth_and_a_small_one_stays_quiet(capsys):
+    import dask.array as da
+
+    scheduler.compute("eds", "blocks reduced", da.ones(3000, chunks=1).sum())
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("] ")[0] for line in lines] == [f"  eds: [{i:>2}/10" for i in range(1, 11)]
+    done = [int(line.split("(")[1].split(" of ")[0].replace(",", "")) for line in lines]
+    assert done == sorted(done) and lines[-1].endswith(f"blocks reduced ({done[-1]:,} of {done[-1]:,} tasks)")
+    scheduler.compute("eds", "blocks reduced", da.ones(30, chunks=1).sum())
+    assert capsys.readouterr().out == ""
+
+
 def test_an_unreachable_cluster_fails_the_step_in_one_line():
     pytest.importorskip("distributed")
     with pytest.MonkeyPatch.context() as patch:
@@ -105,6 +117,7 @@ def test_a_loopback_cluster_gives_the_local_numbers_and_files(em_tree, tmp_path,
         # the work ran there: both workers took HRTEM regions
         with distributed.Client(address) as client:
             ran = client.run(lambda dask_worker: dask_worker.state.executed_count)
+    assert scheduler._client() is None  # the step's connection ended with it: later steps compute here
     out = capsys.readouterr().out
     for step in CHUNKED:
         assert f"{step.name}: chunked work on this machine" in out

@@ -75,6 +75,8 @@ DF_SCAN_OFFSET_NM = 40.0
 
 def write_eds(truth: dict[str, Any], out: Path) -> list[Path]:
     """STEM-EDS line scan and spectrum image as HyperSpy .hspy files, byte-reproducible."""
+    import dask
+
     hyperspy_api()
     from exspy.signals import EDSTEMSpectrum, LazyEDSTEMSpectrum
 
@@ -107,8 +109,11 @@ def write_eds(truth: dict[str, Any], out: Path) -> list[Path]:
         path = out / "eds" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         compression = cfg["map_compression"] if signal is image else "gzip"
-        signal.save(path, overwrite=True, chunks=(8, 16, cfg["map_channels"]) if signal is image else None,
-                    compression=compression, track_times=False, show_progressbar=False)
+        # one thread: HDF5 places chunks in the order they are written, so threads writing
+        # the lazy map's blocks in a racing order would give other bytes on every run
+        with dask.config.set(scheduler="synchronous"):
+            signal.save(path, overwrite=True, chunks=(8, 16, cfg["map_channels"]) if signal is image else None,
+                        compression=compression, track_times=False, show_progressbar=False)
         _stamp_saves(path, EDS_SAVED_ON)
         written.append(path)
     return written
