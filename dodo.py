@@ -23,12 +23,11 @@ from analysis.registry import STEPS
 from paperbuild import actions, comparison, lock, scheduler
 from paperbuild.manifest import MANIFEST_NAME, list_tree, read_manifest_names
 from paperbuild.errors import BuildError
-from paperbuild.paths import PROJECT_ROOT, Roots, prepare_build_folder
+from paperbuild.paths import PROJECT_ROOT, Roots, default_build, default_raw, prepare_build_folder
 from paperbuild.render import DOCUMENTS, paper_sources
 from paperbuild.step import library_versions, with_producers
 
-ROOTS = Roots(raw=get_var("raw", str(PROJECT_ROOT / "data" / "raw")),
-              build=get_var("build", str(PROJECT_ROOT / "build")))
+ROOTS = Roots(raw=get_var("raw", str(default_raw())), build=get_var("build", str(default_build())))
 try:  # first, before anything is written: never a build folder in the raw tree (paperbuild/paths.py)
     prepare_build_folder(ROOTS)
 except BuildError as err:
@@ -162,9 +161,7 @@ def task_report():
 
 def task_accept():
     """Lock the current numbers into paper/ledger.yaml and the last validation into paper/accuracy.json."""
-    return {"actions": [(actions.accept, [ROOTS.numbers, ROOTS.ledger, ROOTS.validation / "validation.json",
-                                          ROOTS.accuracy, ROOTS])],
-            "task_dep": ["numbers"], "uptodate": [False]}
+    return {"actions": [(actions.accept, [ROOTS])], "task_dep": ["numbers"], "uptodate": [False]}
 
 
 def _count(name: str, default: int, least: int) -> int:

@@ -88,12 +88,12 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "xps.ref_p2p_split_eV": ("reference", "sensitivity_factors"),
     "xps.ref_p2p_fixed_split_redchi_ratio": ("reference", "sensitivity_factors"),
     "xps.ref_stoichiometry": ("reference", "sensitivity_factors"),
-    # a method parameter echoed for the ledger: no input file shapes it, and the
-    # provenance record cannot say "none", so it keeps the step's inputs
-    "xps.c1s_reference_eV": (),
     "xps.photon_energy_eV": ("profile", "reference"),
     "xps.analysis_width_x_um": ("profile", "reference"),
     "xps.analysis_width_y_um": ("profile", "reference"),
+    # a method parameter echoed for the ledger: no input file shapes it, and the
+    # provenance record cannot say "none", so it keeps the step's inputs
+    "xps.c1s_reference_eV": (),
     "xps.p2p_split_fixed_eV": ("sensitivity_factors",),
 }
 

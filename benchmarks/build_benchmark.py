@@ -82,10 +82,10 @@ def append(path: Path, text: str) -> None:
 
 
 EDITS = [
-            ("edit paper/article.qmd", "paper/article.qmd", "\nA benchmark sentence.\n"),
-            ("edit analysis/electrochemistry.py", "analysis/electrochemistry.py", "\n# benchmark edit\n"),
-            ("restyle analysis/paper.mplstyle", "analysis/paper.mplstyle", "\naxes.grid: True\n"),
-            ("edit a parameter in analysis/registry.py", "analysis/registry.py", None),
+    ("edit paper/article.qmd", "paper/article.qmd", "\nA benchmark sentence.\n"),
+    ("edit analysis/electrochemistry.py", "analysis/electrochemistry.py", "\n# benchmark edit\n"),
+    ("restyle analysis/paper.mplstyle", "analysis/paper.mplstyle", "\naxes.grid: True\n"),
+    ("edit a parameter in analysis/registry.py", "analysis/registry.py", None),
 ]
 
 

@@ -36,7 +36,6 @@ GiB = 2**30
 EDS_CHANNELS = 2048
 HRTEM_FRAME = 4096                               # pixels a side
 HRTEM_FRAME_BYTES = HRTEM_FRAME * HRTEM_FRAME * 2
-STEPS = ("eds", "hrtem")
 
 
 def eds_truth(size_gib: float) -> dict:
@@ -51,7 +50,10 @@ def hrtem_truth(size_gib: float) -> dict:
     return {"hrtem": {"regions": frames, "rows": HRTEM_FRAME, "columns": HRTEM_FRAME}}
 
 
-SECTIONS = {"eds": ("eds", eds_truth), "hrtem": ("hrtem", hrtem_truth)}
+# step -> the truth keys of a size (each step's data is the synthetic section of its name)
+TRUTH_AT_SIZE = {"eds": eds_truth, "hrtem": hrtem_truth}
+STEPS = tuple(TRUTH_AT_SIZE)
+QUOTED = {"eds": "eds.interphase_width_nm", "hrtem": "hrtem.interphase_nm"}   # the number each row shows
 
 
 def write_raw(step: str, size_gib: float, out: Path) -> int:
@@ -59,8 +61,7 @@ def write_raw(step: str, size_gib: float, out: Path) -> int:
     from data.synth.tree import write_tree
     from data.synth.truth import load_truth, merge
 
-    section, keys = SECTIONS[step]
-    write_tree(merge(load_truth(), keys(size_gib)), out, log=lambda _: None, sections=[section])
+    write_tree(merge(load_truth(), TRUTH_AT_SIZE[step](size_gib)), out, log=lambda _: None, sections=[step])
     pattern = "eds/spectrum_image.hspy" if step == "eds" else "hrtem/region_*.tif"
     return sum(p.stat().st_size for p in out.glob(pattern))
 
@@ -83,8 +84,7 @@ def measured(step: str, raw: Path, build: Path) -> tuple[float, float, str]:
     output = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
+    if os.waitstatus_to_exitcode(status) != 0:
         raise BuildError(f"{step} failed on {raw}:\n{output}")
     return seconds, usage.ru_maxrss * 1024 / GiB, output
 
@@ -127,7 +127,7 @@ def measure(args: argparse.Namespace) -> int:
                 written = write_raw(step, size, raw)
                 seconds, peak, output = measured(step, raw, build)
                 numbers = json.loads((build / "numbers" / f"{step}.json").read_text(encoding="utf-8"))
-                key = {"eds": "eds.interphase_width_nm", "hrtem": "hrtem.interphase_nm"}[step]
+                key = QUOTED[step]
                 rows.append((step, size, written / GiB, seconds, peak, f"{key} = {numbers[key]['value']:g}"))
                 progress.show("em-scaling", len(rows), total, f"{step} at {size:g} GiB: {seconds:.1f} s, "
                                                                f"peak {peak:.2f} GiB")

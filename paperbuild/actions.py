@@ -158,37 +158,33 @@ def check_drift(roots: Roots) -> None:
 
 
 @reported
-def accept(numbers_file: Path, ledger: Path, validation: Path | None = None, accuracy: Path | None = None,
-           roots: Roots | None = None) -> None:
+def accept(roots: Roots) -> None:
     """``doit accept``: lock the current numbers (and the last validation) deliberately, as reviewable diffs.
+
+    The build's ``numbers.json`` becomes the ledger's locks (only its locks change); when
+    the build holds a ``validation/validation.json``, its table becomes the accepted
+    method accuracy (``paper/accuracy.json``).
 
     Parameters
     ----------
-    numbers_file
-        The merged ``numbers.json`` whose values become the locks.
-    ledger
-        The ledger to rewrite (only its locks change).
-    validation
-        The build's ``validation/validation.json``; when it exists its table becomes the
-        accepted method accuracy.
-    accuracy
-        Where the accepted accuracy goes (``paper/accuracy.json``).
     roots
-        The build, so the command suggested for a missing validation names its folders.
+        The build whose numbers and validation are accepted, and the project whose ledger
+        and accuracy file are rewritten.
     """
     from paperbuild import accuracy as accuracy_mod
     from paperbuild import commands
     from paperbuild import ledger as ledger_mod
     from paperbuild import numbers
 
-    changes = ledger_mod.accept(numbers.load(numbers_file), ledger)
+    ledger, accuracy, validation = roots.ledger, roots.accuracy, roots.validation / "validation.json"
+    changes = ledger_mod.accept(numbers.load(roots.numbers), ledger)
     print("\n".join(f"  {c}" for c in changes) or "  ledger already matches the numbers")
     print(f"  wrote {ledger}; review with `git diff {ledger}`")
-    if validation is not None and accuracy is not None and Path(validation).is_file():
+    if validation.is_file():
         record = accuracy_mod.write_accepted(validation, accuracy)
         print(f"  wrote {accuracy} from {validation} ({record['realizations']} realizations); "
               f"review with `git diff {accuracy}`")
-    elif accuracy is not None:
+    else:
         print(f"  {accuracy} kept: no validation in this build "
               f"(run `{commands.doit('validate', roots=roots)}` to measure it anew)")
 

@@ -17,11 +17,16 @@ from typing import Protocol
 
 
 class Roots(Protocol):
-    """What a suggestion needs of :class:`paperbuild.paths.Roots` (which imports this module)."""
+    """What a suggestion needs of :class:`paperbuild.paths.Roots`.
+
+    A protocol, not an import: paths.py imports this module (for the advice when a
+    build folder cannot be made), and the project keeps its imports free of cycles.
+    """
 
     raw: Path
     build: Path
-    project: Path
+    default_raw: Path
+    default_build: Path
 
 
 def _as_typed(path: str, name: str) -> str:
@@ -90,13 +95,29 @@ def doit(*words: str, roots: Roots | None = None, build: str | None = None) -> s
         For example ``/home/me/lipon/.venv/bin/python -m doit accept raw=/data/mine build=/tmp/b``.
     """
     parts = [doit_program(), *words]
-    if roots is not None and roots.raw != roots.project / "data" / "raw":
+    if roots is not None and roots.raw != roots.default_raw:
         parts.append("raw=" + shlex.quote(str(roots.raw)))
     if build is not None:
         parts.append(f"build={build}")
-    elif roots is not None and roots.build != roots.project / "build":
+    elif roots is not None and roots.build != roots.default_build:
         parts.append("build=" + shlex.quote(str(roots.build)))
     return " ".join(parts)
+
+
+def build_elsewhere(roots: Roots | None) -> str:
+    """The advice to build into another folder, with the command spelled as the user runs doit.
+
+    Parameters
+    ----------
+    roots
+        The refused build's roots (their ``raw=`` is kept); None for the default build.
+
+    Returns
+    -------
+    str
+        ``"build elsewhere with `... -m doit build=OTHER_DIR`"``.
+    """
+    return f"build elsewhere with `{doit(roots=roots, build='OTHER_DIR')}`"
 
 
 def module(name: str, *args: str | Path) -> str:

@@ -87,8 +87,10 @@ def acquire(build: Path, argv: list[str] | None = None, roots: Roots | None = No
         handle.seek(0)
         holder = handle.read().strip() or "another process"
         handle.close()
+        from paperbuild.commands import build_elsewhere  # only when refused: not at every dodo load
+
         sys.exit(f"error: another build is running on {build} ({holder}); wait for it to finish, "
-                 f"or build elsewhere with {_elsewhere(roots)}")
+                 f"or {build_elsewhere(roots)}")
     try:
         handle.seek(0)
         handle.truncate()
@@ -102,18 +104,12 @@ def acquire(build: Path, argv: list[str] | None = None, roots: Roots | None = No
     _terminate_cleanly()
 
 
-def _elsewhere(roots: Roots | None) -> str:
-    """The command that builds into another folder, spelled as the user runs doit (with their raw=)."""
-    from paperbuild.commands import doit
-
-    return f"`{doit(roots=roots, build='OTHER_DIR')}`"
-
-
 def _unwritable(build: Path, err: OSError, roots: Roots | None) -> None:
     """End the build with one line when the build folder refuses the lock file (read-only, full)."""
     from paperbuild.atomic import write_hint
+    from paperbuild.commands import build_elsewhere
 
-    hint = write_hint(err, f"build elsewhere with {_elsewhere(roots)}")
+    hint = write_hint(err, build_elsewhere(roots))
     sys.exit(f"error: cannot write to the build folder {build} ({err.strerror or err})" + (f"; {hint}" if hint else ""))
 
 

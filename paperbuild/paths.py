@@ -16,6 +16,38 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOT_SOURCES = ("build", ".git", ".venv", "__pycache__", ".pytest_cache", "*.egg-info", ".doit.db*")
 
 
+def default_raw(project: Path = PROJECT_ROOT) -> Path:
+    """The raw tree a plain ``doit`` builds: the checkout's committed ``data/raw``.
+
+    Parameters
+    ----------
+    project
+        The checkout.
+
+    Returns
+    -------
+    pathlib.Path
+        ``project/data/raw``.
+    """
+    return project / "data" / "raw"
+
+
+def default_build(project: Path = PROJECT_ROOT) -> Path:
+    """The build folder a plain ``doit`` writes: the checkout's ``build``.
+
+    Parameters
+    ----------
+    project
+        The checkout.
+
+    Returns
+    -------
+    pathlib.Path
+        ``project/build``.
+    """
+    return project / "build"
+
+
 @dataclass(frozen=True)
 class Roots:
     """The three roots a declared path is relative to.
@@ -44,6 +76,16 @@ class Roots:
             return {"raw": self.raw, "build": self.build, "project": self.project}[kind]
         except KeyError:
             raise ValueError(f"unknown root {kind!r}; expected 'raw', 'build' or 'project'") from None
+
+    @property
+    def default_raw(self) -> Path:
+        """The raw tree a plain ``doit`` in this project builds."""
+        return default_raw(self.project)
+
+    @property
+    def default_build(self) -> Path:
+        """The build folder a plain ``doit`` in this project writes."""
+        return default_build(self.project)
 
     # files of the build folder that the pipeline's own tasks exchange
     @property
@@ -121,7 +163,6 @@ def prepare_build_folder(roots: Roots) -> Path:
         created (read-only, a file in the way, full).
     """
     from paperbuild.atomic import write_hint
-    from paperbuild.commands import doit
     from paperbuild.errors import BuildError
 
     raw, build = roots.raw, roots.build
@@ -135,7 +176,9 @@ def prepare_build_folder(roots: Roots) -> Path:
     try:
         build.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        hint = write_hint(err, f"build elsewhere with `{doit(roots=roots, build='OTHER_DIR')}`")
+        from paperbuild.commands import build_elsewhere
+
+        hint = write_hint(err, build_elsewhere(roots))
         raise BuildError(f"{build}: cannot create the build folder ({err.strerror or err})"
                          + (f"; {hint}" if hint else "")) from None
     return build

@@ -10,12 +10,6 @@ two spaces like the task's other lines.
 """
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterable, Iterator
-from typing import TextIO, TypeVar
-
-T = TypeVar("T")
-
 UNDER_TASK = "  "  # the indent of every line a doit task prints
 
 
@@ -41,38 +35,12 @@ def line(label: str, done: int, total: int, what: str, indent: str = "") -> str:
     return f"{indent}{label}: [{done:>{len(str(total))}}/{total}] {what}"
 
 
-def show(label: str, done: int, total: int, what: str, indent: str = "", stream: TextIO | None = None) -> None:
+def show(label: str, done: int, total: int, what: str, indent: str = "") -> None:
     """Print one progress line at once (flushed, so it shows while the work goes on).
 
     Parameters
     ----------
     label, done, total, what, indent
         As for :func:`line`.
-    stream
-        Where to print; None means standard output.
     """
-    print(line(label, done, total, what, indent), file=stream or sys.stdout, flush=True)
-
-
-def counted(label: str, items: Iterable[T], describe: Callable[[T], str] = str,
-            indent: str = "") -> Iterator[T]:
-    """Yield each item after printing the line that says which one of how many starts.
-
-    Parameters
-    ----------
-    label, indent
-        As for :func:`line`.
-    items
-        The units of work.
-    describe
-        Names a unit in its line (default ``str``).
-
-    Yields
-    ------
-    object
-        Each item, in order.
-    """
-    items = list(items)
-    for done, item in enumerate(items, start=1):
-        show(label, done, len(items), describe(item), indent)
-        yield item
+    print(line(label, done, total, what, indent), flush=True)

@@ -33,7 +33,7 @@ from urllib.parse import quote
 from paperbuild import atomic
 from paperbuild.errors import BuildError, ManifestError
 from paperbuild.numbers import agree
-from paperbuild.paths import PROJECT_ROOT, Roots
+from paperbuild.paths import PROJECT_ROOT, Roots, default_build, default_raw
 
 REPRODUCED = "reproduced"
 WITHIN_ROUNDING = "within rounding of inputs"
@@ -967,7 +967,7 @@ def main(argv: list[str] | None = None) -> int:
     from paperbuild.cli import Parser, run
 
     parser = Parser("python -m paperbuild.report", REPORT_HELP, REPORT_EXAMPLES)
-    parser.add_argument("--build", type=Path, default=PROJECT_ROOT / "build", metavar="DIR",
+    parser.add_argument("--build", type=Path, default=default_build(), metavar="DIR",
                         help="the build folder to report on (default: build/ of this checkout)")
     parser.add_argument("--raw", type=Path, default=None, metavar="DIR",
                         help="raw tree to verify (default: the one the build verified, else data/raw)")
@@ -1026,9 +1026,9 @@ def stamped_raw(build: Path) -> Path:
     BuildError
         The stamp exists but cannot be read.
     """
-    stamp = Roots(raw=PROJECT_ROOT / "data" / "raw", build=build).raw_verified
+    stamp = Roots(raw=default_raw(), build=build).raw_verified
     if not stamp.is_file():
-        return PROJECT_ROOT / "data" / "raw"
+        return default_raw()
     try:
         return Path(json.loads(stamp.read_text(encoding="utf-8"))["raw"])
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as err:

@@ -100,8 +100,9 @@ def eds_map(cfg: dict[str, Any], seed: int):
         return np.stack([eds_counts(x, energy, cfg, start + 6.0 * np.sin(r / 7.0), cfg["map_dose"],
                                     np.random.default_rng([seed, MAP_RNG_STREAM, r])) for r in range(first, last)])
 
-    row_chunks = (per_block,) * (rows // per_block) + ((rows % per_block,) if rows % per_block else ())
-    return da.map_blocks(block, chunks=(row_chunks, (cols,), (channels,)), dtype=np.uint16)
+    shape = (rows, cols, channels)
+    return da.map_blocks(block, chunks=da.core.normalize_chunks((per_block, cols, channels), shape=shape),
+                         dtype=np.uint16)
 
 
 def _texture(shape: tuple[int, ...], sigma_px: float, rng: np.random.Generator) -> np.ndarray:
